@@ -1,0 +1,59 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+/** A pool or a client inside a transaction: repositories take either. */
+export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+
+export interface PoolOptions {
+  connectionString: string;
+  /** Shows in pg_stat_activity. */
+  applicationName: string;
+  max?: number;
+  /** How long a query may wait for a connection before failing (pg's default is forever). */
+  connectionTimeoutMs?: number;
+  /** Server-side cap on any one statement. */
+  statementTimeoutMs?: number;
+  idleTimeoutMs?: number;
+}
+
+/**
+ * A pg pool that survives database restarts: an idle client's error is logged, not thrown (pg's pool
+ * emits it and an unhandled 'error' event would kill the process), and waiting for a connection is bounded.
+ */
+export function createPool(options: PoolOptions, logger: Logger): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    application_name: options.applicationName,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
+    idleTimeoutMillis: options.idleTimeoutMs ?? 30_000,
+    statement_timeout: options.statementTimeoutMs ?? 10_000,
+    query_timeout: (options.statementTimeoutMs ?? 10_000) + 1000,
+  });
+  pool.on('error', (error) => logger.warn({ err: error }, 'postgres idle client error'));
+  return pool;
+}
+
+/** Runs `work` in one transaction: commits when it resolves, rolls back when it throws. */
+export async function withTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Postgres unique_violation, for repositories that map it to a 409 once. */
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  const pgError = error as { code?: string; constraint?: string };
+  return pgError?.code === '23505' && (constraint === undefined || pgError.constraint === constraint);
+}

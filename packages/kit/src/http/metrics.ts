@@ -1,0 +1,54 @@
+import type { RequestHandler, Router } from 'express';
+import express from 'express';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  /** Counts and times every request by method, route template and status code. */
+  httpMiddleware: RequestHandler;
+  /** `GET /metrics` in the Prometheus text format. */
+  route: Router;
+}
+
+const UNMATCHED_ROUTE = '<unmatched>';
+
+/** One registry per process, with default process metrics and `service` on every series. */
+export function createMetrics({ service }: { service: string }): Metrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests handled, by method, route template and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration in seconds, by method, route template and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+
+  const httpMiddleware: RequestHandler = (req, res, next) => {
+    const start = process.hrtime.bigint();
+    res.once('finish', () => {
+      // A route template, never the raw path: raw paths would make one series per id.
+      const route = req.route?.path !== undefined ? `${req.baseUrl}${String(req.route.path)}` : UNMATCHED_ROUTE;
+      const labels = { method: req.method, route, status_code: String(res.statusCode) };
+      requests.inc(labels);
+      duration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
+    });
+    next();
+  };
+
+  const route = express.Router();
+  route.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', registry.contentType);
+    res.end(await registry.metrics());
+  });
+
+  return { registry, httpMiddleware, route };
+}

@@ -1,0 +1,39 @@
+/** A route a spoke serves without a token, e.g. `{ method: 'POST', path: '/login' }` (path after the prefix). */
+export interface PublicRoute {
+  method: string;
+  /** Exact path, or a prefix ending in `/*`. */
+  path: string;
+}
+
+/** A stricter rate limit a spoke asks the hub to apply on one of its routes (login, register). */
+export interface RouteLimit {
+  method: string;
+  path: string;
+  /** Requests allowed per window, per client IP. */
+  limit: number;
+  windowMs: number;
+  /** With Redis down: 'open' falls back to an in-memory limit, 'closed' refuses (503). */
+  onStoreDown?: 'open' | 'closed';
+}
+
+export type InstanceStatus = 'ready' | 'draining';
+
+/** What one spoke instance publishes about itself in the registry (DESIGN.md §3). */
+export interface InstanceRecord {
+  service: string;
+  instanceId: string;
+  /** Base URL the hub proxies to: this instance's own address on the hub network. */
+  url: string;
+  /** `/api/<routePrefix>/*` routes here. Lower-case letters, digits and dashes. */
+  routePrefix: string;
+  version: string;
+  publicRoutes: PublicRoute[];
+  routeLimits: RouteLimit[];
+  /** Hub task types this instance consumes (jobs fan-out, later issue). */
+  taskTypes: string[];
+  status: InstanceStatus;
+  /** ms since epoch, refreshed by every heartbeat. */
+  heartbeatAt: number;
+  /** ms: the record expires unless refreshed within this. */
+  ttlMs: number;
+}

@@ -1,0 +1,5 @@
+export * from './env.js';
+export * from './database.js';
+export * from './fault-proxy.js';
+export * from './private-redis.js';
+export * from './log-capture.js';
