@@ -3,3 +3,5 @@ export * from './database.js';
 export * from './fault-proxy.js';
 export * from './private-redis.js';
 export * from './log-capture.js';
+export * from './tokens.js';
+export * from './process.js';
