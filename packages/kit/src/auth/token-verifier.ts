@@ -1,0 +1,78 @@
+import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
+import { tokenExpired, tokenInvalid } from './auth-errors.js';
+import type { KeySource } from './key-source.js';
+import { ACCESS_TOKEN_ALGORITHMS, ACCESS_TOKEN_TYPE, isRole, ROLE_CLAIM, USER_ID_CLAIM, type Role } from './token-contract.js';
+
+export interface TokenVerifierOptions {
+  keys: KeySource;
+  issuer: string;
+  audience: string;
+  /** Allow-list of JWS algorithms; anything else (none, HS256, ...) is refused before any key is looked up. */
+  algorithms?: readonly string[];
+  clockToleranceSec?: number;
+}
+
+export interface VerifiedToken {
+  userId: string;
+  role: Role;
+  claims: JWTPayload;
+}
+
+export interface TokenVerifier {
+  /** Resolves the token's user or rejects with a 401 AppError (AUTH.TOKEN_INVALID / AUTH.TOKEN_EXPIRED). */
+  verify(token: string): Promise<VerifiedToken>;
+}
+
+// Far above any access token we sign; stops a huge header from being base64-decoded and parsed.
+const MAX_TOKEN_LENGTH = 8_192;
+const MAX_KID_LENGTH = 256;
+
+export function createTokenVerifier({
+  keys, issuer, audience, algorithms = ACCESS_TOKEN_ALGORITHMS, clockToleranceSec = 5,
+}: TokenVerifierOptions): TokenVerifier {
+  const allowed = new Set(algorithms);
+  return {
+    async verify(token) {
+      const { alg, kid } = readAccessTokenHeader(token, allowed);
+      const key = await keys.getKey(kid);
+      // A key is bound to one algorithm, so a header can't pick another way to use it.
+      if (!key || key.alg !== alg) throw tokenInvalid(new Error(key ? 'alg does not match the key' : 'unknown kid'));
+      let claims: JWTPayload;
+      try {
+        ({ payload: claims } = await jwtVerify(token, key.key, {
+          issuer, audience, algorithms: [alg], clockTolerance: clockToleranceSec, requiredClaims: ['exp'],
+        }));
+      } catch (error) {
+        if (error instanceof errors.JWTExpired) throw tokenExpired(error);
+        if (error instanceof errors.JOSEError) throw tokenInvalid(error);
+        throw error;
+      }
+      const userId = claims[USER_ID_CLAIM];
+      const role = claims[ROLE_CLAIM];
+      if (typeof userId !== 'string' || !userId) throw tokenInvalid(new Error('no sub claim'));
+      if (!isRole(role)) throw tokenInvalid(new Error('no valid role claim'));
+      return { userId, role, claims };
+    },
+  };
+}
+
+/** Checks what can be checked without a key, so junk never reaches the key source (and never triggers a JWKS fetch). */
+function readAccessTokenHeader(token: string, allowed: ReadonlySet<string>): { alg: string; kid: string } {
+  let header: ProtectedHeaderParameters;
+  try {
+    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw new Error('not a token of a sane size');
+    header = decodeProtectedHeader(token);
+  } catch (error) {
+    throw tokenInvalid(error);
+  }
+  const { alg, kid, typ } = header;
+  if (typeof alg !== 'string' || !allowed.has(alg)) throw tokenInvalid(new Error(`alg ${String(alg)} is not allowed`));
+  if (!isAccessTokenType(typ)) throw tokenInvalid(new Error(`typ ${String(typ)} is not an access token`));
+  if (typeof kid !== 'string' || !kid || kid.length > MAX_KID_LENGTH) throw tokenInvalid(new Error('no usable kid'));
+  return { alg, kid };
+}
+
+// RFC 9068 lets the media type come with or without its "application/" prefix, in any case.
+function isAccessTokenType(typ: unknown): boolean {
+  return typeof typ === 'string' && typ.toLowerCase().replace(/^application\//, '') === ACCESS_TOKEN_TYPE;
+}

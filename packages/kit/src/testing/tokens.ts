@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { ACCESS_TOKEN_TYPE, ROLE_CLAIM } from '../auth/token-contract.js';
+import type { JsonWebKeySet } from '../auth/key-source.js';
+
+export const TEST_ISSUER = 'hubspoke-auth-test';
+export const TEST_AUDIENCE = 'hubspoke';
+
+export interface TestKeys {
+  kid: string;
+  alg: string;
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+  /** What the auth spoke would serve at /.well-known/jwks.json. */
+  jwks: JsonWebKeySet;
+}
+
+/** A fresh signing key pair, shaped like the auth spoke's, so tests mint tokens without it. */
+export async function createTestKeys(alg: 'ES256' | 'EdDSA' | 'ES384' = 'ES256'): Promise<TestKeys> {
+  const { privateKey, publicKey } = await generateKeyPair(alg);
+  const kid = `test-${randomUUID()}`;
+  const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
+  return { kid, alg, privateKey, publicJwk, jwks: { keys: [publicJwk] } };
+}
+
+export interface TestTokenOptions {
+  /** Leave sub or role out to mint a token that lacks the claim. */
+  sub?: string;
+  role?: string;
+  /** Seconds from now; negative for an already expired token. */
+  expiresIn?: number;
+  /** Seconds from now before which the token is not valid. */
+  notBefore?: number;
+  issuer?: string;
+  audience?: string;
+  /** Header values; null leaves the parameter out. */
+  typ?: string | null;
+  kid?: string | null;
+}
+
+/** Signs an access token with the same header and claims the auth spoke uses. */
+export async function signTestToken(keys: TestKeys, options: TestTokenOptions): Promise<string> {
+  const { sub, role, expiresIn = 300, notBefore, issuer = TEST_ISSUER, audience = TEST_AUDIENCE } = options;
+  const typ = options.typ === undefined ? ACCESS_TOKEN_TYPE : options.typ;
+  const kid = options.kid === undefined ? keys.kid : options.kid;
+  const now = Math.floor(Date.now() / 1000);
+  const jwt = new SignJWT(role === undefined ? {} : { [ROLE_CLAIM]: role })
+    .setProtectedHeader({ alg: keys.alg, ...(typ === null ? {} : { typ }), ...(kid === null ? {} : { kid }) })
+    .setIssuer(issuer)
+    .setAudience(audience)
+    .setIssuedAt(now)
+    .setExpirationTime(now + expiresIn)
+    .setJti(randomUUID());
+  if (sub !== undefined) jwt.setSubject(sub);
+  if (notBefore !== undefined) jwt.setNotBefore(now + notBefore);
+  return jwt.sign(keys.privateKey);
+}
