@@ -1,0 +1,81 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { eventually, freePort } from '@hubspoke/kit/testing';
+
+const TEMPLATE = fileURLToPath(new URL('../../hub-config/templates/hubspoke.conf.template', import.meta.url));
+const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
+
+export interface Gateway {
+  url: string;
+  port: number;
+  /** JSON access-log lines written so far. */
+  accessLog: () => Promise<Record<string, unknown>[]>;
+  /** Rewrites the hub servers (as the compose watcher does) and reloads nginx. */
+  setHubs: (ports: number[]) => Promise<void>;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Runs Debian's nginx with the same template the gateway image renders, with local ports, so gateway
+ * behaviour is tested on every run. Rendering mirrors the official image: only defined variables are
+ * substituted, nginx's own `$vars` stay.
+ */
+export async function startGateway({ hubPorts, maxBodySize = '1m' }: { hubPorts: number[]; maxBodySize?: string }): Promise<Gateway> {
+  const dir = await mkdtemp(join(tmpdir(), 'hubspoke-gw-'));
+  await mkdir(join(dir, 'logs'));
+  const port = await freePort();
+  const serversFile = join(dir, 'hub-servers.conf');
+  const vars: Record<string, string> = {
+    HUB_SERVERS_FILE: serversFile, GATEWAY_LISTEN_PORT: `127.0.0.1:${port}`,
+    GATEWAY_MAX_BODY_SIZE: maxBodySize, GATEWAY_ACCESS_LOG: join(dir, 'logs', 'access.log'),
+  };
+  const template = await readFile(TEMPLATE, 'utf8');
+  const rendered = template.replace(/\$\{([A-Z0-9_]+)\}/g, (whole, name: string) => vars[name] ?? whole);
+  await writeFile(join(dir, 'hubspoke.conf'), rendered);
+  const writeServers = (ports: number[]) => writeFile(serversFile, ports.map((p) => `server 127.0.0.1:${p} max_fails=1 fail_timeout=2s;\n`).join('') || 'server 127.0.0.1:9;\n');
+  await writeServers(hubPorts);
+  await writeFile(join(dir, 'nginx.conf'), `
+${process.getuid?.() === 0 ? 'user root;' : ''}
+worker_processes 1;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'logs', 'error.log')} warn;
+events { worker_connections 1024; }
+http {
+  default_type application/octet-stream;
+  client_body_temp_path ${dir}/client_body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  include ${join(dir, 'hubspoke.conf')};
+}
+`);
+  const child: ChildProcess = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  await eventually(async () => {
+    if (child.exitCode !== null) throw new Error(`nginx exited: ${stderr}`);
+    return (await fetch(`${url}/health`)).ok;
+  }, 10_000).catch((error: unknown) => {
+    throw new Error(`gateway did not start: ${String(error)} ${stderr}`);
+  });
+  return {
+    url,
+    port,
+    accessLog: async () =>
+      (await readFile(vars.GATEWAY_ACCESS_LOG!, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
+    setHubs: async (ports) => {
+      await writeServers(ports);
+      child.kill('SIGHUP');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    },
+    stop: async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGQUIT');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
+      child.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
