@@ -1,0 +1,47 @@
+import { authenticate, isAppError, type TokenVerifier } from '@hubspoke/kit';
+import type { Request, RequestHandler } from 'express';
+
+export interface EdgeAuthOptions {
+  verifier: TokenVerifier;
+}
+
+/**
+ * Identity at the hub's edge (DESIGN.md §4), after route resolution and before rate limiting and the proxy.
+ *
+ * - Client `X-User-*` headers are always removed: only the hub may set them.
+ * - A valid bearer token sets `req.user` and the `X-User-Id`/`X-User-Role` headers the spoke receives; the
+ *   token itself is forwarded so the spoke verifies it too (it never trusts X-User-* alone).
+ * - Private routes (and requests no spoke route was resolved for): a missing, malformed, invalid or expired
+ *   token is a 401 from the hub, before any spoke is touched (the kit's `authenticate` decides which 401).
+ * - Public routes pass without a token. A token that fails verification there is dropped and the request
+ *   goes on anonymously: a stale token left in a browser must not lock a user out of login, and the spoke
+ *   never receives an Authorization header the hub has not verified.
+ */
+export function edgeAuth({ verifier }: EdgeAuthOptions): RequestHandler {
+  const verify = authenticate(verifier);
+  return (req, res, next) => {
+    stripUserHeaders(req);
+    const isPublic = req.hubRoute?.isPublic === true;
+    if (isPublic && req.headers.authorization === undefined) return next();
+    verify(req, res, (error?: unknown) => {
+      if (error !== undefined) {
+        // Only a verdict on the token may turn into "anonymous"; anything else is a fault to report.
+        if (!isPublic || !isAppError(error)) return next(error);
+        delete req.headers.authorization;
+        req.user = undefined;
+        return next();
+      }
+      if (req.user) {
+        req.headers['x-user-id'] = req.user.id;
+        req.headers['x-user-role'] = req.user.role;
+      }
+      next();
+    });
+  };
+}
+
+function stripUserHeaders(req: Request): void {
+  for (const name of Object.keys(req.headers)) {
+    if (name.startsWith('x-user-')) delete req.headers[name];
+  }
+}
