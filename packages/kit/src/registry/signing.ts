@@ -1,0 +1,51 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { instanceRecordSchema } from './record-schema.js';
+import type { InstanceRecord } from './types.js';
+
+// Domain separation: a registry signature can never be replayed as a signature for another use of the secret.
+const CONTEXT = 'hubspoke.registry.v1\n';
+// Records are a few kB; anything far larger is not ours and is not worth parsing.
+const MAX_STORED_BYTES = 64 * 1024;
+
+export type RejectReason = 'unsigned' | 'bad-signature' | 'malformed' | 'expired';
+export type VerifyResult = { ok: true; record: InstanceRecord } | { ok: false; reason: RejectReason };
+
+function hmac(secret: string, payload: string): Buffer {
+  return createHmac('sha256', secret).update(CONTEXT).update(payload).digest();
+}
+
+/** The stored value: the record's exact JSON bytes and their HMAC-SHA256, so verification needs no canonical form. */
+export function signRecord(record: InstanceRecord, secret: string): string {
+  const payload = JSON.stringify(record);
+  return JSON.stringify({ v: 1, payload, sig: hmac(secret, payload).toString('base64url') });
+}
+
+/** Accepts a stored value only when it is signed with `secret`, well-formed and not past its heartbeat + TTL. */
+export function verifyRecord(stored: string, secret: string, now = Date.now()): VerifyResult {
+  if (stored.length > MAX_STORED_BYTES) return { ok: false, reason: 'malformed' };
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(stored);
+  } catch {
+    return { ok: false, reason: 'malformed' };
+  }
+  if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope)) return { ok: false, reason: 'malformed' };
+  const { payload, sig } = envelope as Record<string, unknown>;
+  if (typeof sig !== 'string') return { ok: false, reason: 'unsigned' };
+  if (typeof payload !== 'string') return { ok: false, reason: 'malformed' };
+
+  const expected = hmac(secret, payload);
+  const given = Buffer.from(sig, 'base64url');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad-signature' };
+
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload);
+  } catch {
+    return { ok: false, reason: 'malformed' };
+  }
+  const result = instanceRecordSchema.safeParse(parsed);
+  if (!result.success) return { ok: false, reason: 'malformed' };
+  if (now > result.data.heartbeatAt + result.data.ttlMs) return { ok: false, reason: 'expired' };
+  return { ok: true, record: result.data };
+}

@@ -1,0 +1,34 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLogger, type Logger } from '../src/logger.js';
+import { captureLogs } from '../src/testing/log-capture.js';
+import type { RegisterInstanceOptions } from '../src/registry/client.js';
+
+export const SECRET = 'registry-test-secret-0123456789';
+
+/** Polls `probe` until it returns a truthy value, failing with `what` past the deadline. */
+export async function eventually<T>(what: string, probe: () => T | Promise<T>, { timeoutMs = 10_000, intervalMs = 25 } = {}): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+export function debugLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const { stream, lines } = captureLogs();
+  return { logger: createLogger({ service: 'registry-test', level: 'debug', destination: stream }), lines };
+}
+
+export function spokeFields(service = 'users'): Pick<RegisterInstanceOptions, 'service' | 'routePrefix' | 'url' | 'version' | 'publicRoutes' | 'routeLimits' | 'taskTypes'> {
+  return {
+    service,
+    routePrefix: service,
+    url: 'http://10.0.0.7:3002',
+    version: '1.2.3',
+    publicRoutes: [{ method: 'POST', path: '/login' }],
+    routeLimits: [{ method: 'POST', path: '/login', limit: 5, windowMs: 60_000, onStoreDown: 'closed' }],
+    taskTypes: ['users.reindex'],
+  };
+}
