@@ -12,7 +12,10 @@ import type { InstanceRecord, PublicRoute, RouteLimit } from './types.js';
 const INDEX_GRACE_MS = 60_000;
 
 export interface RegisterInstanceOptions {
-  /** A client to share (left open on `stop()`), or a URL for a connection this registration owns. */
+  /**
+   * A URL for a connection this registration owns (fails fast while Redis is down), or a client to share,
+   * left open on `stop()`: give it a command timeout, or a heartbeat can wait on its offline queue.
+   */
   redis: Redis | string;
   keyPrefix?: string;
   secret: string;

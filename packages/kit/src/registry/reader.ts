@@ -62,10 +62,10 @@ export function createRegistryReader({ redisUrl, keyPrefix = '', secret, logger,
 
   function accept(key: string, stored: string, now: number): InstanceRecord | undefined {
     const result = verifyRecord(stored, secret, now);
+    if (result.ok && key === keys.instance(result.record.service, result.record.instanceId)) return Object.freeze(result.record);
     // A validly signed record under another instance's key is a copy, not a registration.
-    const reason = !result.ok ? result.reason : key === keys.instance(result.record.service, result.record.instanceId) ? undefined : 'malformed';
-    if (reason === undefined && result.ok) return Object.freeze(result.record);
-    rejected[reason ?? 'malformed'] += 1;
+    const reason = result.ok ? 'malformed' : result.reason;
+    rejected[reason] += 1;
     logger.debug({ key, reason }, 'registry: ignored record');
     return undefined;
   }
