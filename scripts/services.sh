@@ -6,12 +6,13 @@ apt_updated=0
 need() { # need <command> <package...>
   command -v "$1" >/dev/null 2>&1 || [ -x "/usr/lib/postgresql/15/bin/$1" ] && return 0
   if [ "$apt_updated" = 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
-  shift; DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+  shift; DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 need pg_ctlcluster postgresql
 need redis-server redis-server
 need rabbitmq-server rabbitmq-server
 need nginx nginx-light
+need docker-compose docker-compose   # `config` only (tests read the merged compose files); no engine needed
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start

@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { composeConfig, REPO_ROOT, type ComposeConfig } from './support/compose.js';
+
+const NODE_SERVICES = ['hub-orchestrator', 'spoke-auth', 'spoke-user'];
+const publishing = (config: ComposeConfig) => Object.entries(config.services).filter(([, s]) => (s.ports ?? []).length > 0).map(([name]) => name);
+
+describe('docker-compose.yml', () => {
+  const config = composeConfig('docker-compose.yml');
+
+  test('when read, then only the gateway publishes a port and nothing pins a container name', () => {
+    expect(publishing(config)).toEqual(['hub-gateway']);
+    expect(Object.values(config.services).filter((s) => s.container_name)).toEqual([]);
+  });
+
+  test('when read, then every dependency waits for health, every service logs with rotation and restarts', () => {
+    for (const [name, service] of Object.entries(config.services)) {
+      for (const dependency of Object.values(service.depends_on ?? {})) expect(dependency.condition, name).toBe('service_healthy');
+      expect(service.logging?.options, name).toMatchObject({ 'max-size': expect.any(String), 'max-file': expect.any(String) });
+      expect(service.restart, name).toBe('unless-stopped');
+    }
+  });
+
+  test('when read, then images are pinned and non-node services have healthchecks (node images carry a HEALTHCHECK)', () => {
+    for (const [name, service] of Object.entries(config.services)) {
+      if (NODE_SERVICES.includes(name)) {
+        expect(service.init, name).toBe(true);
+        continue;
+      }
+      expect(service.image, name).toMatch(/:v?\d+\.\d+/);
+      expect(service.healthcheck?.test, name).toBeDefined();
+    }
+    const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/HEALTHCHECK[\s\S]*CMD \["node", "-e"/);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/^CMD \["node", "dist\/main.js"\]$/m);
+  });
+
+  test('when read, then the data network is internal and spokes sit on hub and data only', () => {
+    expect(config.networks.data).toMatchObject({ internal: true });
+    for (const name of NODE_SERVICES) expect(Object.keys(config.services[name]!.networks ?? {}).sort(), name).toEqual(['data', 'hub']);
+    expect(Object.keys(config.services['hub-gateway']!.networks ?? {}).sort()).toEqual(['edge', 'hub']);
+  });
+});
+
+describe('docker-compose.prod.yml over the base', () => {
+  const config = composeConfig('docker-compose.yml', 'docker-compose.prod.yml');
+
+  test('when merged, then node services run in production mode, read-only, without capabilities, within limits', () => {
+    for (const name of NODE_SERVICES) {
+      const service = config.services[name]!;
+      expect(service.environment?.HUBSPOKE_PRODUCTION, name).toBe('true');
+      expect(service.read_only, name).toBe(true);
+      expect(service.cap_drop, name).toEqual(['ALL']);
+      expect(service.security_opt, name).toContain('no-new-privileges:true');
+      expect(service.deploy?.resources?.limits, name).toMatchObject({ cpus: expect.anything(), memory: expect.anything() });
+      expect(service.environment?.REGISTRY_SECRET, name).toBeTruthy();
+    }
+  });
+
+  test('when merged, then still only the gateway is published', () => {
+    expect(publishing(config)).toEqual(['hub-gateway']);
+  });
+});
+
+describe('docker-compose.dev.yml over the base', () => {
+  const config = composeConfig('docker-compose.yml', 'docker-compose.dev.yml');
+
+  test('when merged, then node services run their sources with reload and admin UIs bind to loopback only', () => {
+    for (const name of NODE_SERVICES) {
+      expect(config.services[name]!.command, name).toContain('--watch');
+      expect(JSON.stringify(config.services[name]!.volumes), name).toContain('/app/packages/kit/src');
+    }
+    const published = JSON.stringify(['postgres', 'redis', 'rabbitmq', 'prometheus'].map((n) => config.services[n]!.ports));
+    expect(published).not.toMatch(/"published":"?(5432|6379|5672)"?/);
+    expect(published).toContain('127.0.0.1');
+  });
+});
+
+describe('.env.example', () => {
+  test('when read, then every secret holds a changeme- placeholder a production start refuses', () => {
+    const secrets = readFileSync(join(REPO_ROOT, '.env.example'), 'utf8').split('\n')
+      .filter((line) => /^[A-Z0-9_]*(PASSWORD|SECRET)=/.test(line));
+    expect(secrets.length).toBeGreaterThanOrEqual(6);
+    for (const line of secrets) expect(line.split('=')[1], line).toMatch(/^changeme-/);
+  });
+});
