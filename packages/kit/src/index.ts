@@ -23,3 +23,4 @@ export * from './registry/signing.js';
 export * from './registry/client.js';
 export * from './registry/reader.js';
 export * from './registry/instance-url.js';
+export * from './messaging/index.js';

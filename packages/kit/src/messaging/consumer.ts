@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import type { ChannelModel, ConsumeMessage } from 'amqplib';
+import type { Logger } from 'pino';
+import { runWithContext } from '../context.js';
+import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import type { BusEventEmitter } from './events.js';
+import { InvalidEnvelopeError, parseEnvelope, routingKeyOf, type Envelope } from './envelope.js';
+import { confirmedPublisher } from './publisher.js';
+import { declareConsumerQueues, matchesBinding, retryQueueFor, type ConsumerQueues } from './topology.js';
+
+/** Runs inside the consumer's transaction: what it writes commits together with the dedupe record. */
+export type MessageHandler = (envelope: Envelope, tx: PoolClient) => Promise<void>;
+
+export interface ConsumeOptions {
+  /** The queue is `<service>.<name>`. */
+  name: string;
+  /** Routing-key patterns (`user.registered.v1`, `#`); a message whose type and version match none is poison. */
+  bindings: string[];
+  /** The consumer's own database, holding `processed_messages` (MESSAGING_MIGRATIONS_DIR). */
+  db: Pool;
+  handler: MessageHandler;
+  /** Deliveries before a failing message goes to the DLQ. */
+  maxAttempts?: number;
+  /** Delay before each retry; the last one repeats. */
+  retryDelaysMs?: number[];
+  prefetch?: number;
+}
+
+export interface ConsumerContext {
+  logger: Logger;
+  events: BusEventEmitter;
+  exchange: string;
+  queues: ConsumerQueues;
+  /** Something is wrong with the channel: reconnect and set everything up again. */
+  reconnect: (reason: string) => void;
+}
+
+export interface RunningConsumer {
+  /** Stops new deliveries, waits for the handlers in flight, closes the channel. */
+  stop: () => Promise<void>;
+}
+
+const MAX_ERROR_LENGTH = 1000;
+
+/** Starts one consumer on a fresh confirm channel (its retries and dead letters are confirmed publishes). */
+export async function startConsumer(connection: ChannelModel, options: ConsumeOptions, context: ConsumerContext): Promise<RunningConsumer> {
+  const { logger, events, queues } = context;
+  const maxAttempts = options.maxAttempts ?? 5;
+  const channel = await connection.createConfirmChannel();
+  let stopping = false;
+  channel.on('error', (error: Error) => logger.warn({ err: error, queue: queues.queue }, 'amqp consumer channel error'));
+  channel.on('close', () => {
+    if (!stopping) context.reconnect(`consumer channel for ${queues.queue} closed`);
+  });
+  await declareConsumerQueues(channel, context.exchange, queues);
+  await channel.prefetch(options.prefetch ?? 32);
+  const publish = confirmedPublisher(channel, { maxUnconfirmed: 256, confirmTimeoutMs: 10_000 });
+  const inFlight = new Set<Promise<void>>();
+
+  const move = async (message: ConsumeMessage, queue: string, attempts: number, error: string) => {
+    const headers = { ...withoutDeathHeaders(message.properties.headers), 'x-attempts': attempts, 'x-last-error': error };
+    const { messageId, correlationId, type, appId, timestamp, contentType } = message.properties;
+    await publish('', queue, message.content, {
+      messageId: typeof messageId === 'string' ? messageId : randomUUID(),
+      ...(typeof correlationId === 'string' && { correlationId }),
+      ...(typeof type === 'string' && { type }),
+      ...(typeof appId === 'string' && { appId }),
+      ...(typeof timestamp === 'number' && { timestamp }),
+      contentType: typeof contentType === 'string' ? contentType : 'application/json',
+      persistent: true,
+      headers,
+    });
+  };
+
+  async function handle(message: ConsumeMessage): Promise<void> {
+    const attempts = previousAttempts(message) + 1;
+    let envelope: Envelope | undefined;
+    try {
+      envelope = parseEnvelope(message.content);
+      const key = routingKeyOf(envelope);
+      if (!queues.bindings.some((pattern) => matchesBinding(pattern, key))) throw new InvalidEnvelopeError(`${key} is not a type and version this consumer reads`);
+    } catch (error) {
+      return settle(message, envelope, attempts, error, true);
+    }
+    const parsed = envelope;
+    // Handler logs carry the request that caused the message (DESIGN.md §3).
+    await runWithContext({ requestId: parsed.correlationId }, async () => {
+      try {
+        const duplicate = await withTransaction(options.db, async (tx) => {
+          const { rowCount } = await tx.query(
+            'INSERT INTO processed_messages (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [queues.queue, parsed.id]);
+          if (rowCount === 0) return true;
+          await options.handler(parsed, tx);
+          return false;
+        });
+        ack(message);
+        events.emit('consumed', { queue: queues.queue, envelope: parsed, duplicate });
+      } catch (error) {
+        await settle(message, parsed, attempts, error, false);
+      }
+    });
+  }
+
+  /** A failed delivery: retry later through the delay queue, or dead-letter it with the error in headers. */
+  async function settle(message: ConsumeMessage, envelope: Envelope | undefined, attempts: number, error: unknown, poison: boolean) {
+    const reason = describe(error);
+    try {
+      if (poison || attempts >= maxAttempts) {
+        await move(message, queues.deadLetter, attempts, reason);
+        ack(message);
+        logger.error({ err: error, queue: queues.queue, messageId: envelope?.id, attempts, poison }, 'message dead-lettered');
+        events.emit('dead-lettered', { queue: queues.queue, envelope, attempts, error: reason });
+      } else if (envelope) {
+        const retry = retryQueueFor(queues, attempts);
+        await move(message, retry.queue, attempts, reason);
+        ack(message);
+        logger.warn({ err: error, queue: queues.queue, messageId: envelope.id, attempts, delayMs: retry.delayMs }, 'message handler failed: retrying');
+        events.emit('retried', { queue: queues.queue, envelope, attempts, delayMs: retry.delayMs, error: reason });
+      }
+    } catch (moveError) {
+      // Left unacked, the message comes back after the reconnect re-declares the topology.
+      logger.error({ err: moveError, queue: queues.queue }, 'could not move a failed message');
+      context.reconnect(`moving a failed message from ${queues.queue} failed`);
+    }
+  }
+
+  function ack(message: ConsumeMessage) {
+    try {
+      channel.ack(message);
+    } catch (error) {
+      // The channel is gone: the broker redelivers, and the dedupe record makes that a no-op.
+      logger.debug({ err: error, queue: queues.queue }, 'ack on a closed channel');
+    }
+  }
+
+  const { consumerTag } = await channel.consume(queues.queue, (message) => {
+    if (!message) return context.reconnect(`the broker cancelled the consumer on ${queues.queue}`);
+    const running = handle(message).finally(() => inFlight.delete(running));
+    inFlight.add(running);
+  });
+
+  return {
+    async stop() {
+      stopping = true;
+      await channel.cancel(consumerTag).catch(() => undefined);
+      await Promise.allSettled([...inFlight]);
+      await channel.close().catch(() => undefined);
+    },
+  };
+}
+
+function previousAttempts(message: ConsumeMessage): number {
+  const value = Number(message.properties.headers?.['x-attempts']);
+  return Number.isInteger(value) && value > 0 ? value : 0;
+}
+
+function withoutDeathHeaders(headers: Record<string, unknown> | undefined): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(headers ?? {}).filter(([key]) => !/^x-(first-|last-)?death/.test(key)));
+}
+
+function describe(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH)}…` : text;
+}

@@ -1,0 +1,9 @@
+export { Bus, connectBus, type BusOptions } from './bus.js';
+export type { BusState } from './connection.js';
+export type { ConsumeOptions, MessageHandler } from './consumer.js';
+export { createEnvelope, parseEnvelope, routingKeyOf, InvalidEnvelopeError, type Envelope, type NewEnvelope } from './envelope.js';
+export type { BusEvents, BusEventName } from './events.js';
+export { enqueue, MESSAGING_MIGRATIONS_DIR } from './outbox.js';
+export { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
+export type { PublishFailure } from './publisher.js';
+export type { ConsumerQueues } from './topology.js';

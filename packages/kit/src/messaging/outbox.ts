@@ -1,0 +1,27 @@
+import { fileURLToPath } from 'node:url';
+import type { Queryable } from '../db/pool.js';
+import type { Envelope } from './envelope.js';
+
+/**
+ * The `outbox` and `processed_messages` tables, as a migrations directory for `migrate()`. It resolves
+ * from src and dist alike (both sit two levels below the package), so images must ship this folder.
+ */
+export const MESSAGING_MIGRATIONS_DIR = fileURLToPath(new URL('../../src/messaging/migrations/', import.meta.url));
+
+/** Postgres delivers a NOTIFY only when its transaction commits, so a relay never wakes for a rolled-back row. */
+export const OUTBOX_NOTIFY_CHANNEL = 'hubspoke_outbox';
+
+/**
+ * Writes the envelope in the caller's transaction, so the change and its event commit (or vanish)
+ * together; the relay publishes it after the commit. Publish nothing directly after a DB change.
+ */
+export async function enqueue(tx: Queryable, envelope: Envelope): Promise<void> {
+  await tx.query(
+    `WITH added AS (
+       INSERT INTO outbox (id, type, version, source, payload, correlation_id, occurred_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id)
+     SELECT pg_notify($8, '') FROM added`,
+    [envelope.id, envelope.type, envelope.version, envelope.source, JSON.stringify(envelope.payload),
+      envelope.correlationId, envelope.occurredAt, OUTBOX_NOTIFY_CHANNEL],
+  );
+}

@@ -1,0 +1,90 @@
+import type { Channel } from 'amqplib';
+
+/**
+ * The only place that spells exchange and queue names (STYLE.md §6). Every name takes a prefix: tests
+ * pass `uniquePrefix()` so runs never collide on a shared broker; production passes ''.
+ */
+const EVENTS_EXCHANGE = 'events';
+
+export interface ConsumerQueues {
+  /** `<service>.<name>`: bound to the events exchange with `bindings`. */
+  queue: string;
+  /** `<queue>.dlq`: poison messages and those that ran out of attempts, with the error in headers. */
+  deadLetter: string;
+  /** One queue per delay, `<queue>.retry.<ms>ms`, whose messages expire back into `queue`. */
+  retry: { queue: string; delayMs: number }[];
+  bindings: string[];
+}
+
+export interface ConsumerQueuesSpec {
+  prefix: string;
+  service: string;
+  name: string;
+  bindings: string[];
+  retryDelaysMs: number[];
+}
+
+const withPrefix = (prefix: string, name: string) => (prefix ? `${prefix}.${name}` : name);
+
+export function eventsExchange(prefix: string): string {
+  return withPrefix(prefix, EVENTS_EXCHANGE);
+}
+
+export function consumerQueues({ prefix, service, name, bindings, retryDelaysMs }: ConsumerQueuesSpec): ConsumerQueues {
+  const queue = withPrefix(prefix, `${service}.${name}`);
+  return {
+    queue,
+    deadLetter: `${queue}.dlq`,
+    retry: [...new Set(retryDelaysMs)].map((delayMs) => ({ queue: `${queue}.retry.${delayMs}ms`, delayMs })),
+    bindings,
+  };
+}
+
+/** Retry queue for the given attempt (1-based): delays grow with attempts and stay at the last one. */
+export function retryQueueFor(queues: ConsumerQueues, attempt: number): { queue: string; delayMs: number } {
+  const index = Math.min(Math.max(attempt, 1), queues.retry.length) - 1;
+  const retry = queues.retry[index];
+  if (!retry) throw new Error(`consumer ${queues.queue} has no retry delays`);
+  return retry;
+}
+
+export async function declareEventsExchange(channel: Channel, prefix: string): Promise<string> {
+  const exchange = eventsExchange(prefix);
+  await channel.assertExchange(exchange, 'topic', { durable: true });
+  return exchange;
+}
+
+/**
+ * Declares a consumer's queues; idempotent, so it runs on every (re)connect. Retries use one queue per
+ * delay with a queue-level TTL rather than per-message TTLs in one queue: RabbitMQ expires messages
+ * only at the head of a queue, so a 30 s message would hold back a 1 s one behind it. Expired messages
+ * dead-letter through the default exchange straight back into the main queue (no plugin; 3.10-safe).
+ */
+export async function declareConsumerQueues(channel: Channel, exchange: string, queues: ConsumerQueues): Promise<void> {
+  await channel.assertQueue(queues.deadLetter, { durable: true });
+  for (const { queue, delayMs } of queues.retry) {
+    await channel.assertQueue(queue, {
+      durable: true,
+      arguments: { 'x-message-ttl': delayMs, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queues.queue },
+    });
+  }
+  // The consumer moves failures itself (to add error headers); the queue's own dead-letter target only
+  // catches what is rejected some other way, so nothing silently disappears.
+  await channel.assertQueue(queues.queue, {
+    durable: true,
+    arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queues.deadLetter },
+  });
+  for (const pattern of queues.bindings) await channel.bindQueue(queues.queue, exchange, pattern);
+}
+
+/** AMQP topic matching: `*` is exactly one word, `#` zero or more. */
+export function matchesBinding(pattern: string, routingKey: string): boolean {
+  return matchWords(pattern.split('.'), routingKey.split('.'));
+}
+
+function matchWords(pattern: string[], key: string[]): boolean {
+  if (pattern.length === 0) return key.length === 0;
+  const [head, ...rest] = pattern;
+  if (head === '#') return matchWords(rest, key) || (key.length > 0 && matchWords(pattern, key.slice(1)));
+  return key.length > 0 && (head === '*' || head === key[0]) && matchWords(rest, key.slice(1));
+}
