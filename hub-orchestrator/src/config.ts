@@ -1,0 +1,53 @@
+import { envReader, LOG_LEVELS, type EnvReader } from '@hubspoke/kit';
+
+/** The hub's configuration, read once from the environment (only main.ts calls this). */
+export function loadConfig(env: NodeJS.ProcessEnv) {
+  const read = envReader(env);
+  const config = {
+    port: read.port('PORT', 3000),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    redisUrl: read.url('REDIS_URL'),
+    registry: {
+      secret: read.secret('REGISTRY_SECRET'),
+      keyPrefix: read.string('REGISTRY_KEY_PREFIX', ''),
+      resyncMs: read.durationMs('REGISTRY_RESYNC_MS', 2_000),
+    },
+    auth: { jwksUrl: read.url('AUTH_JWKS_URL'), issuer: read.string('AUTH_ISSUER'), audience: read.string('AUTH_AUDIENCE') },
+    trustedProxyHops: read.int('TRUSTED_PROXY_HOPS', 1, { max: 10 }),
+    upstreamTimeoutMs: read.durationMs('UPSTREAM_TIMEOUT_MS', 10_000),
+    upstreamTimeoutByPrefix: prefixDurations(read, 'UPSTREAM_TIMEOUT_BY_PREFIX'),
+    breaker: {
+      consecutiveFailures: read.int('BREAKER_CONSECUTIVE_FAILURES', 5, { min: 1 }),
+      failureRatio: read.int('BREAKER_FAILURE_PERCENT', 50, { min: 1, max: 100 }) / 100,
+      minRequests: read.int('BREAKER_MIN_REQUESTS', 20, { min: 1 }),
+      windowMs: read.durationMs('BREAKER_WINDOW_MS', 10_000),
+      coolDownMs: read.durationMs('BREAKER_COOL_DOWN_MS', 5_000),
+    },
+    rateLimit: {
+      keyPrefix: read.string('RATE_LIMIT_KEY_PREFIX', 'hub:rl'),
+      perIp: { limit: read.int('RATE_LIMIT_IP_MAX', 600, { min: 1 }), windowMs: read.durationMs('RATE_LIMIT_IP_WINDOW_MS', 60_000) },
+      perUser: { limit: read.int('RATE_LIMIT_USER_MAX', 300, { min: 1 }), windowMs: read.durationMs('RATE_LIMIT_USER_WINDOW_MS', 60_000) },
+    },
+    drainDelayMs: read.durationMs('DRAIN_DELAY_MS', 5_000),
+    shutdownTimeoutMs: read.durationMs('SHUTDOWN_TIMEOUT_MS', 30_000),
+  };
+  if (config.drainDelayMs >= config.shutdownTimeoutMs) read.problem('DRAIN_DELAY_MS must be shorter than SHUTDOWN_TIMEOUT_MS');
+  read.assertValid('hub');
+  return Object.freeze(config);
+}
+
+export type HubConfig = ReturnType<typeof loadConfig>;
+
+/** `reports=30s,search=2s`: a longer or shorter deadline for the spokes that need one. */
+function prefixDurations(read: EnvReader, name: string): Record<string, number> {
+  const result: Record<string, number> = {};
+  for (const item of read.list(name, [])) {
+    const match = /^([a-z0-9-]+)=(\d+)(ms|s|m)?$/.exec(item);
+    if (!match) {
+      read.problem(`${name} entry "${item}" is not <prefix>=<duration>`);
+      continue;
+    }
+    result[match[1]!] = Number(match[2]) * ({ ms: 1, s: 1000, m: 60_000 } as const)[(match[3] ?? 'ms') as 'ms' | 's' | 'm'];
+  }
+  return result;
+}

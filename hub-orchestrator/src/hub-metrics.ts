@@ -1,0 +1,75 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { BREAKER_STATES } from './routing/breaker.js';
+import type { RouteTable } from './routing/route-table.js';
+
+export type UpstreamErrorKind = 'refused' | 'reset' | 'timeout' | '5xx';
+
+export interface HubMetrics {
+  proxied: (service: string, statusCode: number, seconds: number) => void;
+  upstreamError: (service: string, kind: UpstreamErrorKind) => void;
+  retried: (service: string) => void;
+}
+
+export interface HubMetricsOptions {
+  registry: Registry;
+  routes: RouteTable;
+  /** When the registry (Redis) became unreachable, ms since epoch; undefined while it is up. */
+  registryDownSince: () => number | undefined;
+}
+
+/**
+ * The hub's own series, per spoke (`service` is the spoke; it overrides the process's default label).
+ * Gauges are computed at scrape time from the route table, so they can never drift from it.
+ */
+export function createHubMetrics({ registry, routes, registryDownSince }: HubMetricsOptions): HubMetrics {
+  const registers = [registry];
+  const requests = new Counter({
+    name: 'hub_proxy_requests_total', help: 'Requests proxied to spokes, by spoke and status code returned to the client',
+    labelNames: ['service', 'status_code'] as const, registers,
+  });
+  const duration = new Histogram({
+    name: 'hub_proxy_duration_seconds', help: 'Time from route resolution to the end of the response, by spoke',
+    labelNames: ['service'] as const, buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers,
+  });
+  const errors = new Counter({
+    name: 'hub_upstream_errors_total', help: 'Failed upstream attempts, by spoke and kind (refused, reset, timeout, 5xx)',
+    labelNames: ['service', 'kind'] as const, registers,
+  });
+  const retries = new Counter({
+    name: 'hub_proxy_retries_total', help: 'Idempotent requests retried on another instance after a connection failure',
+    labelNames: ['service'] as const, registers,
+  });
+  new Gauge({
+    name: 'hub_live_instances', help: 'Ready instances in the route table, by spoke', labelNames: ['service'] as const, registers,
+    collect() {
+      this.reset();
+      for (const entry of routes.entries()) this.set({ service: entry.service }, entry.ready.length);
+    },
+  });
+  new Gauge({
+    name: 'hub_breaker_state', help: 'Circuit breaker per instance: 0 closed, 1 half-open, 2 open',
+    labelNames: ['service', 'instance'] as const, registers,
+    collect() {
+      this.reset();
+      for (const entry of routes.entries()) {
+        for (const u of entry.all) this.set({ service: entry.service, instance: u.record.instanceId }, BREAKER_STATES[u.breaker.state()]);
+      }
+    },
+  });
+  new Gauge({
+    name: 'hub_registry_down_since_seconds', help: 'Unix time the registry (Redis) became unreachable; 0 while it is up', registers,
+    collect() {
+      const since = registryDownSince();
+      this.set(since === undefined ? 0 : Math.floor(since / 1000));
+    },
+  });
+
+  return {
+    proxied(service, statusCode, seconds) {
+      requests.inc({ service, status_code: String(statusCode) });
+      duration.observe({ service }, seconds);
+    },
+    upstreamError: (service, kind) => errors.inc({ service, kind }),
+    retried: (service) => retries.inc({ service }),
+  };
+}

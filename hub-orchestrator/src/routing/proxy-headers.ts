@@ -1,0 +1,47 @@
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+
+/** RFC 9110 §7.6.1 hop-by-hop headers (transfer-encoding is left to Node, which re-frames bodies itself). */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'upgrade'];
+const INTERNAL = /^x-internal-/;
+/** Spoke headers clients never see: cookies are the gateway's business, and these reveal the stack. */
+const NEVER_TO_CLIENT = ['set-cookie', 'x-powered-by', 'server'];
+
+export const DEADLINE_HEADER = 'x-request-deadline-ms';
+
+function namedInConnection(headers: IncomingHttpHeaders): string[] {
+  return String(headers.connection ?? '').split(',').map((token) => token.trim().toLowerCase()).filter(Boolean);
+}
+
+/**
+ * Once per request, after the edge middlewares have read the client's own values: X-Forwarded-For as
+ * the trusted chain (edge/client-ip.ts), proto and host kept from the gateway or filled in.
+ */
+export function setForwardedHeaders(req: IncomingMessage, forwardedFor: string): void {
+  req.headers['x-forwarded-for'] = forwardedFor;
+  req.headers['x-forwarded-proto'] ??= 'http';
+  req.headers['x-forwarded-host'] ??= req.headers.host ?? '';
+}
+
+/** On each outgoing attempt: drop hop-by-hop and internal headers, pass the remaining time budget. */
+export function prepareUpstreamRequest(proxyReq: ClientRequest, req: IncomingMessage, remainingMs: number): void {
+  for (const name of [...HOP_BY_HOP, ...namedInConnection(req.headers)]) {
+    // A chunked request body keeps the proxy library's `Connection: close` (request-smuggling guard).
+    if (name === 'connection' && req.headers['transfer-encoding']) continue;
+    proxyReq.removeHeader(name);
+  }
+  for (const name of proxyReq.getHeaderNames()) if (INTERNAL.test(name)) proxyReq.removeHeader(name);
+  proxyReq.setHeader(DEADLINE_HEADER, String(Math.max(0, Math.floor(remainingMs))));
+}
+
+/** Before the proxy copies the spoke's headers to the client: keep only what is end-to-end and public. */
+export function cleanUpstreamResponse(proxyRes: IncomingMessage, res: ServerResponse, requestId: string): void {
+  const headers = proxyRes.headers;
+  for (const name of [...HOP_BY_HOP, ...namedInConnection(headers), ...NEVER_TO_CLIENT]) {
+    if (name !== 'transfer-encoding') delete headers[name];
+  }
+  for (const name of Object.keys(headers)) if (INTERNAL.test(name)) delete headers[name];
+  headers['x-request-id'] = requestId;
+  // The hub's own connection decision (e.g. `close` while it drains) wins over the proxy's default.
+  const own = res.getHeader('connection');
+  if (own !== undefined) headers.connection = String(own);
+}

@@ -1,0 +1,38 @@
+import type { RequestHandler } from 'express';
+import { badRequest, notFound } from '@hubspoke/kit';
+import './hub-route.js';
+import { noInstance } from './hub-errors.js';
+import { hasDotSegment, routeMatches, splitApiPath } from './route-match.js';
+import { HUB_PREFIX, type RouteTable } from './route-table.js';
+
+/**
+ * Maps `/api/<prefix>/*` to a spoke from the in-memory table (no Redis call) and sets `req.hubRoute`
+ * for the edge middlewares and the proxy. Unknown prefixes and spokes with no ready instance are
+ * answered here, before a token is verified or a limit is counted.
+ */
+export function resolveRoute(table: RouteTable): RequestHandler {
+  return (req, _res, next) => {
+    const split = splitApiPath(req.path);
+    if (!split) throw notFound('ROUTE.NOT_FOUND', 'No such route');
+    const { prefix, upstreamPath } = split;
+    if (hasDotSegment(upstreamPath)) throw badRequest('REQUEST.INVALID_PATH', 'The path contains dot segments');
+    if (prefix === HUB_PREFIX) {
+      req.hubRoute = { service: HUB_PREFIX, prefix, upstreamPath, isPublic: false };
+      return next();
+    }
+    const entry = table.lookup(prefix);
+    if (!entry) throw notFound('ROUTE.NOT_FOUND', 'No such route');
+    if (entry.ready.length === 0) throw noInstance(entry.service);
+    // HEAD is GET without a body: a public GET route is public for HEAD too.
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const routeLimit = entry.routeLimits.find((rule) => routeMatches(rule, method, upstreamPath));
+    req.hubRoute = {
+      service: entry.service,
+      prefix,
+      upstreamPath,
+      isPublic: entry.publicRoutes.some((rule) => routeMatches(rule, method, upstreamPath)),
+      ...(routeLimit ? { routeLimit } : {}),
+    };
+    next();
+  };
+}

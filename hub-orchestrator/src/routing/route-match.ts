@@ -1,0 +1,26 @@
+import type { PublicRoute } from '@hubspoke/kit';
+
+/** `/api/<prefix>` or `/api/<prefix>/<rest>`: the prefix and the path the spoke sees. */
+export function splitApiPath(path: string): { prefix: string; upstreamPath: string } | undefined {
+  const match = /^\/api\/([^/]+)(\/.*)?$/.exec(path);
+  if (!match) return undefined;
+  return { prefix: match[1]!, upstreamPath: match[2] ?? '/' };
+}
+
+/**
+ * Dot segments (also percent-encoded) are refused rather than resolved: a spoke's router would not
+ * resolve them either, and `/public/../admin` must never match a public route declared as `/public/*`.
+ */
+export function hasDotSegment(path: string): boolean {
+  return path.split('/').some((segment) => /^(\.|%2e){1,2}$/i.test(segment));
+}
+
+/** A rule's path is exact, or a prefix ending in `/*`; its method is exact (any case) or `*`. */
+export function routeMatches(rule: PublicRoute, method: string, path: string): boolean {
+  if (rule.method !== '*' && rule.method.toUpperCase() !== method) return false;
+  if (rule.path.endsWith('/*')) {
+    const base = rule.path.slice(0, -2);
+    return path === base || path.startsWith(`${base}/`);
+  }
+  return path === rule.path;
+}

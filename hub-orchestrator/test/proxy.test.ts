@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { request } from 'node:http';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { eventually, testRedisUrl, uniquePrefix } from '@hubspoke/kit/testing';
+import { startHub, type TestHub } from './support/hub.js';
+import { startSpoke, startSpokes, stopAll, type Spoke } from './support/spokes.js';
+
+const keyPrefix = `${uniquePrefix('hub-proxy')}:`;
+let hub: TestHub;
+let spokes: Spoke[];
+
+beforeAll(async () => {
+  hub = await startHub({ keyPrefix });
+  spokes = [
+    ...(await startSpokes(3, { keyPrefix, service: 'echo' })),
+    await startSpoke({ keyPrefix, service: 'auth', env: { PUBLIC_ROUTES: JSON.stringify([{ method: 'GET', path: '/open/*' }]) } }),
+  ];
+  await eventually(async () => (await fetch(`${hub.url}/api/auth/open/x`)).status === 200);
+  await eventually(() => hub.registry.instances().filter((i) => i.service === 'echo').length === 3);
+});
+
+afterAll(async () => {
+  await stopAll(spokes ?? []);
+  await hub?.close();
+});
+
+/** What the example spoke echoes, the registry view, or an error body: tests read the parts they need. */
+interface Body {
+  instanceId: string;
+  headers: Record<string, string>;
+  registry: unknown;
+  spokes: { service: string; instances: unknown[] }[];
+}
+
+const get = async (path: string, headers: Record<string, string> = {}) => {
+  const res = await fetch(`${hub.url}${path}`, { headers });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Body };
+};
+/** fetch() resolves dot segments and drops Connection itself; this sends path and headers as written. */
+const rawGet = (path: string, headers: Record<string, string> = {}) =>
+  new Promise<{ status: number; body: Body }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: new URL(hub.url).port, path, headers }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+const asUser = async () => ({ authorization: `Bearer ${await hub.token('user')}` });
+
+describe('routing /api/<prefix>/*', () => {
+  test('when a path is under a registered prefix, then the spoke sees it with the prefix stripped and the query kept', async () => {
+    const res = await get('/api/echo/things/42?sort=asc&x=%2F', await asUser());
+    expect(res).toMatchObject({ status: 200, body: { service: 'echo', path: '/things/42', url: '/things/42?sort=asc&x=%2F' } });
+    expect((await get('/api/echo', await asUser())).body).toMatchObject({ path: '/' });
+  });
+
+  test('when the client sends an X-Request-Id, then the spoke receives it and the client gets it back', async () => {
+    const requestId = `req-${randomUUID()}`;
+    const res = await get('/api/echo/id', { ...(await asUser()), 'x-request-id': requestId });
+    expect(res.body.headers['x-request-id']).toBe(requestId);
+    expect(res.headers.get('x-request-id')).toBe(requestId);
+  });
+
+  test('when no request id is sent, then the hub makes one and the spoke and client see the same', async () => {
+    const res = await get('/api/echo/id', await asUser());
+    expect(res.headers.get('x-request-id')).toMatch(/.+/);
+    expect(res.body.headers['x-request-id']).toBe(res.headers.get('x-request-id'));
+  });
+
+  test('when a request is proxied, then the spoke gets X-Forwarded-For, a deadline budget and the verified user, not client internals', async () => {
+    const res = await rawGet('/api/echo/h', {
+      ...(await asUser()), 'x-forwarded-for': '203.0.113.9', 'x-internal-trust': 'yes', 'x-user-id': 'forged', connection: 'keep-alive, x-hop', 'x-hop': '1',
+    });
+    const seen = res.body.headers as Record<string, string>;
+    expect(seen['x-forwarded-for']).toBe('203.0.113.9, 127.0.0.1');
+    expect(Number(seen['x-request-deadline-ms'])).toBeGreaterThan(9_000);
+    expect(seen).toMatchObject({ 'x-user-id': 'user-user', 'x-user-role': 'user' });
+    expect(seen['authorization']).toMatch(/^Bearer /);
+    expect(seen).not.toHaveProperty('x-internal-trust');
+    expect(seen).not.toHaveProperty('x-hop');
+  });
+
+  test('when a spoke answers with Set-Cookie, hop-by-hop and internal headers, then the client sees none of them', async () => {
+    const res = await fetch(`${hub.url}/api/echo/leaky`, { headers: await asUser() });
+    expect(res.status).toBe(200);
+    for (const name of ['set-cookie', 'x-internal-node', 'keep-alive', 'x-powered-by']) expect(res.headers.get(name), name).toBeNull();
+    expect(res.headers.get('x-custom-public')).toBe('kept');
+  });
+
+  test('when the route is public, then no token is needed; when it is not, then a missing token is a 401 before the spoke', async () => {
+    expect((await get('/api/auth/open/page')).status).toBe(200);
+    expect(await get('/api/auth/closed')).toMatchObject({ status: 401, body: { error: { code: expect.stringMatching(/^AUTH\./) } } });
+  });
+
+  test('when the prefix is unknown, then it is a 404 in the error shape', async () => {
+    const res = await get('/api/nobody-here/x', await asUser());
+    expect(res).toMatchObject({ status: 404, body: { error: { code: 'ROUTE.NOT_FOUND', requestId: expect.any(String) } } });
+  });
+
+  test('when a path has dot segments, then it is refused before any spoke sees it', async () => {
+    for (const path of ['/api/auth/open/%2e%2e/admin', '/api/auth/open/../admin']) {
+      const res = await rawGet(path);
+      expect(res, path).toMatchObject({ status: 400, body: { error: { code: 'REQUEST.INVALID_PATH' } } });
+    }
+  });
+
+  test('when 300 requests are spread over 3 ready instances, then each gets a fair share', async () => {
+    const counts: Record<string, number> = {};
+    const headers = await asUser();
+    for (let batch = 0; batch < 50; batch++) {
+      const results = await Promise.all(Array.from({ length: 6 }, () => get('/api/echo/balance', headers)));
+      for (const { body } of results) counts[body.instanceId] = (counts[body.instanceId] ?? 0) + 1;
+    }
+    console.warn(`balancing over 3 instances: ${JSON.stringify(Object.values(counts))}`);
+    expect(Object.keys(counts).sort()).toEqual(spokes.filter((s) => s.service === 'echo').map((s) => s.instanceId).sort());
+    for (const count of Object.values(counts)) expect(count).toBeGreaterThan(60);
+  });
+});
+
+describe('the registry as the hub reads it', () => {
+  test('when a record without a valid signature is written to Redis by hand, then it gets no traffic', async () => {
+    const redis = new Redis(testRedisUrl());
+    const key = `${keyPrefix}registry:instance:rogue:rogue-1`;
+    const record = {
+      service: 'rogue', instanceId: 'rogue-1', url: spokes[0]!.url, routePrefix: 'rogue', version: '1', publicRoutes: [{ method: '*', path: '/*' }],
+      routeLimits: [], taskTypes: [], status: 'ready', heartbeatAt: Date.now(), ttlMs: 30_000,
+    };
+    await redis.multi().set(key, JSON.stringify(record), 'PX', 30_000).zadd(`${keyPrefix}registry:instances`, Date.now() + 30_000, key)
+      .publish(`${keyPrefix}registry:changes`, 'registered').exec();
+    await eventually(() => hub.registry.state().rejected.unsigned > 0 || hub.registry.state().rejected.malformed > 0);
+    expect((await get('/api/rogue/x')).status).toBe(404);
+    await redis.del(key);
+    redis.disconnect();
+  });
+});
+
+describe('GET /api/hub/registry', () => {
+  test('when an admin asks, then it lists spokes, instances, status, breaker state and in-flight counts', async () => {
+    const res = await get('/api/hub/registry', { authorization: `Bearer ${await hub.token('admin')}` });
+    expect(res.status).toBe(200);
+    expect(res.body.registry).toMatchObject({ connected: true });
+    const echo = res.body.spokes.find((s) => s.service === 'echo');
+    expect(echo).toMatchObject({ prefix: 'echo', readyInstances: 3 });
+    expect(echo?.instances[0]).toMatchObject({ status: 'ready', breaker: 'closed', inFlight: expect.any(Number), url: expect.any(String) });
+  });
+
+  test('when a user or nobody asks, then it is 403 or 401', async () => {
+    expect((await get('/api/hub/registry', await asUser())).status).toBe(403);
+    expect((await get('/api/hub/registry')).status).toBe(401);
+  });
+});
+
+describe('observability', () => {
+  test('when requests were proxied, then /metrics has per-spoke series and /ready is ready', async () => {
+    await get('/api/echo/m', await asUser());
+    const text = await (await fetch(`${hub.url}/metrics`)).text();
+    expect(text).toMatch(/hub_proxy_requests_total\{service="echo",status_code="200"\} \d+/);
+    expect(text).toMatch(/hub_proxy_duration_seconds_count\{service="echo"\} \d+/);
+    expect(text).toMatch(/hub_live_instances\{service="echo"\} 3/);
+    expect(text).toMatch(/hub_breaker_state\{service="echo",instance="[^"]+"\} 0/);
+    expect(text).toMatch(/hub_registry_down_since_seconds\{service="hub"\} 0/);
+    expect(await (await fetch(`${hub.url}/ready`)).json()).toMatchObject({ status: 'ready', degraded: [] });
+  });
+});
