@@ -1,0 +1,72 @@
+import { envReader, LOG_LEVELS } from '@hubspoke/kit';
+
+const PLACEHOLDER_PREFIX = 'changeme-';
+
+/** Every variable the auth spoke reads; nothing else in the service knows their names. */
+export function loadConfig(env: NodeJS.ProcessEnv) {
+  const read = envReader(env);
+  const config = {
+    port: read.port('PORT', 3001),
+    publicUrl: read.optionalUrl('PUBLIC_URL'),
+    instanceSubnet: read.optionalString('INSTANCE_SUBNET'),
+    databaseUrl: read.url('DATABASE_URL'),
+    redisUrl: read.url('REDIS_URL'),
+    amqpUrl: read.url('AMQP_URL'),
+    amqpPrefix: read.string('AMQP_PREFIX', ''),
+    registrySecret: read.secret('REGISTRY_SECRET'),
+    registryKeyPrefix: read.string('REGISTRY_KEY_PREFIX', ''),
+    drainDelayMs: read.durationMs('DRAIN_DELAY', 5000),
+    shutdownTimeoutMs: read.durationMs('SHUTDOWN_TIMEOUT', 20_000),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    // Proxies in front of this spoke that append to X-Forwarded-For: the gateway and the hub.
+    trustProxyHops: read.int('TRUST_PROXY_HOPS', 2, { max: 10 }),
+    tokens: {
+      issuer: read.string('AUTH_ISSUER', 'hubspoke-auth'),
+      audience: read.string('AUTH_AUDIENCE', 'hubspoke'),
+      accessTokenTtlMs: read.durationMs('ACCESS_TOKEN_TTL', 15 * 60_000),
+      refreshTokenTtlMs: read.durationMs('REFRESH_TOKEN_TTL', 30 * 24 * 3_600_000),
+      refreshGraceMs: read.durationMs('REFRESH_REUSE_GRACE', 10_000),
+    },
+    keys: {
+      /** base64 of a private JWK set; unset → keys generated once and kept in the auth database. */
+      signingKeys: read.optionalString('AUTH_SIGNING_KEYS'),
+      /** How often each replica rereads the key table, so a rotated key reaches all of them. */
+      reloadIntervalMs: read.durationMs('SIGNING_KEYS_RELOAD_INTERVAL', 30_000),
+      /** `rotate-keys` publishes the new key this long before signing with it (> every verifier's JWKS refetch interval). */
+      activationDelayMs: read.durationMs('SIGNING_KEY_ACTIVATION_DELAY', 60_000),
+    },
+    argon2: {
+      memoryCost: read.int('ARGON2_MEMORY_KIB', 19_456, { min: 8, max: 4_194_304 }),
+      timeCost: read.int('ARGON2_TIME_COST', 2, { min: 1, max: 100 }),
+      parallelism: read.int('ARGON2_PARALLELISM', 1, { min: 1, max: 64 }),
+    },
+    throttle: {
+      windowMs: read.durationMs('LOGIN_THROTTLE_WINDOW', 15 * 60_000),
+      maxFailuresPerAccount: read.int('LOGIN_MAX_FAILURES_PER_ACCOUNT', 5, { min: 1 }),
+      maxFailuresPerIp: read.int('LOGIN_MAX_FAILURES_PER_IP', 20, { min: 1 }),
+    },
+    admin: readAdmin(read),
+  };
+  if (config.keys.signingKeys !== undefined && !/^[A-Za-z0-9+/_-]+=*$/.test(config.keys.signingKeys)) {
+    read.problem('AUTH_SIGNING_KEYS is not base64');
+  }
+  read.assertValid('auth');
+  return Object.freeze(config);
+}
+
+/** The first admin is optional, but an email without a usable password (or the reverse) is a mistake. */
+function readAdmin(read: ReturnType<typeof envReader>): { email: string; password: string } | undefined {
+  const email = read.optionalString('ADMIN_EMAIL');
+  const password = read.optionalString('ADMIN_PASSWORD');
+  if (email === undefined && password === undefined) return undefined;
+  if (email === undefined) read.problem('ADMIN_EMAIL is missing (ADMIN_PASSWORD is set)');
+  if (password === undefined) read.problem('ADMIN_PASSWORD is missing (ADMIN_EMAIL is set)');
+  else if (password.length < 12) read.problem('ADMIN_PASSWORD is shorter than 12 characters');
+  else if (read.production && password.startsWith(PLACEHOLDER_PREFIX)) read.problem(`ADMIN_PASSWORD still holds a ${PLACEHOLDER_PREFIX} placeholder`);
+  return { email: (email ?? '').toLowerCase(), password: password ?? '' };
+}
+
+export type AuthConfig = ReturnType<typeof loadConfig>;
+export type TokenSettings = AuthConfig['tokens'];
+export type Argon2Settings = AuthConfig['argon2'];
+export type ThrottleSettings = AuthConfig['throttle'];

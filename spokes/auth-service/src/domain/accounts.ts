@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import { enqueue, withTransaction, type Logger, type Pool, type Queryable, type Role } from '@hubspoke/kit';
+import { createCredentialRepository } from '../data/credential-repository.js';
+import { createRefreshTokenRepository } from '../data/refresh-token-repository.js';
+import { invalidCredentials } from './auth-errors.js';
+import { userLoggedIn, userRegistered } from './events.js';
+import type { LoginThrottle } from './login-throttle.js';
+import type { PasswordHasher } from './passwords.js';
+import type { TokenPair } from './refresh-tokens.js';
+import type { Sessions } from './sessions.js';
+import { toPublicUser, type PublicUser } from './user.js';
+
+export interface Registration {
+  email: string;
+  password: string;
+  name: string;
+}
+
+export type SignedIn = TokenPair & { user: PublicUser };
+
+export interface AccountsDeps {
+  db: Pool;
+  passwords: PasswordHasher;
+  sessions: Sessions;
+  throttle: LoginThrottle;
+  logger: Logger;
+}
+
+/** Registration and login; emails arrive trimmed and lower-cased. */
+export function createAccounts({ db, passwords, sessions, throttle, logger }: AccountsDeps) {
+  return {
+    /** 409 AUTH.EMAIL_TAKEN for an enabled account's email; the account, its session and user.registered commit together. */
+    async register({ email, password, name }: Registration): Promise<SignedIn> {
+      // Hashed before the transaction: argon2 takes tens of milliseconds and needs no connection.
+      const credential = { userId: randomUUID(), email, name, role: 'user' as Role, passwordHash: await passwords.hash(password) };
+      const user = toPublicUser(credential);
+      const pair = await withTransaction(db, async (tx) => {
+        await createCredentialRepository(tx).insert(credential);
+        const tokens = await sessions.start(tx, credential);
+        await enqueue(tx, userRegistered(user));
+        return tokens;
+      });
+      logger.info({ userId: user.id }, 'user registered');
+      return { user, ...pair };
+    },
+
+    /**
+     * Unknown email, wrong password and disabled account all cost one argon2 verification and one
+     * recorded failure, and end in the same 401.
+     */
+    async login({ email, password }: Omit<Registration, 'name'>, ip: string): Promise<SignedIn> {
+      await throttle.assertAllowed(email, ip);
+      const credential = await createCredentialRepository(db).findActiveByEmail(email);
+      const verdict = credential ? await passwords.verify(credential.passwordHash, password) : await passwords.verifyDummy(password).then(() => ({ ok: false, rehash: false }));
+      if (!credential || !verdict.ok) {
+        await throttle.recordFailure(email, ip);
+        logger.info({ known: Boolean(credential) }, 'login failed');
+        throw invalidCredentials();
+      }
+      const rehashed = verdict.rehash ? await passwords.hash(password) : undefined;
+      const pair = await withTransaction(db, async (tx) => {
+        if (rehashed) await createCredentialRepository(tx).updatePasswordHash(credential.userId, rehashed);
+        const tokens = await sessions.start(tx, credential);
+        await enqueue(tx, userLoggedIn(credential.userId));
+        return tokens;
+      });
+      await throttle.recordSuccess(email);
+      logger.info({ userId: credential.userId }, 'user logged in');
+      return { user: toPublicUser(credential), ...pair };
+    },
+
+    /**
+     * The first admin from configuration: created (with its user.registered) only when no enabled
+     * account has the email, so restarts and concurrent replicas create it once. An existing account
+     * is left as it is: its password and role are not reset from the environment.
+     */
+    async ensureAdmin({ email, password }: { email: string; password: string }): Promise<boolean> {
+      if (await createCredentialRepository(db).findActiveByEmail(email)) return false;
+      const credential = { userId: randomUUID(), email, name: 'Administrator', role: 'admin' as Role, passwordHash: await passwords.hash(password) };
+      const created = await withTransaction(db, async (tx) => {
+        if (!(await createCredentialRepository(tx).insertIfEmailFree(credential))) return false;
+        await enqueue(tx, userRegistered(toPublicUser(credential)));
+        return true;
+      });
+      if (created) logger.info({ userId: credential.userId }, 'first admin created');
+      return created;
+    },
+  };
+}
+
+export type Accounts = ReturnType<typeof createAccounts>;
+
+/**
+ * After user.deleted: the credentials stop working and every session of the user ends, in the
+ * consumer's transaction. Access tokens already issued expire on their own (minutes).
+ */
+export async function closeAccount(tx: Queryable, userId: string): Promise<{ disabled: boolean; familiesRevoked: number }> {
+  const disabled = await createCredentialRepository(tx).disable(userId);
+  const familiesRevoked = await createRefreshTokenRepository(tx).revokeAllOfUser(userId, 'user deleted');
+  return { disabled, familiesRevoked };
+}

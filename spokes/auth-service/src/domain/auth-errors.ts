@@ -1,0 +1,13 @@
+import { AppError, conflict, tooManyRequests, unauthorized } from '@hubspoke/kit';
+
+export const emailTaken = () => conflict('AUTH.EMAIL_TAKEN', 'Email is already registered');
+/** One answer for an unknown email, a wrong password and a disabled account, so none can be told apart. */
+export const invalidCredentials = () => unauthorized('AUTH.INVALID_CREDENTIALS', 'Email or password is incorrect');
+export const loginThrottled = (retryAfterSeconds: number) =>
+  tooManyRequests('AUTH.TOO_MANY_FAILED_LOGINS', retryAfterSeconds, 'Too many failed logins, try again later');
+export const refreshInvalid = () => unauthorized('AUTH.REFRESH_INVALID', 'The refresh token is invalid');
+export const refreshExpired = () => unauthorized('AUTH.REFRESH_EXPIRED', 'The refresh token has expired');
+export const refreshReused = () =>
+  unauthorized('AUTH.REFRESH_REUSED', 'The refresh token was already used; every session from that login has been ended');
+export const signingKeysMissing = (cause?: unknown) =>
+  new AppError('AUTH.SIGNING_KEYS_MISSING', 'No signing key is available', 500, undefined, { cause });

@@ -1,0 +1,129 @@
+import { fileURLToPath } from 'node:url';
+import amqp from 'amqplib';
+import request from 'supertest';
+import {
+  connectBus, createJwksKeySource, createLogger, createMetrics, createPool, createTokenVerifier, JWKS_PATH, listen, closeServer,
+  MESSAGING_MIGRATIONS_DIR, migrate, serverPort, startOutboxRelay, type Bus, type Envelope, type Pool,
+} from '@hubspoke/kit';
+import { captureLogs, createTestDatabase, testAmqpUrl, testRedisUrl, uniquePrefix } from '@hubspoke/kit/testing';
+import { createApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { consumeUserDeleted } from '../src/consumers/user-deleted-consumer.js';
+import { loadKeyRing } from '../src/domain/key-ring.js';
+import { createPasswordHasher } from '../src/domain/passwords.js';
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
+export const PASSWORD = 'correct horse battery staple';
+
+/** What every test config shares: cheap argon2 (the OWASP cost is the production default, not a test need). */
+export const TEST_ENV: NodeJS.ProcessEnv = {
+  REDIS_URL: testRedisUrl(),
+  REGISTRY_SECRET: 'auth-test-registry-secret-0123456789',
+  ARGON2_MEMORY_KIB: '1024',
+  ARGON2_TIME_COST: '1',
+  LOG_LEVEL: 'debug',
+  TRUST_PROXY_HOPS: '1',
+};
+
+export interface AuthFixtureOptions {
+  env?: NodeJS.ProcessEnv;
+  /** The broker URL the service's bus uses (a fault proxy in outage tests); observers always use the real one. */
+  amqpUrl?: string;
+  consumerRetries?: { maxAttempts?: number; retryDelaysMs?: number[] };
+}
+
+/**
+ * One test file's auth spoke: a fresh database, a prefix for every exchange and queue, the real app with
+ * real Postgres and RabbitMQ, the outbox relay and the user.deleted consumer, and an observer queue that
+ * records every event the spoke publishes.
+ */
+export async function authFixture(label: string, options: AuthFixtureOptions = {}) {
+  const database = await createTestDatabase(label);
+  const prefix = uniquePrefix('auth');
+  const config = loadConfig({
+    ...TEST_ENV, DATABASE_URL: database.url, AMQP_URL: options.amqpUrl ?? testAmqpUrl(), AMQP_PREFIX: prefix, ...options.env,
+  });
+  const { stream, lines } = captureLogs();
+  const logger = createLogger({ service: 'auth', level: config.logLevel, destination: stream });
+  const db: Pool = createPool({ connectionString: database.url, applicationName: label, max: 20 }, logger);
+  await migrate(db, MESSAGING_MIGRATIONS_DIR, logger);
+  await migrate(db, MIGRATIONS_DIR, logger);
+  const keys = await loadKeyRing(config, db, logger);
+  const passwords = await createPasswordHasher(config.argon2);
+  const bus: Bus = await connectBus({ url: config.amqpUrl, service: 'auth', prefix, logger, reconnectDelayMs: { min: 100, max: 1_000 } });
+  const observer = await observeEvents(bus.exchange);
+  const { queues } = await consumeUserDeleted(bus, { db, logger }, { maxAttempts: 3, retryDelaysMs: [50, 100], ...options.consumerRetries });
+  const relay = startOutboxRelay({ db, bus, logger, pollIntervalMs: 200, retryDelayMs: { min: 100, max: 1_000 } });
+  const metrics = createMetrics({ service: 'auth' });
+  const app = createApp({ config, db, bus, keys, passwords, logger, metrics, lifecycle: { isDraining: () => false } });
+  const server = await listen(app, { port: 0, host: '127.0.0.1' });
+  const baseUrl = `http://127.0.0.1:${serverPort(server)}`;
+  const verifier = createTokenVerifier({
+    keys: createJwksKeySource({ url: `${baseUrl}${JWKS_PATH}`, minRefreshIntervalMs: 0 }),
+    issuer: config.tokens.issuer,
+    audience: config.tokens.audience,
+  });
+
+  let counter = 0;
+  const uniqueEmail = (name = 'user') => `${name}-${++counter}-${prefix}@example.com`;
+
+  /** Registers a fresh account and returns the 201 body. */
+  async function register(fields: { email?: string; password?: string; name?: string } = {}) {
+    const res = await request(app).post('/register').send({ email: uniqueEmail(), password: PASSWORD, name: 'Ana', ...fields });
+    if (res.status !== 201) throw new Error(`register answered ${res.status}: ${JSON.stringify(res.body)}`);
+    return res.body as { user: { id: string; email: string; name: string; role: string }; accessToken: string; refreshToken: string; expiresIn: number };
+  }
+
+  async function cleanup() {
+    await relay.stop();
+    await bus.close();
+    await observer.close();
+    await closeServer(server);
+    keys.stop();
+    await withChannel(async (channel) => {
+      for (const name of [queues.queue, queues.deadLetter, ...queues.retry.map((r) => r.queue)]) await channel.deleteQueue(name);
+      await channel.deleteExchange(bus.exchange);
+    });
+    await db.end();
+    await database.drop();
+  }
+
+  return { app, baseUrl, config, db, bus, keys, logger, lines, prefix, queues, events: observer.events, verifier, uniqueEmail, register, cleanup };
+}
+
+export type AuthFixture = Awaited<ReturnType<typeof authFixture>>;
+
+/** A queue bound to every event on the exchange: what any consumer downstream would receive. */
+export async function observeEvents(exchange: string) {
+  const connection = await amqp.connect(testAmqpUrl());
+  const channel = await connection.createChannel();
+  await channel.assertExchange(exchange, 'topic', { durable: true });
+  const { queue } = await channel.assertQueue('', { exclusive: true });
+  await channel.bindQueue(queue, exchange, '#');
+  const events: Envelope[] = [];
+  await channel.consume(queue, (message) => {
+    if (message) events.push(JSON.parse(message.content.toString('utf8')) as Envelope);
+  }, { noAck: true });
+  return { events, close: () => connection.close() };
+}
+
+export async function withChannel<T>(work: (channel: amqp.Channel) => Promise<T>): Promise<T> {
+  const connection = await amqp.connect(testAmqpUrl());
+  try {
+    return await work(await connection.createChannel());
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Publishes raw bytes to the exchange, as a broken or hostile producer could. */
+export async function publishRaw(exchange: string, routingKey: string, content: Buffer, messageId?: string) {
+  const connection = await amqp.connect(testAmqpUrl());
+  try {
+    const channel = await connection.createConfirmChannel();
+    channel.publish(exchange, routingKey, content, { persistent: true, contentType: 'application/json', ...(messageId ? { messageId } : {}) });
+    await channel.waitForConfirms();
+  } finally {
+    await connection.close();
+  }
+}
