@@ -1,0 +1,32 @@
+import { createEnvelope, type Envelope } from '@hubspoke/kit';
+import { z } from 'zod';
+import { PROFILE_LIMITS, type KnownIdentity, type ProfileChanges } from './profile.js';
+
+/** The envelope `source` of everything this spoke publishes. */
+export const USER_EVENT_SOURCE = 'user';
+
+export type UserUpdatedV1 = Envelope<'user.updated', { userId: string; changes: ProfileChanges }>;
+export type UserDeletedV1 = Envelope<'user.deleted', { userId: string }>;
+
+/** `changes` holds the fields the update set, with their new values. */
+export const userUpdatedV1 = (userId: string, changes: ProfileChanges): UserUpdatedV1 =>
+  createEnvelope({ source: USER_EVENT_SOURCE, type: 'user.updated', version: 1, payload: { userId, changes } });
+
+export const userDeletedV1 = (userId: string): UserDeletedV1 =>
+  createEnvelope({ source: USER_EVENT_SOURCE, type: 'user.deleted', version: 1, payload: { userId } });
+
+// Published by the auth spoke. Not strict: a producer may add fields without a new version.
+const UserRegisteredV1Payload = z.object({
+  userId: z.uuid(),
+  email: z.string().trim().min(1).max(PROFILE_LIMITS.emailLength),
+  name: z.string().optional(),
+  role: z.string().optional(),
+});
+
+/** Reads a user.registered v1 payload; throws (the message is retried, then dead-lettered) when it is not one. */
+export function readUserRegisteredV1(payload: unknown): KnownIdentity {
+  const parsed = UserRegisteredV1Payload.safeParse(payload);
+  if (!parsed.success) throw new Error(`user.registered v1 payload is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+  const name = parsed.data.name?.trim();
+  return { id: parsed.data.userId, email: parsed.data.email.toLowerCase(), ...(name ? { name: name.slice(0, PROFILE_LIMITS.nameLength) } : {}) };
+}
