@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { createEnvelope, currentRequestId, enqueue, runWithContext, withTransaction, type Bus, type Envelope } from '../src/index.js';
+import { createEnvelope, currentRequestId, InvalidEnvelopeError, enqueue, runWithContext, withTransaction, type Bus, type Envelope } from '../src/index.js';
 import { drainQueue, effectsOf, messagingFixture, publishRaw, SERVICE, withChannel } from './messaging-support.js';
 
 let fixture: Awaited<ReturnType<typeof messagingFixture>>;
@@ -163,6 +163,20 @@ describe('consumer delivery guarantees', () => {
     const dead = await drainQueue(queues.deadLetter);
     expect(dead).toHaveLength(1);
     expect(dead[0]!.properties.headers).toMatchObject({ 'x-attempts': 1, 'x-last-error': expect.stringContaining('InvalidEnvelopeError') });
+  });
+
+  test('when the handler rejects the payload as invalid, then the message is dead-lettered without retries', async () => {
+    const queues = await fixture.consume(bus, {
+      name: 'strict',
+      bindings: ['strict.happened.v1'],
+      handler: async () => {
+        throw new InvalidEnvelopeError('payload.userId is missing');
+      },
+    });
+    const envelope = thing({}, 'strict.happened');
+    const deadLettered = bus.waitFor('dead-lettered', (d) => d.envelope?.id === envelope.id);
+    await bus.publish(envelope);
+    expect(await deadLettered).toMatchObject({ queue: queues.queue, attempts: 1, error: 'InvalidEnvelopeError: payload.userId is missing' });
   });
 });
 

@@ -8,7 +8,10 @@ import { InvalidEnvelopeError, parseEnvelope, routingKeyOf, type Envelope } from
 import { confirmedPublisher } from './publisher.js';
 import { declareConsumerQueues, matchesBinding, retryQueueFor, type ConsumerQueues } from './topology.js';
 
-/** Runs inside the consumer's transaction: what it writes commits together with the dedupe record. */
+/**
+ * Runs inside the consumer's transaction: what it writes commits together with the dedupe record. A
+ * throw is retried; throw InvalidEnvelopeError (say, for a payload that fails validation) to dead-letter at once.
+ */
 export type MessageHandler = (envelope: Envelope, tx: PoolClient) => Promise<void>;
 
 export interface ConsumeOptions {
@@ -96,7 +99,7 @@ export async function startConsumer(connection: ChannelModel, options: ConsumeOp
         ack(message);
         events.emit('consumed', { queue: queues.queue, envelope: parsed, duplicate });
       } catch (error) {
-        await settle(message, parsed, attempts, error, false);
+        await settle(message, parsed, attempts, error, error instanceof InvalidEnvelopeError);
       }
     });
   }
