@@ -29,7 +29,7 @@ RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --workspace="${SERVIC
 FROM build AS bundle
 ARG SERVICE_DIR
 RUN mkdir -p /out/packages/kit "/out/${SERVICE_DIR}" \
- && cp -r packages/kit/package.json packages/kit/dist /out/packages/kit/ \
+ && cp -r packages/kit/package.json packages/kit/dist packages/kit/migrations /out/packages/kit/ \
  && cp -r "${SERVICE_DIR}/package.json" "${SERVICE_DIR}/dist" "/out/${SERVICE_DIR}/" \
  && if [ -d "${SERVICE_DIR}/migrations" ]; then cp -r "${SERVICE_DIR}/migrations" "/out/${SERVICE_DIR}/"; fi \
  && find /out -name '*.tsbuildinfo' -delete -o -name '*.map' -delete

@@ -6,7 +6,8 @@ import type { Envelope } from './envelope.js';
  * The `outbox` and `processed_messages` tables, as a migrations directory for `migrate()`. It resolves
  * from src and dist alike (both sit two levels below the package), so images must ship this folder.
  */
-export const MESSAGING_MIGRATIONS_DIR = fileURLToPath(new URL('../../src/messaging/migrations/', import.meta.url));
+// Outside src/ so the same path holds from src/ (tests) and dist/ (images): both are two levels below the package.
+export const MESSAGING_MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/messaging/', import.meta.url));
 
 /** Postgres delivers a NOTIFY only when its transaction commits, so a relay never wakes for a rolled-back row. */
 export const OUTBOX_NOTIFY_CHANNEL = 'hubspoke_outbox';
