@@ -125,7 +125,7 @@ describe('the registry as the hub reads it', () => {
     const redis = new Redis(testRedisUrl());
     const key = `${keyPrefix}registry:instance:rogue:rogue-1`;
     const record = {
-      service: 'rogue', instanceId: 'rogue-1', url: spokes[0]!.url, routePrefix: 'rogue', version: '1', publicRoutes: [{ method: '*', path: '/*' }],
+      service: 'rogue', instanceId: 'rogue-1', url: spokes[0]!.url, routePrefix: 'rogue', version: '1', publicRoutes: [{ method: 'GET', path: '/*' }],
       routeLimits: [], taskTypes: [], status: 'ready', heartbeatAt: Date.now(), ttlMs: 30_000,
     };
     await redis.multi().set(key, JSON.stringify(record), 'PX', 30_000).zadd(`${keyPrefix}registry:instances`, Date.now() + 30_000, key)

@@ -20,7 +20,7 @@ export interface Breaker {
   available: (now?: number) => boolean;
   /** Called when this instance was picked: an open breaker past its cool-down sends its one probe. */
   onPicked: (now?: number) => void;
-  success: () => void;
+  success: (now?: number) => void;
   failure: (now?: number) => void;
   /** A picked request ended with no verdict (client went away): free the probe slot. */
   abandoned: () => void;
@@ -85,10 +85,10 @@ export function createBreaker(options: BreakerOptions, onChange: (from: BreakerS
       if (state === 'open' && coolDownOver(now)) move('half-open', now);
       if (state === 'half-open') probeInFlight = true;
     },
-    success() {
-      if (state === 'half-open') return move('closed', Date.now());
+    success(now = Date.now()) {
+      if (state === 'half-open') return move('closed', now);
       consecutive = 0;
-      bucket(Date.now()).ok++;
+      bucket(now).ok++;
     },
     failure(now = Date.now()) {
       if (state === 'half-open') return move('open', now);

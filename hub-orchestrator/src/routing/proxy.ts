@@ -27,8 +27,12 @@ interface Attempt {
   upstream: Upstream;
   proxyReq?: ClientRequest;
   responded: boolean;
+  /** Decided from the status as soon as the response starts; the client's response may close first. */
+  verdict?: Verdict;
   settled: boolean;
 }
+
+type Verdict = 'success' | 'failure' | 'none';
 
 /** One client request through the proxy, across its (at most two) attempts. */
 interface Exchange {
@@ -50,7 +54,7 @@ interface Exchange {
 export function createProxy({ routes, metrics, logger, timeoutMs, timeoutByPrefix = {}, trustedHops }: ProxyOptions): RequestHandler {
   const exchanges = new WeakMap<IncomingMessage, Exchange>();
 
-  const settle = (attempt: Attempt, verdict: 'success' | 'failure' | 'none') => {
+  const settle = (attempt: Attempt, verdict: Verdict = attempt.verdict ?? 'none') => {
     if (attempt.settled) return;
     attempt.settled = true;
     const { breaker } = attempt.upstream;
@@ -92,7 +96,8 @@ export function createProxy({ routes, metrics, logger, timeoutMs, timeoutByPrefi
         attempt.responded = true;
         const failed = (proxyRes.statusCode ?? 0) >= 500;
         if (failed) metrics.upstreamError(ex.entry.service, '5xx');
-        proxyRes.once('close', () => settle(attempt, failed ? 'failure' : 'success'));
+        attempt.verdict = failed ? 'failure' : 'success';
+        proxyRes.once('close', () => settle(attempt));
         cleanUpstreamResponse(proxyRes, res, String(req.headers['x-request-id'] ?? ''));
       });
       proxy.on('error', (error, req, res) => {
@@ -151,7 +156,7 @@ export function createProxy({ routes, metrics, logger, timeoutMs, timeoutByPrefi
     const timer = setTimeout(() => onDeadline(ex, res, budgetMs), budgetMs);
     res.once('close', () => {
       clearTimeout(timer);
-      if (ex.attempt) settle(ex.attempt, 'none');
+      if (ex.attempt) settle(ex.attempt);
       // 499 (nginx's "client closed request") when the client left before any response.
       metrics.proxied(entry.service, res.headersSent ? res.statusCode : 499, Number(process.hrtime.bigint() - started) / 1e9);
     });

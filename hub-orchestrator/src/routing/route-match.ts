@@ -15,9 +15,9 @@ export function hasDotSegment(path: string): boolean {
   return path.split('/').some((segment) => /^(\.|%2e){1,2}$/i.test(segment));
 }
 
-/** A rule's path is exact, or a prefix ending in `/*`; its method is exact (any case) or `*`. */
+/** A rule's method is exact (the registry schema keeps it upper-case); its path exact, or a prefix ending in `/*`. */
 export function routeMatches(rule: PublicRoute, method: string, path: string): boolean {
-  if (rule.method !== '*' && rule.method.toUpperCase() !== method) return false;
+  if (rule.method !== method) return false;
   if (rule.path.endsWith('/*')) {
     const base = rule.path.slice(0, -2);
     return path === base || path.startsWith(`${base}/`);

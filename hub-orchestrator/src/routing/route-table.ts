@@ -84,7 +84,7 @@ function emptyEntry(service: string, prefix: string): RouteEntry {
   return { service, prefix, ready: [], all: [], publicRoutes: [], routeLimits: [] };
 }
 
-const ruleKey = (rule: PublicRoute) => `${rule.method.toUpperCase()} ${rule.path}`;
+const ruleKey = (rule: PublicRoute) => `${rule.method} ${rule.path}`;
 
 /**
  * Public only where every ready instance says so: during a rolling deploy a route turns public when the
