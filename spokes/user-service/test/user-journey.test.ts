@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { JWKS_PATH } from '@hubspoke/kit';
+import {
+  createTestDatabase, eventually, freePort, spawnService, testAmqpUrl, testRedisUrl, uniquePrefix, type ServiceProcess, type TestDatabase,
+} from '@hubspoke/kit/testing';
+
+// The whole path a client takes: hub → auth spoke and user spoke, each its own process started from its main.ts.
+const entry = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
+const prefix = uniquePrefix('journey');
+const SECRET = 'journey-registry-secret-0123456789';
+const PASSWORD = 'correct horse battery staple';
+const ADMIN = { email: `admin-${prefix}@example.com`, password: 'admin passphrase 0123' };
+
+const databases: TestDatabase[] = [];
+const services: Record<'auth' | 'user' | 'hub', ServiceProcess | undefined> = { auth: undefined, user: undefined, hub: undefined };
+let hub: string;
+
+interface Call { status: number; body: Record<string, unknown> & { error?: { code: string } } }
+
+async function api(method: string, path: string, { token, body, headers = {} }: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Call> {
+  const res = await fetch(`${hub}/api${path}`, {
+    method,
+    headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Call['body']) : {} };
+}
+
+async function register(name: string) {
+  const email = `${name.toLowerCase()}-${randomUUID().slice(0, 8)}@example.com`;
+  const res = await api('POST', '/auth/register', { body: { email, password: PASSWORD, name } });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  const { user, accessToken } = res.body as { user: { id: string }; accessToken: string };
+  return { id: user.id, email, name, token: accessToken };
+}
+
+beforeAll(async () => {
+  const [authDb, userDb] = await Promise.all([createTestDatabase('journey_auth'), createTestDatabase('journey_user')]);
+  databases.push(authDb, userDb);
+  const [authPort, userPort, hubPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const authUrl = `http://127.0.0.1:${authPort}`;
+  hub = `http://127.0.0.1:${hubPort}`;
+  const shared = {
+    REDIS_URL: testRedisUrl(), AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix, REGISTRY_SECRET: SECRET, REGISTRY_KEY_PREFIX: prefix,
+    AUTH_JWKS_URL: `${authUrl}${JWKS_PATH}`, AUTH_ISSUER: 'hubspoke-auth', AUTH_AUDIENCE: 'hubspoke', LOG_LEVEL: 'info',
+  };
+  services.auth = spawnService(entry('spokes/auth-service/src/main.ts'), {
+    ...shared, PORT: String(authPort), PUBLIC_URL: authUrl, DATABASE_URL: authDb.url, TRUST_PROXY_HOPS: '1',
+    ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, DRAIN_DELAY: '100ms',
+  });
+  services.user = spawnService(entry('spokes/user-service/src/main.ts'), {
+    ...shared, PORT: String(userPort), PUBLIC_URL: `http://127.0.0.1:${userPort}`, DATABASE_URL: userDb.url, DRAIN_DELAY: '100ms',
+  });
+  services.hub = spawnService(entry('hub-orchestrator/src/main.ts'), {
+    ...shared, PORT: String(hubPort), RATE_LIMIT_KEY_PREFIX: `${prefix}:rl`, REGISTRY_RESYNC_MS: '500', DRAIN_DELAY_MS: '100ms',
+  });
+  // The hub routes to both spokes once their records reach it: unauthenticated /me is then the hub's own 401.
+  await eventually(async () => (await api('GET', `/auth${JWKS_PATH}`)).status === 200, 60_000, 200);
+  await eventually(async () => (await api('GET', '/users/me')).status === 401, 30_000, 200);
+}, 90_000);
+
+afterAll(async () => {
+  await Promise.all(Object.values(services).map(async (service) => {
+    if (!service || service.child.exitCode !== null) return;
+    service.child.kill('SIGTERM');
+    await service.exited;
+  }));
+  await Promise.all(databases.map((db) => db.drop()));
+}, 30_000);
+
+describe('a user journey through the hub', () => {
+  test('register → me → update → delete → login refused, and the deleted token finds nothing', async () => {
+    const ana = await register('Ana');
+
+    // Right after register the event may not have arrived: /me is never a 404 for a registered user.
+    const first = await api('GET', '/users/me', { token: ana.token });
+    expect(first.status).toBe(200);
+    expect(first.body.id).toBe(ana.id);
+    const me = await eventually(async () => {
+      const res = await api('GET', '/users/me', { token: ana.token });
+      return res.body.email === ana.email ? res : undefined;
+    }, 15_000, 100);
+    expect(me.body).toMatchObject({ id: ana.id, email: ana.email, name: 'Ana' });
+
+    const updated = await api('PATCH', '/users/me', { token: ana.token, body: { name: 'Ana Maria', bio: 'Hello', preferences: { theme: 'dark' } } });
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({ name: 'Ana Maria', bio: 'Hello', preferences: { theme: 'dark' } });
+    const escalate = await api('PATCH', '/users/me', { token: ana.token, body: { role: 'admin' } });
+    expect([escalate.status, escalate.body.error?.code]).toEqual([400, 'REQUEST.VALIDATION_FAILED']);
+    expect((await api('GET', `/users/${ana.id}`, { token: ana.token })).body).toMatchObject({ name: 'Ana Maria' });
+
+    const deleted = await api('DELETE', `/users/${ana.id}`, { token: ana.token });
+    expect(deleted.status).toBe(204);
+    await eventually(() => services.auth!.logs.some((l) => l.msg === 'credentials closed after user.deleted' && l.userId === ana.id), 15_000, 100);
+
+    const login = await api('POST', '/auth/login', { body: { email: ana.email, password: PASSWORD } });
+    expect([login.status, login.body.error?.code]).toEqual([401, 'AUTH.INVALID_CREDENTIALS']);
+    const after = await api('GET', '/users/me', { token: ana.token });
+    expect([after.status, after.body.error?.code]).toEqual([404, 'USER.NOT_FOUND']);
+    expect((await api('DELETE', `/users/${ana.id}`, { token: ana.token })).status).toBe(404);
+  });
+
+  test('user B can neither read, change nor delete user A, and X-User-* headers change nothing', async () => {
+    const a = await register('Alice');
+    const b = await register('Bob');
+    await eventually(async () => (await api('GET', '/users/me', { token: a.token })).body.email === a.email, 15_000, 100);
+    const before = (await api('GET', '/users/me', { token: a.token })).body;
+
+    expect((await api('GET', `/users/${a.id}`, { token: b.token })).status).toBe(404);
+    expect((await api('DELETE', `/users/${a.id}`, { token: b.token })).status).toBe(404);
+    const spoofed = await api('PATCH', '/users/me', { token: b.token, body: { name: 'Owned' }, headers: { 'x-user-id': a.id, 'x-user-role': 'admin' } });
+    expect(spoofed.body.id).toBe(b.id);
+    expect((await api('GET', `/users/${a.id}`, { token: b.token, headers: { 'x-user-id': a.id, 'x-user-role': 'admin' } })).status).toBe(404);
+    expect((await api('GET', '/users/me', { token: a.token })).body).toEqual(before);
+    expect((await api('GET', '/users/not-a-uuid', { token: b.token })).body.error?.code).toBe('USER.INVALID_ID');
+  });
+
+  test('an admin lists profiles page by page and reads anyone; others may not list', async () => {
+    const carol = await register('Carol');
+    await eventually(async () => (await api('GET', '/users/me', { token: carol.token })).body.email === carol.email, 15_000, 100);
+    expect((await api('GET', '/users', { token: carol.token })).status).toBe(403);
+
+    const login = await api('POST', '/auth/login', { body: ADMIN });
+    expect(login.status).toBe(200);
+    const admin = (login.body as { accessToken: string }).accessToken;
+    expect((await api('GET', `/users/${carol.id}`, { token: admin })).body).toMatchObject({ id: carol.id, email: carol.email });
+
+    const ids: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Call = await api('GET', `/users?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: admin });
+      expect(page.status).toBe(200);
+      ids.push(...(page.body.items as { id: string }[]).map((p) => p.id));
+      cursor = page.body.nextCursor as string | null;
+    } while (cursor);
+    expect(ids).toContain(carol.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});
