@@ -57,6 +57,13 @@ describe('routing /api/<prefix>/*', () => {
     expect((await get('/api/echo', await asUser())).body).toMatchObject({ path: '/' });
   });
 
+  test('when a body larger than any JSON limit is posted, then it streams to the spoke unparsed and byte for byte', async () => {
+    const body = JSON.stringify({ blob: 'x'.repeat(300_000) });
+    const res = await fetch(`${hub.url}/api/echo/upload`, { method: 'POST', body, headers: { ...(await asUser()), 'content-type': 'application/json' } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ method: 'POST', path: '/upload', bodyBytes: body.length });
+  });
+
   test('when the client sends an X-Request-Id, then the spoke receives it and the client gets it back', async () => {
     const requestId = `req-${randomUUID()}`;
     const res = await get('/api/echo/id', { ...(await asUser()), 'x-request-id': requestId });
