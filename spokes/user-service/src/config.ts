@@ -6,7 +6,8 @@ export function loadConfig(env: NodeJS.ProcessEnv) {
   const config = {
     port: read.port('PORT', 3002),
     publicUrl: read.optionalUrl('PUBLIC_URL'),
-    instanceSubnet: read.optionalString('INSTANCE_SUBNET'),
+    // The hub network's CIDR: this replica registers its own address in it (compose sets it for every service).
+    instanceSubnet: read.optionalString('REGISTRY_ADVERTISE_SUBNET'),
     databaseUrl: read.url('DATABASE_URL'),
     redisUrl: read.url('REDIS_URL'),
     amqpUrl: read.url('AMQP_URL'),
@@ -18,11 +19,11 @@ export function loadConfig(env: NodeJS.ProcessEnv) {
       issuer: read.string('AUTH_ISSUER', 'hubspoke-auth'),
       audience: read.string('AUTH_AUDIENCE', 'hubspoke'),
     },
-    drainDelayMs: read.durationMs('DRAIN_DELAY', 5000),
-    shutdownTimeoutMs: read.durationMs('SHUTDOWN_TIMEOUT', 20_000),
+    drainDelayMs: read.durationMs('DRAIN_DELAY_MS', 5000),
+    shutdownTimeoutMs: read.durationMs('SHUTDOWN_TIMEOUT_MS', 30_000),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   };
-  if (config.drainDelayMs >= config.shutdownTimeoutMs) read.problem('DRAIN_DELAY must be shorter than SHUTDOWN_TIMEOUT');
+  if (config.drainDelayMs >= config.shutdownTimeoutMs) read.problem('DRAIN_DELAY_MS must be shorter than SHUTDOWN_TIMEOUT_MS');
   read.assertValid('user');
   return Object.freeze(config);
 }

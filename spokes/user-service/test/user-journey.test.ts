@@ -52,7 +52,7 @@ beforeAll(async () => {
     ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, DRAIN_DELAY: '100ms',
   });
   services.user = spawnService(entry('spokes/user-service/src/main.ts'), {
-    ...shared, PORT: String(userPort), PUBLIC_URL: `http://127.0.0.1:${userPort}`, DATABASE_URL: userDb.url, DRAIN_DELAY: '100ms',
+    ...shared, PORT: String(userPort), PUBLIC_URL: `http://127.0.0.1:${userPort}`, DATABASE_URL: userDb.url, DRAIN_DELAY_MS: '100ms',
   });
   services.hub = spawnService(entry('hub-orchestrator/src/main.ts'), {
     ...shared, PORT: String(hubPort), RATE_LIMIT_KEY_PREFIX: `${prefix}:rl`, REGISTRY_RESYNC_MS: '500', DRAIN_DELAY_MS: '100ms',

@@ -52,7 +52,7 @@ beforeAll(async () => {
     AMQP_URL: proxy.url('amqp', `${decodeURIComponent(amqp.username)}:${decodeURIComponent(amqp.password)}`), AMQP_PREFIX: prefix,
     REGISTRY_SECRET: 'user-resilience-registry-secret', REGISTRY_KEY_PREFIX: prefix,
     AUTH_JWKS_URL: `http://127.0.0.1:${jwksPort}${JWKS_PATH}`, AUTH_ISSUER: TEST_ISSUER, AUTH_AUDIENCE: TEST_AUDIENCE,
-    DRAIN_DELAY: '300ms', SHUTDOWN_TIMEOUT: '15s', LOG_LEVEL: 'info',
+    DRAIN_DELAY_MS: '300ms', SHUTDOWN_TIMEOUT_MS: '15s', LOG_LEVEL: 'info',
   });
 });
 
