@@ -14,23 +14,29 @@ function namedInConnection(headers: IncomingHttpHeaders): string[] {
 
 /**
  * Once per request, after the edge middlewares have read the client's own values: X-Forwarded-For as
- * the trusted chain (edge/client-ip.ts), proto and host kept from the gateway or filled in.
+ * the trusted chain (edge/client-ip.ts), proto and host kept from the gateway or filled in, and the
+ * client's hop-by-hop and internal headers dropped. Done on the incoming headers, which the proxy
+ * copies, so it holds for every attempt (the library skips its per-request hook on `Expect`).
  */
-export function setForwardedHeaders(req: IncomingMessage, forwardedFor: string): void {
-  req.headers['x-forwarded-for'] = forwardedFor;
-  req.headers['x-forwarded-proto'] ??= 'http';
-  req.headers['x-forwarded-host'] ??= req.headers.host ?? '';
+export function prepareForwarding(req: IncomingMessage, forwardedFor: string): void {
+  const headers = req.headers;
+  // Connection itself stays until the outgoing request: the proxy mirrors it to the client's response.
+  for (const name of [...HOP_BY_HOP, ...namedInConnection(headers)]) if (name !== 'connection' && name !== 'transfer-encoding') delete headers[name];
+  for (const name of Object.keys(headers)) if (INTERNAL.test(name)) delete headers[name];
+  headers['x-forwarded-for'] = forwardedFor;
+  headers['x-forwarded-proto'] ??= 'http';
+  headers['x-forwarded-host'] ??= headers.host ?? '';
 }
 
-/** On each outgoing attempt: drop hop-by-hop and internal headers, pass the remaining time budget. */
-export function prepareUpstreamRequest(proxyReq: ClientRequest, req: IncomingMessage, remainingMs: number): void {
-  for (const name of [...HOP_BY_HOP, ...namedInConnection(req.headers)]) {
-    // A chunked request body keeps the proxy library's `Connection: close` (request-smuggling guard).
-    if (name === 'connection' && req.headers['transfer-encoding']) continue;
-    proxyReq.removeHeader(name);
-  }
-  for (const name of proxyReq.getHeaderNames()) if (INTERNAL.test(name)) proxyReq.removeHeader(name);
-  proxyReq.setHeader(DEADLINE_HEADER, String(Math.max(0, Math.floor(remainingMs))));
+/** Per attempt: the time budget left, so the spoke can give up when the hub already has. */
+export function setDeadline(req: IncomingMessage, remainingMs: number): void {
+  req.headers[DEADLINE_HEADER] = String(Math.max(0, Math.floor(remainingMs)));
+}
+
+/** The pooled upstream connection is the hub's: the client's `Connection: close` must not end it. */
+export function keepUpstreamConnection(proxyReq: ClientRequest, req: IncomingMessage): void {
+  // A chunked request body keeps the proxy library's `Connection: close` (request-smuggling guard).
+  if (!req.headers['transfer-encoding']) proxyReq.removeHeader('connection');
 }
 
 /** Before the proxy copies the spoke's headers to the client: keep only what is end-to-end and public. */

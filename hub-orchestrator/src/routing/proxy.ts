@@ -8,7 +8,7 @@ import { pickUpstream } from './balancer.js';
 import './hub-route.js';
 import { noInstance, upstreamTimeout, upstreamUnreachable } from './hub-errors.js';
 import { classifyUpstreamError, isRetryable } from './proxy-errors.js';
-import { cleanUpstreamResponse, prepareUpstreamRequest, setForwardedHeaders } from './proxy-headers.js';
+import { cleanUpstreamResponse, keepUpstreamConnection, prepareForwarding, setDeadline } from './proxy-headers.js';
 import { HUB_PREFIX, type RouteEntry, type RouteTable } from './route-table.js';
 import { acquire, release, type Upstream } from './upstream.js';
 
@@ -88,7 +88,7 @@ export function createProxy({ routes, metrics, logger, timeoutMs, timeoutByPrefi
       proxy.on('proxyReq', (proxyReq, req) => {
         const ex = exchanges.get(req)!;
         ex.attempt!.proxyReq = proxyReq;
-        prepareUpstreamRequest(proxyReq, req, ex.deadline - Date.now());
+        keepUpstreamConnection(proxyReq, req);
       });
       proxy.on('proxyRes', (proxyRes, req, res) => {
         const ex = exchanges.get(req)!;
@@ -128,6 +128,7 @@ export function createProxy({ routes, metrics, logger, timeoutMs, timeoutByPrefi
     acquire(upstream);
     ex.tried.add(upstream.key);
     ex.attempt = { upstream, responded: false, settled: false };
+    setDeadline(req, ex.deadline - Date.now());
     void hpm(req, res, (error?: unknown) => answer(ex, res, error instanceof Error ? error : new Error(String(error))));
     return true;
   }
@@ -152,7 +153,7 @@ export function createProxy({ routes, metrics, logger, timeoutMs, timeoutByPrefi
       tried: new Set(), retried: false, answered: false, next,
     };
     exchanges.set(req, ex);
-    setForwardedHeaders(req, forwardedFor(req, trustedHops));
+    prepareForwarding(req, forwardedFor(req, trustedHops));
     const timer = setTimeout(() => onDeadline(ex, res, budgetMs), budgetMs);
     res.once('close', () => {
       clearTimeout(timer);
