@@ -19,7 +19,7 @@ export function loadConfig(env: NodeJS.ProcessEnv) {
     shutdownTimeoutMs: read.durationMs('SHUTDOWN_TIMEOUT', 20_000),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     // Proxies in front of this spoke that append to X-Forwarded-For: the gateway and the hub.
-    trustProxyHops: read.int('TRUST_PROXY_HOPS', 2, { max: 10 }),
+    trustProxyHops: read.int('TRUSTED_PROXY_HOPS', 2, { max: 10 }),
     tokens: {
       issuer: read.string('AUTH_ISSUER', 'hubspoke-auth'),
       audience: read.string('AUTH_AUDIENCE', 'hubspoke'),

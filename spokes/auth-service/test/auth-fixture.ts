@@ -22,7 +22,7 @@ export const TEST_ENV: NodeJS.ProcessEnv = {
   ARGON2_MEMORY_KIB: '1024',
   ARGON2_TIME_COST: '1',
   LOG_LEVEL: 'debug',
-  TRUST_PROXY_HOPS: '1',
+  TRUSTED_PROXY_HOPS: '1',
 };
 
 export interface AuthFixtureOptions {

@@ -1,0 +1,173 @@
+import type { Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Redis } from 'ioredis';
+import {
+  ACCESS_TOKEN_TYPE, Bus, closeServer, createJwksKeySource, createLogger, createRegistryReader, createTokenVerifier, JWKS_PATH, listen,
+  serverPort, type Envelope, type RegistryReader,
+} from '@hubspoke/kit';
+import {
+  createTestDatabase, eventually, freePort, spawnService, testAmqpUrl, testRedisUrl, uniquePrefix, type ServiceProcess, type TestDatabase,
+} from '@hubspoke/kit/testing';
+import { createApp as createHubApp } from '../../../hub-orchestrator/src/app.js';
+import { observeEvents, PASSWORD, TEST_ENV, withChannel } from './auth-fixture.js';
+
+const ENTRY = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const ADMIN_EMAIL = 'root@example.com';
+const ADMIN_PASSWORD = 'an admin passphrase';
+const prefix = uniquePrefix('authhub');
+const logger = createLogger({ service: 'hub', level: 'silent' });
+
+let database: TestDatabase;
+let replicas: { process: ServiceProcess; url: string }[] = [];
+let registry: RegistryReader;
+let redis: Redis;
+let hubServer: Server;
+let hub: string;
+let observer: { events: Envelope[]; close: () => Promise<void> };
+let exchange: string;
+
+async function startReplica() {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const service = spawnService(ENTRY, {
+    ...TEST_ENV, PORT: String(port), PUBLIC_URL: url, DATABASE_URL: database.url, AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix,
+    REGISTRY_KEY_PREFIX: prefix, ADMIN_EMAIL, ADMIN_PASSWORD, DRAIN_DELAY: '1s', LOG_LEVEL: 'info',
+  });
+  return { process: service, url };
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase('auth_hub');
+  // Bind the observer before the spokes start, so even the first admin's user.registered has a queue to go to.
+  const probe = new Bus({ url: testAmqpUrl(), service: 'auth-hub-test', prefix, logger });
+  exchange = probe.exchange;
+  await probe.close();
+  observer = await observeEvents(exchange);
+
+  replicas = await Promise.all([startReplica(), startReplica()]);
+  registry = createRegistryReader({ redisUrl: testRedisUrl(), keyPrefix: prefix, secret: TEST_ENV.REGISTRY_SECRET!, logger, resyncMs: 500 });
+  await registry.start();
+  redis = new Redis(testRedisUrl(), { enableOfflineQueue: false, commandTimeout: 150, maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined);
+  const verifier = createTokenVerifier({
+    keys: createJwksKeySource({ url: `${replicas[0]!.url}${JWKS_PATH}` }), issuer: 'hubspoke-auth', audience: 'hubspoke',
+  });
+  const app = createHubApp({
+    config: {
+      trustedProxyHops: 0, upstreamTimeoutMs: 10_000, upstreamTimeoutByPrefix: {},
+      breaker: { consecutiveFailures: 5, failureRatio: 0.5, minRequests: 20, windowMs: 10_000, coolDownMs: 5_000 },
+      rateLimit: { keyPrefix: `${prefix}:rl`, perIp: { limit: 100_000, windowMs: 60_000 }, perUser: { limit: 100_000, windowMs: 60_000 } },
+    },
+    logger, registry, verifier, redis, isDraining: () => false,
+  });
+  hubServer = await listen(app, { port: 0, host: '127.0.0.1' });
+  hub = `http://127.0.0.1:${serverPort(hubServer)}`;
+  await eventually(() => registry.instances().filter((i) => i.service === 'auth' && i.status === 'ready').length === 2, 45_000, 100);
+}, 60_000);
+
+afterAll(async () => {
+  for (const replica of replicas) replica.process.child.kill('SIGKILL');
+  if (hubServer) await closeServer(hubServer);
+  await registry?.close();
+  redis?.disconnect();
+  await observer?.close();
+  await withChannel(async (channel) => {
+    for (const queue of ['auth.user-deleted', 'auth.user-deleted.dlq', 'auth.user-deleted.retry.1000ms', 'auth.user-deleted.retry.10000ms', 'auth.user-deleted.retry.60000ms']) {
+      await channel.deleteQueue(`${prefix}.${queue}`);
+    }
+    await channel.deleteExchange(exchange);
+  });
+  await database?.drop();
+});
+
+async function call(method: string, path: string, body?: unknown, token?: string) {
+  const res = await fetch(`${hub}${path}`, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  // Response bodies are asserted field by field; a loose type keeps those assertions readable.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, any>) : {} };
+}
+
+describe('the auth spoke through the hub, as two replicas started together', () => {
+  test('when both replicas start on an empty database, then they share one signing key and create the first admin once', async () => {
+    const jwks = await Promise.all(replicas.map(async (r) => (await (await fetch(`${r.url}${JWKS_PATH}`)).json()) as { keys: { kid: string }[] }));
+    expect(jwks[0]!.keys).toHaveLength(1);
+    expect(jwks[1]).toEqual(jwks[0]);
+    await eventually(() => observer.events.some((e) => e.type === 'user.registered' && (e.payload as { email: string }).email === ADMIN_EMAIL), 15_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(observer.events.filter((e) => e.type === 'user.registered' && (e.payload as { email: string }).email === ADMIN_EMAIL)).toHaveLength(1);
+  });
+
+  test('when a client walks register → login → refresh → reuse → logout through /api/auth, then the hub routes it and verifies the tokens it issued', async () => {
+    const email = `hub-${prefix}@example.com`;
+    const registered = await call('POST', '/api/auth/register', { email, password: PASSWORD, name: 'Hub Ana' });
+    expect(registered.status).toBe(201);
+    const login = await call('POST', '/api/auth/login', { email, password: PASSWORD });
+    expect(login.status).toBe(200);
+
+    const refreshed = await call('POST', '/api/auth/refresh', { refreshToken: login.body.refreshToken });
+    expect(refreshed.status).toBe(200);
+    const refreshedAgain = await call('POST', '/api/auth/refresh', { refreshToken: refreshed.body.refreshToken });
+    expect(refreshedAgain.status).toBe(200);
+    const reused = await call('POST', '/api/auth/refresh', { refreshToken: login.body.refreshToken });
+    expect([reused.status, reused.body.error.code]).toEqual([401, 'AUTH.REFRESH_REUSED']);
+    expect((await call('POST', '/api/auth/logout', { refreshToken: registered.body.refreshToken })).status).toBe(204);
+    expect((await call('POST', '/api/auth/refresh', { refreshToken: registered.body.refreshToken })).status).toBe(401);
+
+    // The hub verifies the spoke's tokens with the spoke's JWKS: a user is authenticated but not an admin.
+    expect((await call('GET', '/api/hub/registry', undefined, refreshedAgain.body.accessToken)).status).toBe(403);
+    const admin = await call('POST', '/api/auth/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
+    expect([admin.status, admin.body.user.role]).toEqual([200, 'admin']);
+    const view = await call('GET', '/api/hub/registry', undefined, admin.body.accessToken);
+    expect(view.status).toBe(200);
+    const auth = (view.body.spokes as { service: string; readyInstances: number; publicRoutes: unknown[] }[]).find((s) => s.service === 'auth');
+    expect(auth).toMatchObject({ readyInstances: 2, publicRoutes: expect.arrayContaining([{ method: 'POST', path: '/login' }]) });
+  });
+
+  test('when a client sends bad or missing input through the hub, then the spoke’s 4xx comes back in the error shape', async () => {
+    const bad = await call('POST', '/api/auth/register', { email: 'nope', password: 'short', name: '' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'REQUEST.VALIDATION_FAILED', requestId: expect.any(String) });
+    const wrong = await call('POST', '/api/auth/login', { email: ADMIN_EMAIL, password: 'not the password' });
+    expect([wrong.status, wrong.body.error.code]).toEqual([401, 'AUTH.INVALID_CREDENTIALS']);
+  });
+
+  test('when tokens are forged or misused at the hub, then it answers 401 before any spoke', async () => {
+    const login = await call('POST', '/api/auth/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
+    const [header, payload] = (login.body.accessToken as string).split('.');
+    const kid = JSON.parse(Buffer.from(header!, 'base64url').toString()).kid as string;
+    const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: ACCESS_TOKEN_TYPE, kid })).toString('base64url')}.${payload}.`;
+    for (const token of [none, login.body.refreshToken as string, `${header}.${payload}.AAAA`]) {
+      const res = await call('GET', '/api/hub/registry', undefined, token);
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('AUTH.TOKEN_INVALID');
+    }
+  });
+
+  test('when a replica is stopped with SIGTERM, then it deregisters and exits 0 while the other keeps serving', async () => {
+    const [first, second] = replicas;
+    first!.process.child.kill('SIGTERM');
+    expect(await first!.process.exited).toBe(0);
+    await eventually(() => registry.instances().filter((i) => i.service === 'auth').length === 1, 5_000);
+    const login = await call('POST', '/api/auth/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
+    expect(login.status).toBe(200);
+    expect(registry.instances().find((i) => i.service === 'auth')?.url).toBe(second!.url);
+  });
+
+  test('when logins from one address exceed the spoke’s declared route limit, then the hub answers 429 with Retry-After', async () => {
+    const statuses: number[] = [];
+    let limited: Awaited<ReturnType<typeof call>> | undefined;
+    for (let i = 0; i < 12 && !limited; i++) {
+      const res = await call('POST', '/api/auth/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
+      statuses.push(res.status);
+      if (res.status === 429) limited = res;
+    }
+    expect(limited?.body.error.code).toBe('RATE_LIMIT.EXCEEDED');
+    expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
