@@ -8,6 +8,8 @@ port="${HUB_PORT:-3000}"
 file="${HUB_SERVERS_FILE:-/etc/nginx/hub-upstream/servers.conf}"
 interval="${HUB_WATCH_INTERVAL:-2}"
 mkdir -p "$(dirname "$file")"
+# The image's welcome site would answer `Host: localhost` before our default server does.
+rm -f /etc/nginx/conf.d/default.conf
 
 render() {
   addresses=$(getent ahostsv4 "$host" 2>/dev/null | awk '{print $1}' | sort -u)
