@@ -121,11 +121,12 @@ describe('user.registered', () => {
     expect(await profileRows(user.id)).toBe(1);
   });
 
-  test('when the payload is not a user.registered v1 payload, then no profile is created and it is retried, not acked', async () => {
+  test('when the payload is not a user.registered v1 payload, then it is dead-lettered at once and nothing is written', async () => {
     const envelope = registeredEnvelope({ userId: 'not-a-uuid', email: 'x@example.com' });
-    const retried = h.bus.waitFor('retried', (r) => r.envelope.id === envelope.id);
+    const deadLettered = h.bus.waitFor('dead-lettered', (r) => r.envelope?.id === envelope.id);
     await h.probe.publish(envelope);
-    expect((await retried).error).toMatch(/payload is invalid/);
+    expect(await deadLettered).toMatchObject({ attempts: 1, error: expect.stringMatching(/payload is invalid/) });
+    expect(Number((await h.db.query('SELECT count(*) FROM processed_messages WHERE message_id = $1', [envelope.id])).rows[0].count)).toBe(0);
   });
 });
 

@@ -1,4 +1,4 @@
-import { createEnvelope, type Envelope } from '@hubspoke/kit';
+import { createEnvelope, InvalidEnvelopeError, type Envelope } from '@hubspoke/kit';
 import { z } from 'zod';
 import { PROFILE_LIMITS, type KnownIdentity, type ProfileChanges } from './profile.js';
 
@@ -23,10 +23,10 @@ const UserRegisteredV1Payload = z.object({
   role: z.string().optional(),
 });
 
-/** Reads a user.registered v1 payload; throws (the message is retried, then dead-lettered) when it is not one. */
+/** Reads a user.registered v1 payload; one that is not can never succeed, so it is dead-lettered at once. */
 export function readUserRegisteredV1(payload: unknown): KnownIdentity {
   const parsed = UserRegisteredV1Payload.safeParse(payload);
-  if (!parsed.success) throw new Error(`user.registered v1 payload is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new InvalidEnvelopeError(`user.registered v1 payload is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
   const name = parsed.data.name?.trim();
   return { id: parsed.data.userId, email: parsed.data.email.toLowerCase(), ...(name ? { name: name.slice(0, PROFILE_LIMITS.nameLength) } : {}) };
 }
