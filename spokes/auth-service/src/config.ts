@@ -8,15 +8,15 @@ export function loadConfig(env: NodeJS.ProcessEnv) {
   const config = {
     port: read.port('PORT', 3001),
     publicUrl: read.optionalUrl('PUBLIC_URL'),
-    instanceSubnet: read.optionalString('INSTANCE_SUBNET'),
+    instanceSubnet: read.optionalString('REGISTRY_ADVERTISE_SUBNET'),
     databaseUrl: read.url('DATABASE_URL'),
     redisUrl: read.url('REDIS_URL'),
     amqpUrl: read.url('AMQP_URL'),
     amqpPrefix: read.string('AMQP_PREFIX', ''),
     registrySecret: read.secret('REGISTRY_SECRET'),
     registryKeyPrefix: read.string('REGISTRY_KEY_PREFIX', ''),
-    drainDelayMs: read.durationMs('DRAIN_DELAY', 5000),
-    shutdownTimeoutMs: read.durationMs('SHUTDOWN_TIMEOUT', 20_000),
+    drainDelayMs: read.durationMs('DRAIN_DELAY_MS', 5000),
+    shutdownTimeoutMs: read.durationMs('SHUTDOWN_TIMEOUT_MS', 20_000),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     // Proxies in front of this spoke that append to X-Forwarded-For: the gateway and the hub.
     trustProxyHops: read.int('TRUSTED_PROXY_HOPS', 2, { max: 10 }),

@@ -1,11 +1,12 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
 import request from 'supertest';
 import { decodeProtectedHeader } from 'jose';
 import { createLogger, createPool, migrate } from '@hubspoke/kit';
-import { createTestDatabase } from '@hubspoke/kit/testing';
+import { createTestDatabase, spawnService } from '@hubspoke/kit/testing';
 import { keyRingFromDatabase, keyRingFromEnvironment, rotateStoredKey } from '../src/domain/signing-keys.js';
-import { authFixture, MIGRATIONS_DIR, PASSWORD, type AuthFixture } from './auth-fixture.js';
+import { authFixture, MIGRATIONS_DIR, PASSWORD, TEST_ENV, type AuthFixture } from './auth-fixture.js';
 
 const fixtures: AuthFixture[] = [];
 afterAll(async () => {
@@ -46,6 +47,18 @@ describe('signing keys kept in the auth database', () => {
     await fx.db.query(`UPDATE signing_keys SET activates_at = now() - interval '17 minutes' WHERE kid = $1`, [upcoming]);
     await fx.keys.reload();
     expect(await jwksKids(fx)).toEqual([upcoming]);
+  });
+
+  test('when the rotate-keys command runs, then it adds a key that every replica publishes at its next reload', async () => {
+    const fx = await open('auth_keys_command');
+    const command = spawnService(fileURLToPath(new URL('../src/rotate-keys.ts', import.meta.url)), {
+      ...TEST_ENV, DATABASE_URL: fx.config.databaseUrl, AMQP_URL: fx.config.amqpUrl, SIGNING_KEY_ACTIVATION_DELAY: '90s', LOG_LEVEL: 'info',
+    });
+    expect(await command.exited).toBe(0);
+    const added = command.logs.find((line) => line.msg === 'signing key added');
+    expect(added).toMatchObject({ kid: expect.any(String), activatesInMs: 90_000 });
+    await fx.keys.reload();
+    expect(await jwksKids(fx)).toEqual([fx.keys.current().kid, added!.kid]);
   });
 
   test('when several replicas start on an empty database at once, then they end with one shared key', async () => {

@@ -32,7 +32,7 @@ async function startReplica() {
   const url = `http://127.0.0.1:${port}`;
   const service = spawnService(ENTRY, {
     ...TEST_ENV, PORT: String(port), PUBLIC_URL: url, DATABASE_URL: database.url, AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix,
-    REGISTRY_KEY_PREFIX: prefix, ADMIN_EMAIL, ADMIN_PASSWORD, DRAIN_DELAY: '1s', LOG_LEVEL: 'info',
+    REGISTRY_KEY_PREFIX: prefix, ADMIN_EMAIL, ADMIN_PASSWORD, DRAIN_DELAY_MS: '1s', LOG_LEVEL: 'info',
   });
   return { process: service, url };
 }
