@@ -5,6 +5,7 @@ import { JWKS_PATH } from '@hubspoke/kit';
 import {
   createTestDatabase, eventually, freePort, spawnService, testAmqpUrl, testRedisUrl, uniquePrefix, type ServiceProcess, type TestDatabase,
 } from '@hubspoke/kit/testing';
+import { deleteTestTopology } from './support/amqp-cleanup.js';
 
 // The whole path a client takes: hub → auth spoke and user spoke, each its own process started from its main.ts.
 const entry = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
@@ -69,6 +70,7 @@ afterAll(async () => {
     await service.exited;
   }));
   await Promise.all(databases.map((db) => db.drop()));
+  await deleteTestTopology(prefix, [`${prefix}.user.user-registered`, `${prefix}.auth.user-deleted`]);
 }, 30_000);
 
 describe('a user journey through the hub', () => {

@@ -8,6 +8,7 @@ import {
   testAmqpUrl, testRedisUrl, uniquePrefix, type FaultProxy, type ServiceProcess, type TestDatabase, type TestKeys,
 } from '@hubspoke/kit/testing';
 import { USER_REGISTERED_QUEUE } from '../src/consumers/user-registered-consumer.js';
+import { deleteTestTopology } from './support/amqp-cleanup.js';
 import { tokenFor } from './support/tokens.js';
 import { registeredEnvelope } from './support/user-harness.js';
 
@@ -61,6 +62,7 @@ afterAll(async () => {
   await auth?.close();
   await proxy?.close();
   await new Promise((resolve) => jwks?.close(resolve));
+  await deleteTestTopology(prefix, [`${prefix}.user.user-registered`, `${prefix}.probe.user-updated`]);
   await pool?.end();
   await database?.drop();
 });

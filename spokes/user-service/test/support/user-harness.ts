@@ -10,6 +10,7 @@ import {
 } from '@hubspoke/kit/testing';
 import { createApp } from '../../src/app.js';
 import { userRegisteredConsumer } from '../../src/consumers/user-registered-consumer.js';
+import { deleteTestTopology } from './amqp-cleanup.js';
 import { createProfileService } from '../../src/domain/profile-service.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
@@ -43,12 +44,12 @@ export async function startUserHarness(label: string): Promise<UserHarness> {
   const prefix = uniquePrefix('user');
   const bus = await connectBus({ url: testAmqpUrl(), service: 'user', prefix, logger });
   const profiles = createProfileService({ db, logger });
-  await bus.consume(userRegisteredConsumer({ db, profiles }));
+  const consumer = await bus.consume(userRegisteredConsumer({ db, profiles }));
   const relay = startOutboxRelay({ db, bus, logger, pollIntervalMs: 200 });
 
   const probeLogger = createLogger({ service: 'probe', level: 'silent' });
   const probe = await connectBus({ url: testAmqpUrl(), service: 'probe', prefix, logger: probeLogger });
-  await probe.consume({ name: 'user-events', bindings: ['user.updated.v1', 'user.deleted.v1'], db, handler: async () => undefined, retryDelaysMs: [200] });
+  const probed = await probe.consume({ name: 'user-events', bindings: ['user.updated.v1', 'user.deleted.v1'], db, handler: async () => undefined, retryDelaysMs: [200] });
 
   const keys = await createTestKeys();
   const verifier = createTokenVerifier({ keys: createStaticKeySource(keys.jwks), issuer: TEST_ISSUER, audience: TEST_AUDIENCE });
@@ -70,6 +71,7 @@ export async function startUserHarness(label: string): Promise<UserHarness> {
       await relay.stop();
       await bus.close();
       await probe.close();
+      await deleteTestTopology(prefix, [consumer.queues, probed.queues]);
       await db.end();
       await database.drop();
     },
