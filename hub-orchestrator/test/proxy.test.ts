@@ -107,6 +107,16 @@ describe('routing /api/<prefix>/*', () => {
     expect(res).toMatchObject({ status: 404, body: { error: { code: 'ROUTE.NOT_FOUND', requestId: expect.any(String) } } });
   });
 
+  test('when a client asks for a spoke\'s health or metrics endpoint, however spelled, then it is a 404 and the spoke is not asked', async () => {
+    const headers = await asUser();
+    for (const path of ['/api/echo/metrics', '/api/echo/METRICS/', '/api/echo/%6detrics', '/api/echo/health', '/api/echo/ready', '/api/auth/metrics']) {
+      const res = await rawGet(path, headers);
+      expect(res.status, path).toBe(404);
+      expect(res.body, path).toMatchObject({ error: { code: 'ROUTE.NOT_FOUND' } });
+    }
+    expect((await get('/api/echo/metrics-report', headers)).status).toBe(200);
+  });
+
   test('when a path has dot segments, then it is refused before any spoke sees it', async () => {
     for (const path of ['/api/auth/open/%2e%2e/admin', '/api/auth/open/../admin']) {
       const res = await rawGet(path);

@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import { badRequest, notFound } from '@hubspoke/kit';
 import './hub-route.js';
 import { noInstance } from './hub-errors.js';
-import { hasDotSegment, routeMatches, splitApiPath } from './route-match.js';
+import { hasDotSegment, isInternalPath, routeMatches, splitApiPath } from './route-match.js';
 import { HUB_PREFIX, type RouteTable } from './route-table.js';
 
 /**
@@ -16,6 +16,7 @@ export function resolveRoute(table: RouteTable): RequestHandler {
     if (!split) throw notFound('ROUTE.NOT_FOUND', 'No such route');
     const { prefix, upstreamPath } = split;
     if (hasDotSegment(upstreamPath)) throw badRequest('REQUEST.INVALID_PATH', 'The path contains dot segments');
+    if (isInternalPath(upstreamPath)) throw notFound('ROUTE.NOT_FOUND', 'No such route');
     if (prefix === HUB_PREFIX) {
       req.hubRoute = { service: HUB_PREFIX, prefix, upstreamPath, isPublic: false };
       return next();

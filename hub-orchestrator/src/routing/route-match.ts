@@ -1,4 +1,4 @@
-import type { PublicRoute } from '@hubspoke/kit';
+import { INTERNAL_PATHS, type PublicRoute } from '@hubspoke/kit';
 
 /** `/api/<prefix>` or `/api/<prefix>/<rest>`: the prefix and the path the spoke sees. */
 export function splitApiPath(path: string): { prefix: string; upstreamPath: string } | undefined {
@@ -13,6 +13,20 @@ export function splitApiPath(path: string): { prefix: string; upstreamPath: stri
  */
 export function hasDotSegment(path: string): boolean {
   return path.split('/').some((segment) => /^(\.|%2e){1,2}$/i.test(segment));
+}
+
+/**
+ * A spoke's own health and metrics endpoints, however spelled: Express matches paths case-insensitively,
+ * ignores a trailing slash and decodes percent-escapes, so the comparison does too.
+ */
+export function isInternalPath(path: string): boolean {
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // a malformed escape is compared as written
+  }
+  return INTERNAL_PATHS.includes(decoded.toLowerCase().replace(/\/+$/, ''));
 }
 
 /** A rule's method is exact (the registry schema keeps it upper-case); its path exact, or a prefix ending in `/*`. */

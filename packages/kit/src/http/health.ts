@@ -1,5 +1,11 @@
 import express, { type Router } from 'express';
 
+/**
+ * Endpoints every service serves for its orchestrator and Prometheus only. The hub never proxies them:
+ * `/api/users/metrics` must not show a spoke's internals to a client.
+ */
+export const INTERNAL_PATHS: readonly string[] = ['/health', '/ready', '/metrics'];
+
 export interface DependencyCheck {
   /** Resolves when the dependency answers; rejects (or times out) when it does not. */
   check: () => Promise<unknown> | unknown;
