@@ -47,6 +47,7 @@ export function loadConfig(env: NodeJS.ProcessEnv) {
     },
     admin: readAdmin(read),
   };
+  if (config.drainDelayMs >= config.shutdownTimeoutMs) read.problem('DRAIN_DELAY_MS must be shorter than SHUTDOWN_TIMEOUT_MS');
   if (config.keys.signingKeys !== undefined && !/^[A-Za-z0-9+/_-]+=*$/.test(config.keys.signingKeys)) {
     read.problem('AUTH_SIGNING_KEYS is not base64');
   }
