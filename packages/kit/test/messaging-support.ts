@@ -1,6 +1,6 @@
 import amqp from 'amqplib';
 import type { Options } from 'amqplib';
-import { connectBus, createLogger, createPool, migrate, MESSAGING_MIGRATIONS_DIR, startOutboxRelay, type Bus, type BusOptions, type ConsumeOptions, type ConsumerQueues, type OutboxRelayOptions, type Pool } from '../src/index.js';
+import { connectBus, createLogger, createPool, migrate, MESSAGING_MIGRATIONS_DIR, startOutboxRelay, unroutedEvents, type Bus, type BusOptions, type ConsumeOptions, type ConsumerQueues, type OutboxRelayOptions, type Pool } from '../src/index.js';
 import { captureLogs, createTestDatabase, testAmqpUrl, uniquePrefix } from '../src/testing/index.js';
 
 export const SERVICE = 'kit-test';
@@ -45,6 +45,8 @@ export async function messagingFixture(label: string) {
     await withChannel(async (channel) => {
       for (const q of declared) for (const name of [q.queue, q.deadLetter, ...q.retry.map((r) => r.queue)]) await channel.deleteQueue(name);
       if (exchange) await channel.deleteExchange(exchange);
+      await channel.deleteQueue(unroutedEvents(prefix));
+      await channel.deleteExchange(unroutedEvents(prefix));
     });
     await db.end();
     await database.drop();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { createEnvelope, currentRequestId, InvalidEnvelopeError, enqueue, runWithContext, withTransaction, type Bus, type Envelope } from '../src/index.js';
+import { createEnvelope, currentRequestId, unroutedEvents, InvalidEnvelopeError, enqueue, runWithContext, withTransaction, type Bus, type Envelope } from '../src/index.js';
 import { drainQueue, effectsOf, messagingFixture, publishRaw, SERVICE, withChannel } from './messaging-support.js';
 
 let fixture: Awaited<ReturnType<typeof messagingFixture>>;
@@ -68,8 +68,16 @@ describe('publishing and consuming', () => {
     expect(JSON.parse(message.content.toString())).toEqual(envelope);
   });
 
-  test('when nobody is bound to the routing key, then the mandatory publish is rejected as unroutable, not acked', async () => {
+  test('when nobody subscribes to an event, then the publish succeeds and the event is parked, not lost', async () => {
     const envelope = thing({ n: 3 }, 'nobody.listens');
+    await bus.publish(envelope);
+    const parked = await drainQueue(unroutedEvents(fixture.prefix));
+    expect(parked.map((m) => (JSON.parse(m.content.toString('utf8')) as Envelope).id)).toContain(envelope.id);
+  });
+
+  test('when even the parking queue is gone, then the mandatory publish is rejected as unroutable, not acked', async () => {
+    await withChannel((channel) => channel.deleteQueue(unroutedEvents(fixture.prefix)));
+    const envelope = thing({ n: 4 }, 'nobody.listens');
     const nacked = bus.waitFor('nacked', (n) => n.envelope.id === envelope.id);
     let acked = false;
     bus.on('acked', (e) => (acked ||= e.id === envelope.id));

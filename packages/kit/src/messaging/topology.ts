@@ -5,6 +5,8 @@ import type { Channel } from 'amqplib';
  * pass `uniquePrefix()` so runs never collide on a shared broker; production passes ''.
  */
 const EVENTS_EXCHANGE = 'events';
+const UNROUTED_EVENTS = 'events.unrouted';
+const UNROUTED_RETENTION = { 'x-message-ttl': 7 * 24 * 3_600_000, 'x-max-length': 100_000 };
 
 export interface ConsumerQueues {
   /** `<service>.<name>`: bound to the events exchange with `bindings`. */
@@ -48,9 +50,24 @@ export function retryQueueFor(queues: ConsumerQueues, attempt: number): { queue:
   return retry;
 }
 
+/** Fanout exchange and queue (same name) where events nobody subscribes to are parked. */
+export function unroutedEvents(prefix: string): string {
+  return withPrefix(prefix, UNROUTED_EVENTS);
+}
+
+/**
+ * The events exchange, with an alternate exchange: for a domain event "no subscriber yet" is normal
+ * (user.logged_in before analytics exists), so it is parked for a week instead of coming back as
+ * unroutable, which would keep the outbox retrying it forever. Publishes stay `mandatory`: if even the
+ * parking queue is missing, the broker returns the message and the publish fails.
+ */
 export async function declareEventsExchange(channel: Channel, prefix: string): Promise<string> {
   const exchange = eventsExchange(prefix);
-  await channel.assertExchange(exchange, 'topic', { durable: true });
+  const unrouted = unroutedEvents(prefix);
+  await channel.assertExchange(unrouted, 'fanout', { durable: true });
+  await channel.assertQueue(unrouted, { durable: true, arguments: UNROUTED_RETENTION });
+  await channel.bindQueue(unrouted, unrouted, '');
+  await channel.assertExchange(exchange, 'topic', { durable: true, alternateExchange: unrouted });
   return exchange;
 }
 
