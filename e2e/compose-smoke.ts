@@ -18,7 +18,7 @@ const env = { ...process.env, GATEWAY_PORT: port, GATEWAY_BIND: '127.0.0.1' };
 const summary: string[] = [];
 const note = (line: string) => {
   summary.push(line);
-  console.log(`compose-smoke: ${line}`);
+  process.stdout.write(`compose-smoke: ${line}\n`);
 };
 
 function run(command: string, args: string[]): string {
@@ -153,7 +153,7 @@ async function main() {
       console.error(`compose-smoke: teardown failed: ${(error as Error).message}`);
     }
   }
-  console.log(`\ncompose-smoke summary (${Math.round((Date.now() - started) / 1000)} s):\n  ${summary.join('\n  ')}`);
+  process.stdout.write(`\ncompose-smoke summary (${Math.round((Date.now() - started) / 1000)} s):\n  ${summary.join('\n  ')}\n`);
   process.exit(failed ? 1 : 0);
 }
 

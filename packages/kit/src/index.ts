@@ -24,3 +24,4 @@ export * from './registry/client.js';
 export * from './registry/reader.js';
 export * from './registry/instance-url.js';
 export * from './messaging/index.js';
+export * from './service.js';

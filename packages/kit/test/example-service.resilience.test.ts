@@ -35,7 +35,7 @@ beforeAll(async () => {
   await reader.start();
   service = spawnService(ENTRY, {
     PORT: String(port), PUBLIC_URL: base, DATABASE_URL: database.url, REDIS_URL: testRedisUrl(), REGISTRY_SECRET: SECRET,
-    REGISTRY_KEY_PREFIX: prefix, DRAIN_DELAY: `${DRAIN_DELAY_MS}ms`, SHUTDOWN_TIMEOUT: '15s', LOG_LEVEL: 'info',
+    REGISTRY_KEY_PREFIX: prefix, DRAIN_DELAY_MS: String(DRAIN_DELAY_MS), SHUTDOWN_TIMEOUT_MS: '15s', LOG_LEVEL: 'info',
   });
   await eventually(async () => (await get('/ready')).status === 200, 30_000);
 });

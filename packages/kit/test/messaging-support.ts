@@ -1,7 +1,6 @@
-import amqp from 'amqplib';
-import type { Options } from 'amqplib';
-import { connectBus, createLogger, createPool, migrate, MESSAGING_MIGRATIONS_DIR, startOutboxRelay, unroutedEvents, type Bus, type BusOptions, type ConsumeOptions, type ConsumerQueues, type OutboxRelayOptions, type Pool } from '../src/index.js';
-import { captureLogs, createTestDatabase, testAmqpUrl, uniquePrefix } from '../src/testing/index.js';
+import type amqp from 'amqplib';
+import { connectBus, createLogger, createPool, migrate, MESSAGING_MIGRATIONS_DIR, startOutboxRelay, type Bus, type BusOptions, type ConsumeOptions, type ConsumerQueues, type OutboxRelayOptions, type Pool } from '../src/index.js';
+import { captureLogs, createTestDatabase, deleteTestTopology, testAmqpUrl, uniquePrefix, withAmqpChannel as withChannel } from '../src/testing/index.js';
 
 export const SERVICE = 'kit-test';
 
@@ -19,11 +18,9 @@ export async function messagingFixture(label: string) {
   const prefix = uniquePrefix('msg');
   const closers: (() => Promise<unknown>)[] = [];
   const declared: ConsumerQueues[] = [];
-  let exchange = '';
 
   const openBus = async (overrides: Partial<BusOptions> = {}): Promise<Bus> => {
     const bus = await connectBus({ url: testAmqpUrl(), service: SERVICE, logger, prefix, reconnectDelayMs: { min: 100, max: 1_000 }, ...overrides });
-    exchange = bus.exchange;
     closers.push(() => bus.close());
     return bus;
   };
@@ -42,12 +39,7 @@ export async function messagingFixture(label: string) {
 
   const cleanup = async () => {
     for (const close of closers) await close();
-    await withChannel(async (channel) => {
-      for (const q of declared) for (const name of [q.queue, q.deadLetter, ...q.retry.map((r) => r.queue)]) await channel.deleteQueue(name);
-      if (exchange) await channel.deleteExchange(exchange);
-      await channel.deleteQueue(unroutedEvents(prefix));
-      await channel.deleteExchange(unroutedEvents(prefix));
-    });
+    await deleteTestTopology(prefix, declared);
     await db.end();
     await database.drop();
   };
@@ -55,28 +47,8 @@ export async function messagingFixture(label: string) {
   return { db, logger, lines, prefix, openBus, consume, relay, cleanup };
 }
 
-/** A plain channel on the real broker, for what the bus must not do itself: raw publishes, peeking into queues. */
-export async function withChannel<T>(work: (channel: amqp.Channel) => Promise<T>): Promise<T> {
-  const connection = await amqp.connect(testAmqpUrl());
-  try {
-    const channel = await connection.createChannel();
-    return await work(channel);
-  } finally {
-    await connection.close();
-  }
-}
+export { publishRaw, withAmqpChannel as withChannel } from '../src/testing/index.js';
 
-/** Publishes bytes the bus would never produce (poison), waiting for the confirm. */
-export async function publishRaw(exchange: string, routingKey: string, content: Buffer, options: Options.Publish = {}) {
-  const connection = await amqp.connect(testAmqpUrl());
-  try {
-    const channel = await connection.createConfirmChannel();
-    channel.publish(exchange, routingKey, content, { persistent: true, ...options });
-    await channel.waitForConfirms();
-  } finally {
-    await connection.close();
-  }
-}
 
 /** Takes every message currently in `queue` (acked: they are removed). */
 export function drainQueue(queue: string) {

@@ -1,4 +1,4 @@
-import { envReader, LOG_LEVELS } from '@hubspoke/kit';
+import { envReader, readInstanceEnv } from '@hubspoke/kit';
 
 const PLACEHOLDER_PREFIX = 'changeme-';
 
@@ -6,18 +6,10 @@ const PLACEHOLDER_PREFIX = 'changeme-';
 export function loadConfig(env: NodeJS.ProcessEnv) {
   const read = envReader(env);
   const config = {
-    port: read.port('PORT', 3001),
-    publicUrl: read.optionalUrl('PUBLIC_URL'),
-    instanceSubnet: read.optionalString('REGISTRY_ADVERTISE_SUBNET'),
+    ...readInstanceEnv(read, { port: 3001 }),
     databaseUrl: read.url('DATABASE_URL'),
-    redisUrl: read.url('REDIS_URL'),
     amqpUrl: read.url('AMQP_URL'),
     amqpPrefix: read.string('AMQP_PREFIX', ''),
-    registrySecret: read.secret('REGISTRY_SECRET'),
-    registryKeyPrefix: read.string('REGISTRY_KEY_PREFIX', ''),
-    drainDelayMs: read.durationMs('DRAIN_DELAY_MS', 5000),
-    shutdownTimeoutMs: read.durationMs('SHUTDOWN_TIMEOUT_MS', 20_000),
-    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     // Proxies in front of this spoke that append to X-Forwarded-For: the gateway and the hub.
     trustProxyHops: read.int('TRUSTED_PROXY_HOPS', 2, { max: 10 }),
     tokens: {
@@ -47,7 +39,6 @@ export function loadConfig(env: NodeJS.ProcessEnv) {
     },
     admin: readAdmin(read),
   };
-  if (config.drainDelayMs >= config.shutdownTimeoutMs) read.problem('DRAIN_DELAY_MS must be shorter than SHUTDOWN_TIMEOUT_MS');
   if (config.keys.signingKeys !== undefined && !/^[A-Za-z0-9+/_-]+=*$/.test(config.keys.signingKeys)) {
     read.problem('AUTH_SIGNING_KEYS is not base64');
   }

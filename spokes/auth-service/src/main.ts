@@ -1,7 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import {
-  closeServer, connectBus, createLifecycle, createLogger, createMetrics, createPool, deriveInstanceUrl, listen,
-  MESSAGING_MIGRATIONS_DIR, migrate, registerInstance, startOutboxRelay,
+  connectBus, createLifecycle, createLogger, createMetrics, createPool, MESSAGING_MIGRATIONS_DIR, migrate, serveAndRegister, startOutboxRelay,
 } from '@hubspoke/kit';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
@@ -41,24 +40,16 @@ async function main() {
   }, PRUNE_INTERVAL_MS);
   prune.unref();
 
-  const metrics = createMetrics({ service: 'auth' });
-  const server = await listen(createApp({ config, db, bus, keys, passwords, logger, metrics, lifecycle }), { port: config.port });
-  const registration = await registerInstance({
-    redis: config.redisUrl, keyPrefix: config.registryKeyPrefix, secret: config.registrySecret,
-    service: 'auth', routePrefix: 'auth', version: VERSION, publicRoutes: PUBLIC_ROUTES, routeLimits: ROUTE_LIMITS,
-    url: deriveInstanceUrl({ port: config.port, override: config.publicUrl, subnet: config.instanceSubnet }), logger,
+  const app = createApp({ config, db, bus, keys, passwords, logger, metrics: createMetrics({ service: 'auth' }), lifecycle });
+  const { registration } = await serveAndRegister({
+    app, env: config, lifecycle, logger, service: 'auth', routePrefix: 'auth', version: VERSION, publicRoutes: PUBLIC_ROUTES, routeLimits: ROUTE_LIMITS,
   });
-
-  lifecycle.onDrain('registry: draining', registration.markDraining);
-  lifecycle.onStop('registry: deregister', registration.deregister);
-  lifecycle.onStop('http server', () => closeServer(server));
   lifecycle.onStop('outbox relay', () => relay.stop());
   lifecycle.onStop('amqp bus and consumers', () => bus.close());
   lifecycle.onStop('timers', () => {
     clearInterval(prune);
     keys.stop();
   });
-  lifecycle.onStop('registry: connection', registration.stop);
   lifecycle.onStop('postgres pool', () => db.end());
   logger.info({ port: config.port, instanceId: registration.instanceId, kid: keys.current().kid }, 'auth service started');
 }

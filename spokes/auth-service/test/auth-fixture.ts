@@ -2,10 +2,10 @@ import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import request from 'supertest';
 import {
-  connectBus, createJwksKeySource, createLogger, createMetrics, createPool, createTokenVerifier, JWKS_PATH, listen, closeServer,
+  connectBus, createJwksKeySource, declareEventsExchange, createLogger, createMetrics, createPool, createTokenVerifier, JWKS_PATH, listen, closeServer,
   MESSAGING_MIGRATIONS_DIR, migrate, serverPort, startOutboxRelay, type Bus, type Envelope, type Pool,
 } from '@hubspoke/kit';
-import { captureLogs, createTestDatabase, testAmqpUrl, testRedisUrl, uniquePrefix } from '@hubspoke/kit/testing';
+import { captureLogs, createTestDatabase, deleteTestTopology, testAmqpUrl, testRedisUrl, uniquePrefix } from '@hubspoke/kit/testing';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { consumeUserDeleted } from '../src/consumers/user-deleted-consumer.js';
@@ -51,7 +51,7 @@ export async function authFixture(label: string, options: AuthFixtureOptions = {
   const keys = await loadKeyRing(config, db, logger);
   const passwords = await createPasswordHasher(config.argon2);
   const bus: Bus = await connectBus({ url: config.amqpUrl, service: 'auth', prefix, logger, reconnectDelayMs: { min: 100, max: 1_000 } });
-  const observer = await observeEvents(bus.exchange);
+  const observer = await observeEvents(prefix);
   const { queues } = await consumeUserDeleted(bus, { db, logger }, { maxAttempts: 3, retryDelaysMs: [50, 100], ...options.consumerRetries });
   const relay = startOutboxRelay({ db, bus, logger, pollIntervalMs: 200, retryDelayMs: { min: 100, max: 1_000 } });
   const metrics = createMetrics({ service: 'auth' });
@@ -80,10 +80,7 @@ export async function authFixture(label: string, options: AuthFixtureOptions = {
     await observer.close();
     await closeServer(server);
     keys.stop();
-    await withChannel(async (channel) => {
-      for (const name of [queues.queue, queues.deadLetter, ...queues.retry.map((r) => r.queue)]) await channel.deleteQueue(name);
-      await channel.deleteExchange(bus.exchange);
-    });
+    await deleteTestTopology(prefix, [queues]);
     await db.end();
     await database.drop();
   }
@@ -94,10 +91,10 @@ export async function authFixture(label: string, options: AuthFixtureOptions = {
 export type AuthFixture = Awaited<ReturnType<typeof authFixture>>;
 
 /** A queue bound to every event on the exchange: what any consumer downstream would receive. */
-export async function observeEvents(exchange: string) {
+export async function observeEvents(prefix: string) {
   const connection = await amqp.connect(testAmqpUrl());
   const channel = await connection.createChannel();
-  await channel.assertExchange(exchange, 'topic', { durable: true });
+  const exchange = await declareEventsExchange(channel, prefix);
   const { queue } = await channel.assertQueue('', { exclusive: true });
   await channel.bindQueue(queue, exchange, '#');
   const events: Envelope[] = [];
@@ -111,23 +108,5 @@ export async function observeEvents(exchange: string) {
   return { events, close: () => connection.close() };
 }
 
-export async function withChannel<T>(work: (channel: amqp.Channel) => Promise<T>): Promise<T> {
-  const connection = await amqp.connect(testAmqpUrl());
-  try {
-    return await work(await connection.createChannel());
-  } finally {
-    await connection.close();
-  }
-}
 
 /** Publishes raw bytes to the exchange, as a broken or hostile producer could. */
-export async function publishRaw(exchange: string, routingKey: string, content: Buffer, messageId?: string) {
-  const connection = await amqp.connect(testAmqpUrl());
-  try {
-    const channel = await connection.createConfirmChannel();
-    channel.publish(exchange, routingKey, content, { persistent: true, contentType: 'application/json', ...(messageId ? { messageId } : {}) });
-    await channel.waitForConfirms();
-  } finally {
-    await connection.close();
-  }
-}

@@ -3,14 +3,14 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Redis } from 'ioredis';
 import {
-  ACCESS_TOKEN_TYPE, Bus, closeServer, createJwksKeySource, createLogger, createRegistryReader, createTokenVerifier, JWKS_PATH, listen,
+  ACCESS_TOKEN_TYPE, closeServer, createJwksKeySource, createLogger, createRegistryReader, createTokenVerifier, JWKS_PATH, listen,
   serverPort, type Envelope, type RegistryReader,
 } from '@hubspoke/kit';
 import {
-  createTestDatabase, eventually, freePort, spawnService, testAmqpUrl, testRedisUrl, uniquePrefix, type ServiceProcess, type TestDatabase,
+  createTestDatabase, deleteTestTopology, eventually, freePort, spawnService, testAmqpUrl, testRedisUrl, uniquePrefix, type ServiceProcess, type TestDatabase,
 } from '@hubspoke/kit/testing';
 import { createApp as createHubApp } from '../../../hub-orchestrator/src/app.js';
-import { observeEvents, PASSWORD, TEST_ENV, withChannel } from './auth-fixture.js';
+import { observeEvents, PASSWORD, TEST_ENV } from './auth-fixture.js';
 
 const ENTRY = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const ADMIN_EMAIL = 'root@example.com';
@@ -25,7 +25,6 @@ let redis: Redis;
 let hubServer: Server;
 let hub: string;
 let observer: { events: Envelope[]; close: () => Promise<void> };
-let exchange: string;
 
 async function startReplica() {
   const port = await freePort();
@@ -40,10 +39,7 @@ async function startReplica() {
 beforeAll(async () => {
   database = await createTestDatabase('auth_hub');
   // Bind the observer before the spokes start, so even the first admin's user.registered has a queue to go to.
-  const probe = new Bus({ url: testAmqpUrl(), service: 'auth-hub-test', prefix, logger });
-  exchange = probe.exchange;
-  await probe.close();
-  observer = await observeEvents(exchange);
+  observer = await observeEvents(prefix);
 
   replicas = await Promise.all([startReplica(), startReplica()]);
   registry = createRegistryReader({ redisUrl: testRedisUrl(), keyPrefix: prefix, secret: TEST_ENV.REGISTRY_SECRET!, logger, resyncMs: 500 });
@@ -72,12 +68,7 @@ afterAll(async () => {
   await registry?.close();
   redis?.disconnect();
   await observer?.close();
-  await withChannel(async (channel) => {
-    for (const queue of ['auth.user-deleted', 'auth.user-deleted.dlq', 'auth.user-deleted.retry.1000ms', 'auth.user-deleted.retry.10000ms', 'auth.user-deleted.retry.60000ms']) {
-      await channel.deleteQueue(`${prefix}.${queue}`);
-    }
-    await channel.deleteExchange(exchange);
-  });
+  await deleteTestTopology(prefix, [`${prefix}.auth.user-deleted`]);
   await database?.drop();
 });
 

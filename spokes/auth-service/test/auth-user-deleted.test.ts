@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import request from 'supertest';
 import { createEnvelope, runWithContext } from '@hubspoke/kit';
-import { authFixture, PASSWORD, publishRaw, withChannel, type AuthFixture } from './auth-fixture.js';
+import { publishRaw, withAmqpChannel as withChannel } from '@hubspoke/kit/testing';
+import { authFixture, PASSWORD, type AuthFixture } from './auth-fixture.js';
 
 let fx: AuthFixture;
 

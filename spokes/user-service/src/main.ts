@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import {
-  closeServer, connectBus, createJwksKeySource, createLifecycle, createLogger, createMetrics, createPool, createTokenVerifier,
-  deriveInstanceUrl, listen, migrate, MESSAGING_MIGRATIONS_DIR, registerInstance, startOutboxRelay,
+  connectBus, createJwksKeySource, createLifecycle, createLogger, createMetrics, createPool, createTokenVerifier, migrate,
+  MESSAGING_MIGRATIONS_DIR, serveAndRegister, startOutboxRelay,
 } from '@hubspoke/kit';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
@@ -31,19 +31,9 @@ async function main() {
     keys: createJwksKeySource({ url: config.auth.jwksUrl, logger }), issuer: config.auth.issuer, audience: config.auth.audience,
   });
   const app = createApp({ db, bus, profiles, verifier, logger, metrics: createMetrics({ service: SERVICE }), lifecycle });
-  const server = await listen(app, { port: config.port });
-  const registration = await registerInstance({
-    redis: config.redisUrl, keyPrefix: config.registryKeyPrefix, secret: config.registrySecret,
-    service: SERVICE, routePrefix: 'users', version: VERSION,
-    url: deriveInstanceUrl({ port: config.port, override: config.publicUrl, subnet: config.instanceSubnet }), logger,
-  });
-
-  lifecycle.onDrain('registry: draining', registration.markDraining);
-  lifecycle.onStop('registry: deregister', registration.deregister);
-  lifecycle.onStop('http server', () => closeServer(server));
+  const { registration } = await serveAndRegister({ app, env: config, lifecycle, logger, service: SERVICE, routePrefix: 'users', version: VERSION });
   lifecycle.onStop('outbox relay', relay.stop);
   lifecycle.onStop('amqp: consumers and connection', () => bus.close());
-  lifecycle.onStop('registry: connection', registration.stop);
   lifecycle.onStop('postgres pool', () => db.end());
   logger.info({ port: config.port, instanceId: registration.instanceId }, 'user service started');
 }

@@ -16,7 +16,7 @@ describe('loadConfig', () => {
 
   test('when variables are missing or malformed, then one error names every one of them', () => {
     expect(() => loadConfig({ ...REQUIRED, DATABASE_URL: undefined, AUTH_JWKS_URL: 'not a url', DRAIN_DELAY_MS: '40s' }))
-      .toThrow('user: invalid configuration: DATABASE_URL is missing; AUTH_JWKS_URL is not a URL; DRAIN_DELAY_MS must be shorter than SHUTDOWN_TIMEOUT_MS');
+      .toThrow('user: invalid configuration: DRAIN_DELAY_MS must be shorter than SHUTDOWN_TIMEOUT_MS; DATABASE_URL is missing; AUTH_JWKS_URL is not a URL');
   });
 
   test('when production still has a placeholder secret, then the start is refused', () => {

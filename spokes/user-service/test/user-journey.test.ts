@@ -5,7 +5,7 @@ import { JWKS_PATH } from '@hubspoke/kit';
 import {
   createTestDatabase, eventually, freePort, spawnService, testAmqpUrl, testRedisUrl, uniquePrefix, type ServiceProcess, type TestDatabase,
 } from '@hubspoke/kit/testing';
-import { deleteTestTopology } from './support/amqp-cleanup.js';
+import { deleteTestTopology } from '@hubspoke/kit/testing';
 
 // The whole path a client takes: hub → auth spoke and user spoke, each its own process started from its main.ts.
 const entry = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
@@ -50,7 +50,7 @@ beforeAll(async () => {
   };
   services.auth = spawnService(entry('spokes/auth-service/src/main.ts'), {
     ...shared, PORT: String(authPort), PUBLIC_URL: authUrl, DATABASE_URL: authDb.url, TRUST_PROXY_HOPS: '1',
-    ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, DRAIN_DELAY: '100ms',
+    ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, DRAIN_DELAY_MS: '100ms',
   });
   services.user = spawnService(entry('spokes/user-service/src/main.ts'), {
     ...shared, PORT: String(userPort), PUBLIC_URL: `http://127.0.0.1:${userPort}`, DATABASE_URL: userDb.url, DRAIN_DELAY_MS: '100ms',

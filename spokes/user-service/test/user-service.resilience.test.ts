@@ -8,7 +8,7 @@ import {
   testAmqpUrl, testRedisUrl, uniquePrefix, type FaultProxy, type ServiceProcess, type TestDatabase, type TestKeys,
 } from '@hubspoke/kit/testing';
 import { USER_REGISTERED_QUEUE } from '../src/consumers/user-registered-consumer.js';
-import { deleteTestTopology } from './support/amqp-cleanup.js';
+import { deleteTestTopology } from '@hubspoke/kit/testing';
 import { tokenFor } from './support/tokens.js';
 import { registeredEnvelope } from './support/user-harness.js';
 

@@ -48,6 +48,8 @@ export class Bus extends EventEmitter<BusEvents> {
 
   constructor(options: BusOptions) {
     super();
+    // Each waitFor() (tests, readiness probes) adds a listener for a moment; many may be pending at once.
+    this.setMaxListeners(100);
     this.#options = options;
     this.exchange = eventsExchange(options.prefix ?? '');
     this.#connection = keepConnected({

@@ -6,4 +6,4 @@ export type { BusEvents, BusEventName } from './events.js';
 export { enqueue, MESSAGING_MIGRATIONS_DIR } from './outbox.js';
 export { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
 export type { PublishFailure } from './publisher.js';
-export { eventsExchange, unroutedEvents, type ConsumerQueues } from './topology.js';
+export { declareEventsExchange, eventsExchange, unroutedEvents, type ConsumerQueues } from './topology.js';

@@ -5,3 +5,4 @@ export * from './private-redis.js';
 export * from './log-capture.js';
 export * from './tokens.js';
 export * from './process.js';
+export * from './amqp.js';

@@ -10,7 +10,7 @@ import {
 } from '@hubspoke/kit/testing';
 import { createApp } from '../../src/app.js';
 import { userRegisteredConsumer } from '../../src/consumers/user-registered-consumer.js';
-import { deleteTestTopology } from './amqp-cleanup.js';
+import { deleteTestTopology } from '@hubspoke/kit/testing';
 import { createProfileService } from '../../src/domain/profile-service.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));

@@ -1,0 +1,44 @@
+import amqp, { type Options } from 'amqplib';
+import { eventsExchange, unroutedEvents, type ConsumerQueues } from '../messaging/index.js';
+import { testAmqpUrl } from './env.js';
+
+/** The bus's default retry delays: each has its own `<queue>.retry.<ms>ms` queue. */
+const DEFAULT_RETRY_DELAYS_MS = [1_000, 10_000, 60_000];
+
+/** A consumer's queue by full name (`<prefix>.<service>.<name>`, default retry delays), or as `bus.consume` reported it. */
+export type DeclaredQueues = string | Pick<ConsumerQueues, 'queue' | 'deadLetter' | 'retry'>;
+
+const namesOf = (queues: DeclaredQueues): string[] => typeof queues === 'string'
+  ? [queues, `${queues}.dlq`, ...DEFAULT_RETRY_DELAYS_MS.map((ms) => `${queues}.retry.${ms}ms`)]
+  : [queues.queue, queues.deadLetter, ...queues.retry.map((r) => r.queue)];
+
+/** A plain channel on the shared broker, for what the bus must not do itself: raw publishes, peeking into queues. */
+export async function withAmqpChannel<T>(work: (channel: amqp.Channel) => Promise<T>): Promise<T> {
+  const connection = await amqp.connect(testAmqpUrl());
+  try {
+    return await work(await connection.createChannel());
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Deletes what a test declared on the shared broker: each consumer's queues and the prefixed events exchanges. */
+export function deleteTestTopology(prefix: string, consumers: DeclaredQueues[] = []): Promise<void> {
+  return withAmqpChannel(async (channel) => {
+    for (const name of [...consumers.flatMap(namesOf), unroutedEvents(prefix)]) await channel.deleteQueue(name);
+    await channel.deleteExchange(eventsExchange(prefix));
+    await channel.deleteExchange(unroutedEvents(prefix));
+  });
+}
+
+/** Publishes bytes the bus would never produce (poison), waiting for the confirm. */
+export async function publishRaw(exchange: string, routingKey: string, content: Buffer, options: Options.Publish = {}): Promise<void> {
+  const connection = await amqp.connect(testAmqpUrl());
+  try {
+    const channel = await connection.createConfirmChannel();
+    channel.publish(exchange, routingKey, content, { persistent: true, contentType: 'application/json', ...options });
+    await channel.waitForConfirms();
+  } finally {
+    await connection.close();
+  }
+}
