@@ -14,7 +14,10 @@ const rig = process.env.HUBSPOKE_COMPOSE_RIG;
 const port = process.env.GATEWAY_PORT ?? '18480';
 const gateway = `http://127.0.0.1:${port}`;
 const HEALTH_TIMEOUT_MS = Number(process.env.COMPOSE_HEALTH_TIMEOUT_MS ?? 300_000);
-const env = { ...process.env, GATEWAY_PORT: port, GATEWAY_BIND: '127.0.0.1' };
+// The compose tools run with the machine's own PATH: the rig builds its Node stand-ins from the node and
+// npm it finds there, and the project's Node 24 in .tools/ ships without npm.
+const machinePath = (process.env.PATH ?? '').split(':').filter((dir) => !dir.includes('/.tools/') && !dir.includes('/node_modules/.bin')).join(':');
+const env = { ...process.env, PATH: machinePath, GATEWAY_PORT: port, GATEWAY_BIND: '127.0.0.1' };
 const summary: string[] = [];
 const note = (line: string) => {
   summary.push(line);
@@ -128,7 +131,7 @@ async function main() {
     const output = up();
     for (const line of output.split('\n').filter((l) => /dropped service|NO STAND-IN/.test(l))) note(`not started by this environment: ${line.trim()}`);
     const healthyMs = await waitHealthy({ 'hub-gateway': 1, 'hub-orchestrator': 1, 'spoke-auth': 1, 'spoke-user': 1, postgres: 1, redis: 1, rabbitmq: 1 });
-    note(`all services healthy ${Math.round((Date.now() - started) / 1000)} s after up started (${Math.round(healthyMs / 1000)} s after containers were created)`);
+    note(`all services healthy ${Math.round((Date.now() - started) / 1000)} s after up started (images built, containers created, then ${Math.round(healthyMs / 1000)} s more)`);
     const access = await journey();
 
     up(['--scale', 'spoke-user=3']);
