@@ -1,6 +1,12 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { freePort } from '@hubspoke/kit/testing';
+import { REPO_ROOT } from './support/compose.js';
 import { startGateway, type Gateway } from './support/gateway.js';
 
 // A stand-in hub: records what the gateway forwards and answers like the hub does.
@@ -22,7 +28,10 @@ beforeAll(async () => {
   });
   const hubPort = await freePort();
   await new Promise<void>((resolve) => hub.listen(hubPort, '127.0.0.1', resolve));
-  gateway = await startGateway({ hubPorts: [hubPort], maxBodySize: '16k' });
+  // The same script a developer runs, pointed at a scratch folder instead of hub-config/ssl/.
+  const certDir = mkdtempSync(join(tmpdir(), 'hubspoke-cert-'));
+  execFileSync('bash', ['hub-config/ssl/make-dev-cert.sh', certDir], { cwd: REPO_ROOT, stdio: 'ignore' });
+  gateway = await startGateway({ hubPorts: [hubPort], maxBodySize: '16k', tls: { cert: join(certDir, 'dev.crt'), key: join(certDir, 'dev.key') } });
 });
 
 afterAll(async () => {
@@ -89,5 +98,16 @@ describe('the gateway (hub-config nginx template)', () => {
     await fetch(`${gateway.url}/api/logged`, { headers: { 'x-request-id': 'req-logged' } });
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await gateway.accessLog()).toContainEqual(expect.objectContaining({ requestId: 'req-logged', uri: '/api/logged', status: 200 }));
+  });
+
+  test('when the optional TLS server is on, then /api/ works over HTTPS and the hub is told the scheme', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      httpsRequest(`${gateway.tlsUrl}/api/tls-check`, { rejectUnauthorized: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', reject).end();
+    });
+    expect(status).toBe(200);
+    expect(seen.at(-1)).toMatchObject({ url: '/api/tls-check', headers: { 'x-forwarded-proto': 'https' } });
   });
 });

@@ -12,6 +12,7 @@ need pg_ctlcluster postgresql
 need redis-server redis-server
 need rabbitmq-server rabbitmq-server
 need nginx nginx-light
+need openssl openssl
 need docker-compose docker-compose   # `config` only (tests read the merged compose files); no engine needed
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then

@@ -5,11 +5,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eventually, freePort } from '@hubspoke/kit/testing';
 
-const TEMPLATE = fileURLToPath(new URL('../../hub-config/templates/hubspoke.conf.template', import.meta.url));
+const TEMPLATES = fileURLToPath(new URL('../../hub-config/templates/', import.meta.url));
+const TLS_TEMPLATE = fileURLToPath(new URL('../../hub-config/tls/hubspoke-tls.conf.template', import.meta.url));
 const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
 
 export interface Gateway {
   url: string;
+  tlsUrl: string | undefined;
   port: number;
   /** JSON access-log lines written so far. */
   accessLog: () => Promise<Record<string, unknown>[]>;
@@ -23,18 +25,29 @@ export interface Gateway {
  * behaviour is tested on every run. Rendering mirrors the official image: only defined variables are
  * substituted, nginx's own `$vars` stay.
  */
-export async function startGateway({ hubPorts, maxBodySize = '1m' }: { hubPorts: number[]; maxBodySize?: string }): Promise<Gateway> {
+export interface GatewayOptions {
+  hubPorts: number[];
+  maxBodySize?: string;
+  /** Also serve TLS with this certificate (the optional server of docker-compose.tls.yml). */
+  tls?: { cert: string; key: string };
+}
+
+export async function startGateway({ hubPorts, maxBodySize = '1m', tls }: GatewayOptions): Promise<Gateway> {
   const dir = await mkdtemp(join(tmpdir(), 'hubspoke-gw-'));
   await mkdir(join(dir, 'logs'));
   const port = await freePort();
+  const tlsPort = tls ? await freePort() : undefined;
   const serversFile = join(dir, 'hub-servers.conf');
   const vars: Record<string, string> = {
     HUB_SERVERS_FILE: serversFile, GATEWAY_LISTEN_PORT: `127.0.0.1:${port}`,
-    GATEWAY_MAX_BODY_SIZE: maxBodySize, GATEWAY_ACCESS_LOG: join(dir, 'logs', 'access.log'),
+    GATEWAY_MAX_BODY_SIZE: maxBodySize, GATEWAY_ACCESS_LOG: join(dir, 'logs', 'access.log'), GATEWAY_CONF_DIR: dir,
+    ...(tls ? { GATEWAY_TLS_LISTEN_PORT: `127.0.0.1:${tlsPort}`, GATEWAY_TLS_CERT: tls.cert, GATEWAY_TLS_KEY: tls.key } : {}),
   };
-  const template = await readFile(TEMPLATE, 'utf8');
-  const rendered = template.replace(/\$\{([A-Z0-9_]+)\}/g, (whole, name: string) => vars[name] ?? whole);
-  await writeFile(join(dir, 'hubspoke.conf'), rendered);
+  const render = async (template: string, output: string) =>
+    writeFile(join(dir, output), (await readFile(template, 'utf8')).replace(/\$\{([A-Z0-9_]+)\}/g, (whole, name: string) => vars[name] ?? whole));
+  await render(join(TEMPLATES, 'hubspoke.conf.template'), 'hubspoke.conf');
+  await render(join(TEMPLATES, 'hubspoke-server.inc.template'), 'hubspoke-server.inc');
+  if (tls) await render(TLS_TEMPLATE, 'hubspoke-tls.conf');
   const writeServers = (ports: number[]) => writeFile(serversFile, ports.map((p) => `server 127.0.0.1:${p} max_fails=1 fail_timeout=2s;\n`).join('') || 'server 127.0.0.1:9;\n');
   await writeServers(hubPorts);
   await writeFile(join(dir, 'nginx.conf'), `
@@ -48,6 +61,7 @@ http {
   client_body_temp_path ${dir}/client_body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   include ${join(dir, 'hubspoke.conf')};
+  ${tls ? `include ${join(dir, 'hubspoke-tls.conf')};` : ''}
 }
 `);
   const child: ChildProcess = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -63,6 +77,7 @@ http {
   return {
     url,
     port,
+    tlsUrl: tlsPort ? `https://127.0.0.1:${tlsPort}` : undefined,
     accessLog: async () =>
       (await readFile(vars.GATEWAY_ACCESS_LOG!, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
     setHubs: async (ports) => {
