@@ -79,11 +79,11 @@ describe('docker-compose.dev.yml over the base', () => {
 });
 
 describe('docker-compose.tls.yml over the base', () => {
-  test('when merged, then the gateway also serves TLS from the mounted template and certificate, and is still the only one published', () => {
+  test('when merged, then the gateway also serves TLS with the mounted certificate, and is still the only one published', () => {
     const config = composeConfig('docker-compose.yml', 'docker-compose.tls.yml');
     const gateway = config.services['hub-gateway']!;
     expect(gateway.ports).toHaveLength(2);
-    expect(JSON.stringify(gateway.volumes)).toContain('/etc/nginx/templates/hubspoke-tls.conf.template');
+    expect(JSON.stringify(gateway.volumes)).toContain('/etc/nginx/ssl');
     expect(gateway.environment).toMatchObject({ GATEWAY_TLS_CERT: '/etc/nginx/ssl/dev.crt', GATEWAY_CONF_DIR: '/etc/nginx/conf.d' });
     expect(publishing(config)).toEqual(['hub-gateway']);
   });
