@@ -2,11 +2,14 @@ import type { Server, RequestListener } from 'node:http';
 import type { Logger } from 'pino';
 import type { EnvReader } from './config.js';
 import { closeServer, listen } from './http/server.js';
+import type { DependencyCheck } from './http/health.js';
 import type { Lifecycle } from './lifecycle.js';
+import type { Bus } from './messaging/bus.js';
 import { LOG_LEVELS } from './logger.js';
 import { registerInstance, type Registration } from './registry/client.js';
 import { deriveInstanceUrl } from './registry/instance-url.js';
 import type { PublicRoute, RouteLimit } from './registry/types.js';
+import type { Queryable } from './db/pool.js';
 
 /** The variables every spoke reads the same way: where it listens, how it registers, how it stops. */
 export function readInstanceEnv(read: EnvReader, { port }: { port: number }) {
@@ -63,4 +66,20 @@ export async function serveAndRegister(options: ServeOptions): Promise<{ server:
   });
   lifecycle.onStop('http server', () => closeServer(server));
   return { server, registration };
+}
+
+/**
+ * Readiness of a spoke that owns a database and publishes through the outbox: without its Postgres it
+ * cannot work (503); without RabbitMQ it still serves, its events waiting in the outbox (degraded).
+ */
+export function outboxServiceChecks(db: Queryable, bus: Pick<Bus, 'isConnected'>): Record<string, DependencyCheck> {
+  return {
+    postgres: { critical: true, check: () => db.query('SELECT 1') },
+    rabbitmq: {
+      critical: false,
+      check: () => {
+        if (!bus.isConnected()) throw new Error('not connected to RabbitMQ');
+      },
+    },
+  };
 }

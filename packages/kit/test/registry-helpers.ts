@@ -1,18 +1,16 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, type Logger } from '../src/logger.js';
 import { captureLogs } from '../src/testing/log-capture.js';
+import { eventually as pollUntil } from '../src/testing/process.js';
 import type { RegisterInstanceOptions } from '../src/registry/client.js';
 
 export const SECRET = 'registry-test-secret-0123456789';
 
-/** Polls `probe` until it returns a truthy value, failing with `what` past the deadline. */
+/** The kit's `eventually`, failing with `what` in the message so a timeout says which condition. */
 export async function eventually<T>(what: string, probe: () => T | Promise<T>, { timeoutMs = 10_000, intervalMs = 25 } = {}): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await sleep(intervalMs);
+  try {
+    return (await pollUntil(async () => (await probe()) || undefined, timeoutMs, intervalMs)) as NonNullable<T>;
+  } catch (error) {
+    throw new Error(`waiting until ${what}: ${(error as Error).message}`);
   }
 }
 

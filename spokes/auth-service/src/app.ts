@@ -1,6 +1,6 @@
 import express, { type Express } from 'express';
 import {
-  errorHandler, healthRoutes, jsonBody, notFoundHandler, requestContext, type Bus, type Lifecycle, type Logger, type Metrics, type Pool,
+  errorHandler, healthRoutes, jsonBody, notFoundHandler, outboxServiceChecks, requestContext, type Bus, type Lifecycle, type Logger, type Metrics, type Pool,
 } from '@hubspoke/kit';
 import type { AuthConfig } from './config.js';
 import { createAuthDomain } from './domain/auth-domain.js';
@@ -30,19 +30,11 @@ export function createApp({ config, db, bus, keys, passwords, logger, metrics, l
   app.use(requestContext({ isDraining: lifecycle.isDraining }), metrics.httpMiddleware, jsonBody({ limit: '16kb', maxDepth: 4 }));
   app.use(healthRoutes({
     isDraining: lifecycle.isDraining,
-    checks: {
-      postgres: { critical: true, check: () => db.query('SELECT 1') },
-      // Events wait in the outbox while the broker is away: degraded, not down.
-      rabbitmq: { critical: false, check: () => assertConnected(bus) },
-    },
+    checks: outboxServiceChecks(db, bus),
   }));
   app.use(metrics.route);
   app.use(jwksRoutes(keys));
   app.use(authRoutes({ accounts, sessions }));
   app.use(notFoundHandler(), errorHandler(logger));
   return app;
-}
-
-function assertConnected(bus: Pick<Bus, 'isConnected'>): void {
-  if (!bus.isConnected()) throw new Error('not connected to RabbitMQ');
 }

@@ -1,6 +1,6 @@
 import express, { type Express } from 'express';
 import {
-  errorHandler, healthRoutes, jsonBody, notFoundHandler, requestContext,
+  errorHandler, healthRoutes, jsonBody, notFoundHandler, outboxServiceChecks, requestContext,
   type Bus, type Lifecycle, type Logger, type Metrics, type Pool, type TokenVerifier,
 } from '@hubspoke/kit';
 import type { ProfileService } from './domain/profile-service.js';
@@ -25,18 +25,10 @@ export function createApp({ db, bus, profiles, verifier, logger, metrics, lifecy
   app.use(requestContext({ isDraining: lifecycle.isDraining }), metrics.httpMiddleware, jsonBody({ limit: '16kb' }));
   app.use(healthRoutes({
     isDraining: lifecycle.isDraining,
-    checks: {
-      postgres: { critical: true, check: () => db.query('SELECT 1') },
-      // Without the broker profiles are still read and changed (events wait in the outbox): degraded, not down.
-      rabbitmq: { critical: false, check: () => assertConnected(bus.isConnected()) },
-    },
+    checks: outboxServiceChecks(db, bus),
   }));
   app.use(metrics.route);
   app.use(userRoutes({ profiles, verifier }));
   app.use(notFoundHandler(), errorHandler(logger));
   return app;
-}
-
-function assertConnected(connected: boolean): void {
-  if (!connected) throw new Error('not connected to RabbitMQ');
 }
