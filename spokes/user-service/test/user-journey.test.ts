@@ -1,21 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { JWKS_PATH } from '@hubspoke/kit';
-import {
-  createTestDatabase, eventually, freePort, spawnService, testAmqpUrl, testRedisUrl, uniquePrefix, type ServiceProcess, type TestDatabase,
-} from '@hubspoke/kit/testing';
-import { deleteTestTopology } from '@hubspoke/kit/testing';
+import { eventually, uniquePrefix } from '@hubspoke/kit/testing';
+import { startPlatform, type Platform } from '../../../e2e/support/platform.js';
 
 // The whole path a client takes: hub → auth spoke and user spoke, each its own process started from its main.ts.
-const entry = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
 const prefix = uniquePrefix('journey');
-const SECRET = 'journey-registry-secret-0123456789';
 const PASSWORD = 'correct horse battery staple';
 const ADMIN = { email: `admin-${prefix}@example.com`, password: 'admin passphrase 0123' };
 
-const databases: TestDatabase[] = [];
-const services: Record<'auth' | 'user' | 'hub', ServiceProcess | undefined> = { auth: undefined, user: undefined, hub: undefined };
+let platform: Platform;
 let hub: string;
 
 interface Call { status: number; body: Record<string, unknown> & { error?: { code: string } } }
@@ -39,38 +32,12 @@ async function register(name: string) {
 }
 
 beforeAll(async () => {
-  const [authDb, userDb] = await Promise.all([createTestDatabase('journey_auth'), createTestDatabase('journey_user')]);
-  databases.push(authDb, userDb);
-  const [authPort, userPort, hubPort] = await Promise.all([freePort(), freePort(), freePort()]);
-  const authUrl = `http://127.0.0.1:${authPort}`;
-  hub = `http://127.0.0.1:${hubPort}`;
-  const shared = {
-    REDIS_URL: testRedisUrl(), AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix, REGISTRY_SECRET: SECRET, REGISTRY_KEY_PREFIX: prefix,
-    AUTH_JWKS_URL: `${authUrl}${JWKS_PATH}`, AUTH_ISSUER: 'hubspoke-auth', AUTH_AUDIENCE: 'hubspoke', LOG_LEVEL: 'info',
-  };
-  services.auth = spawnService(entry('spokes/auth-service/src/main.ts'), {
-    ...shared, PORT: String(authPort), PUBLIC_URL: authUrl, DATABASE_URL: authDb.url, TRUST_PROXY_HOPS: '1',
-    ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, DRAIN_DELAY_MS: '100ms',
-  });
-  services.user = spawnService(entry('spokes/user-service/src/main.ts'), {
-    ...shared, PORT: String(userPort), PUBLIC_URL: `http://127.0.0.1:${userPort}`, DATABASE_URL: userDb.url, DRAIN_DELAY_MS: '100ms',
-  });
-  services.hub = spawnService(entry('hub-orchestrator/src/main.ts'), {
-    ...shared, PORT: String(hubPort), RATE_LIMIT_KEY_PREFIX: `${prefix}:rl`, REGISTRY_RESYNC_MS: '500', DRAIN_DELAY_MS: '100ms',
-  });
-  // The hub routes to both spokes once their records reach it: unauthenticated /me is then the hub's own 401.
-  await eventually(async () => (await api('GET', `/auth${JWKS_PATH}`)).status === 200, 60_000, 200);
-  await eventually(async () => (await api('GET', '/users/me')).status === 401, 30_000, 200);
+  platform = await startPlatform({ admin: ADMIN });
+  hub = platform.url;
 }, 90_000);
 
 afterAll(async () => {
-  await Promise.all(Object.values(services).map(async (service) => {
-    if (!service || service.child.exitCode !== null) return;
-    service.child.kill('SIGTERM');
-    await service.exited;
-  }));
-  await Promise.all(databases.map((db) => db.drop()));
-  await deleteTestTopology(prefix, [`${prefix}.user.user-registered`, `${prefix}.auth.user-deleted`]);
+  await platform?.stop();
 }, 30_000);
 
 describe('a user journey through the hub', () => {
@@ -96,7 +63,7 @@ describe('a user journey through the hub', () => {
 
     const deleted = await api('DELETE', `/users/${ana.id}`, { token: ana.token });
     expect(deleted.status).toBe(204);
-    await eventually(() => services.auth!.logs.some((l) => l.msg === 'credentials closed after user.deleted' && l.userId === ana.id), 15_000, 100);
+    await eventually(() => platform.services.auth.logs.some((l) => l.msg === 'credentials closed after user.deleted' && l.userId === ana.id), 15_000, 100);
 
     const login = await api('POST', '/auth/login', { body: { email: ana.email, password: PASSWORD } });
     expect([login.status, login.body.error?.code]).toEqual([401, 'AUTH.INVALID_CREDENTIALS']);

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { eventually } from '@hubspoke/kit/testing';
+import { startPlatform, type Platform } from './support/platform.js';
+
+// Client → the gateway (host nginx, the compose template) → hub → auth and user spokes, all real processes.
+let platform: Platform;
+const PASSWORD = 'a-long-platform-passphrase';
+
+interface Reply { status: number; headers: Headers; body: Record<string, unknown> & { error?: { code: string; requestId?: string } } }
+
+async function api(method: string, path: string, { token, body, headers = {} }: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Reply> {
+  const res = await fetch(`${platform.url}/api${path}`, {
+    method,
+    headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Reply['body']) : {} };
+}
+
+beforeAll(async () => {
+  // A per-IP login limit the test can reach (the auth spoke asks for 10/min on /login by itself).
+  platform = await startPlatform({ gateway: true });
+}, 120_000);
+
+afterAll(async () => {
+  await platform?.stop();
+}, 30_000);
+
+describe('the platform through the gateway', () => {
+  test('when a client registers, logs in, reads and updates its profile, refreshes and logs out, then every step answers as documented', async () => {
+    const email = `gw-${randomUUID().slice(0, 8)}@example.com`;
+    expect((await api('POST', '/auth/register', { body: { email, password: PASSWORD, name: 'Gia' } })).status).toBe(201);
+    const login = await api('POST', '/auth/login', { body: { email, password: PASSWORD }, headers: { 'x-request-id': 'gw-login-1' } });
+    expect(login.status).toBe(200);
+    expect(login.headers.get('x-request-id')).toBe('gw-login-1');
+    const token = login.body.accessToken as string;
+
+    const me = await eventually(async () => {
+      const res = await api('GET', '/users/me', { token });
+      return res.body.email === email ? res : undefined;
+    }, 15_000, 100);
+    expect(me.body).toMatchObject({ email, name: 'Gia' });
+    expect((await api('PATCH', '/users/me', { token, body: { bio: 'via nginx' } })).body).toMatchObject({ bio: 'via nginx' });
+
+    const refreshed = await api('POST', '/auth/refresh', { body: { refreshToken: login.body.refreshToken } });
+    expect(refreshed.status).toBe(200);
+    expect((await api('POST', '/auth/logout', { body: { refreshToken: refreshed.body.refreshToken } })).status).toBe(204);
+    expect((await api('POST', '/auth/refresh', { body: { refreshToken: refreshed.body.refreshToken } })).status).toBe(401);
+
+    // The request id chosen by the client reached the spoke's log lines through nginx and the hub.
+    expect(platform.services.auth.logs.some((l) => l.requestId === 'gw-login-1')).toBe(true);
+  });
+
+  test('when a client forges X-Forwarded-For, then the login limit still counts its real address and answers 429 with Retry-After', async () => {
+    const statuses: number[] = [];
+    let limited: Reply | undefined;
+    for (let i = 0; i < 15 && !limited; i++) {
+      const res = await api('POST', '/auth/login', {
+        body: { email: `nobody-${i}@example.com`, password: PASSWORD },
+        headers: { 'x-forwarded-for': `198.51.100.${i}` },
+      });
+      statuses.push(res.status);
+      if (res.status === 429) limited = res;
+    }
+    expect(limited, statuses.join(',')).toBeDefined();
+    expect(limited!.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(limited!.body.error).toMatchObject({ code: expect.stringMatching(/RATE_LIMIT|TOO_MANY/), requestId: expect.any(String) });
+  });
+
+  test('when a client asks for a spoke\'s metrics through the gateway, then it is a 404 and nothing internal leaks', async () => {
+    const res = await api('GET', '/auth/metrics');
+    expect([res.status, res.body.error?.code]).toEqual([404, 'ROUTE.NOT_FOUND']);
+  });
+
+  test('when requests pass, then the gateway logs one JSON line each, with the request id the spokes logged', async () => {
+    const lines = await platform.gateway!.accessLog();
+    expect(lines).toContainEqual(expect.objectContaining({ requestId: 'gw-login-1', uri: '/api/auth/login', status: 200 }));
+  });
+});
