@@ -26,7 +26,9 @@ async function hub(keyPrefix: string, options: Partial<RateLimiterOptions> = {})
   return { ...(await edgePipeline({ limiter: limiter.middleware })), registry };
 }
 
-const clientAddress = () => `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+// Distinct per call: a random pick could hand "another client" the same address (a 1-in-250 flake seen in CI).
+let lastAddress = 0;
+const clientAddress = () => `198.51.100.${(lastAddress++ % 250) + 1}`;
 
 afterAll(() => {
   for (const redis of clients) redis.disconnect();
