@@ -179,6 +179,9 @@ describe('observability', () => {
     expect(text).toMatch(/hub_live_instances\{service="echo"\} 3/);
     expect(text).toMatch(/hub_breaker_state\{service="echo",instance="[^"]+"\} 0/);
     expect(text).toMatch(/hub_registry_down_since_seconds\{service="hub"\} 0/);
+    // The generic HTTP series name the spoke's route template, not the raw path.
+    expect(text).toMatch(/http_requests_total\{method="GET",route="\/api\/echo\/\*",status_code="200",service="hub"\} \d+/);
+    expect(text).not.toContain('route="/api/echo/m"');
     expect(await (await fetch(`${hub.url}/ready`)).json()).toMatchObject({ status: 'ready', degraded: [] });
   });
 });

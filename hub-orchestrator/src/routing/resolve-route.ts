@@ -11,7 +11,7 @@ import { HUB_PREFIX, type RouteTable } from './route-table.js';
  * answered here, before a token is verified or a limit is counted.
  */
 export function resolveRoute(table: RouteTable): RequestHandler {
-  return (req, _res, next) => {
+  return (req, res, next) => {
     const split = splitApiPath(req.path);
     if (!split) throw notFound('ROUTE.NOT_FOUND', 'No such route');
     const { prefix, upstreamPath } = split;
@@ -27,6 +27,8 @@ export function resolveRoute(table: RouteTable): RequestHandler {
     // HEAD is GET without a body: a public GET route is public for HEAD too.
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     const routeLimit = entry.routeLimits.find((rule) => routeMatches(rule, method, upstreamPath));
+    // Bounded by the registered prefixes (unknown ones were answered above), so safe as a metrics label.
+    res.locals.metricsRoute = `/api/${prefix}/*`;
     req.hubRoute = {
       service: entry.service,
       prefix,

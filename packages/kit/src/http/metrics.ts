@@ -36,7 +36,8 @@ export function createMetrics({ service }: { service: string }): Metrics {
     const start = process.hrtime.bigint();
     res.once('finish', () => {
       // A route template, never the raw path: raw paths would make one series per id.
-      const route = req.route?.path !== undefined ? `${req.baseUrl}${String(req.route.path)}` : UNMATCHED_ROUTE;
+      // A proxy with no Express route names its template in res.locals.metricsRoute (the hub: /api/users/*).
+      const route = req.route?.path !== undefined ? `${req.baseUrl}${String(req.route.path)}` : (res.locals.metricsRoute as string | undefined) ?? UNMATCHED_ROUTE;
       const labels = { method: req.method, route, status_code: String(res.statusCode) };
       requests.inc(labels);
       duration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
