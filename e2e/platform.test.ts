@@ -1,23 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { eventually } from '@hubspoke/kit/testing';
-import { startPlatform, type Platform } from './support/platform.js';
+import { apiClient, startPlatform, type ApiReply, type Platform } from './support/platform.js';
 
 // Client → the gateway (host nginx, the compose template) → hub → auth and user spokes, all real processes.
 let platform: Platform;
 const PASSWORD = 'a-long-platform-passphrase';
 
-interface Reply { status: number; headers: Headers; body: Record<string, unknown> & { error?: { code: string; requestId?: string } } }
-
-async function api(method: string, path: string, { token, body, headers = {} }: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Reply> {
-  const res = await fetch(`${platform.url}/api${path}`, {
-    method,
-    headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Reply['body']) : {} };
-}
+const api = apiClient(() => platform.url);
 
 beforeAll(async () => {
   // A per-IP login limit the test can reach (the auth spoke asks for 10/min on /login by itself).
@@ -55,7 +45,7 @@ describe('the platform through the gateway', () => {
 
   test('when a client forges X-Forwarded-For, then the login limit still counts its real address and answers 429 with Retry-After', async () => {
     const statuses: number[] = [];
-    let limited: Reply | undefined;
+    let limited: ApiReply | undefined;
     for (let i = 0; i < 15 && !limited; i++) {
       const res = await api('POST', '/auth/login', {
         body: { email: `nobody-${i}@example.com`, password: PASSWORD },

@@ -75,3 +75,22 @@ export async function startPlatform({ gateway: withGateway = false, admin, hubEn
     },
   };
 }
+
+export interface ApiReply {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown> & { error?: { code: string; requestId?: string } };
+}
+
+/** A JSON client for `/api/*` at `baseUrl`, as a test drives the platform. */
+export function apiClient(baseUrl: () => string) {
+  return async (method: string, path: string, { token, body, headers = {} }: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<ApiReply> => {
+    const res = await fetch(`${baseUrl()}/api${path}`, {
+      method,
+      headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as ApiReply['body']) : {} };
+  };
+}

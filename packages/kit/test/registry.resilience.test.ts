@@ -47,6 +47,17 @@ async function keyExists(redisUrl: string, key: string): Promise<boolean> {
   }
 }
 
+/** A private Redis, a reader on it and one registered spoke the reader already lists. */
+async function listedSpoke() {
+  const server = await privateRedis();
+  const prefix = `${uniquePrefix('res')}:`;
+  const hub = reader(server.url, prefix);
+  await hub.start();
+  const { registration } = await register(server.url, prefix);
+  await eventually('listed', () => hub.instances().length === 1);
+  return { server, prefix, hub, registration };
+}
+
 describe('registry: Redis outage', () => {
   test('when Redis goes down, then the reader keeps its snapshot, says since when it is down, and answers at once', async () => {
     const server = await privateRedis();
@@ -73,12 +84,7 @@ describe('registry: Redis outage', () => {
   });
 
   test('when Redis comes back empty, then the spoke re-registers and the reader resyncs at once', async () => {
-    const server = await privateRedis();
-    const prefix = `${uniquePrefix('res')}:`;
-    const hub = reader(server.url, prefix);
-    await hub.start();
-    const { registration } = await register(server.url, prefix);
-    await eventually('listed', () => hub.instances().length === 1);
+    const { server, prefix, hub, registration } = await listedSpoke();
     await server.stop();
     await eventually('down', () => !hub.state().connected, { timeoutMs: 5000 });
 
@@ -94,12 +100,7 @@ describe('registry: Redis outage', () => {
   });
 
   test('when a draining spoke cannot reach Redis, then markDraining fails fast and the next heartbeat carries it', async () => {
-    const server = await privateRedis();
-    const prefix = `${uniquePrefix('res')}:`;
-    const hub = reader(server.url, prefix);
-    await hub.start();
-    const { registration } = await register(server.url, prefix);
-    await eventually('listed', () => hub.instances().length === 1);
+    const { server, hub, registration } = await listedSpoke();
     await server.stop();
 
     const started = performance.now();

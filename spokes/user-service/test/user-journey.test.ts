@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { eventually, uniquePrefix } from '@hubspoke/kit/testing';
-import { startPlatform, type Platform } from '../../../e2e/support/platform.js';
+import { apiClient, startPlatform, type ApiReply, type Platform } from '../../../e2e/support/platform.js';
 
 // The whole path a client takes: hub → auth spoke and user spoke, each its own process started from its main.ts.
 const prefix = uniquePrefix('journey');
@@ -11,17 +11,8 @@ const ADMIN = { email: `admin-${prefix}@example.com`, password: 'admin passphras
 let platform: Platform;
 let hub: string;
 
-interface Call { status: number; body: Record<string, unknown> & { error?: { code: string } } }
-
-async function api(method: string, path: string, { token, body, headers = {} }: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Call> {
-  const res = await fetch(`${hub}/api${path}`, {
-    method,
-    headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Call['body']) : {} };
-}
+type Call = ApiReply;
+const api = apiClient(() => hub);
 
 async function register(name: string) {
   const email = `${name.toLowerCase()}-${randomUUID().slice(0, 8)}@example.com`;
