@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { createEnvelope, enqueue, withTransaction, type Bus, type Envelope } from '../src/index.js';
-import { startFaultProxy, type FaultProxy } from '../src/testing/index.js';
+import { queueNamesOf, startFaultProxy, type FaultProxy } from '../src/testing/index.js';
 import { effectsOf, messagingFixture, SERVICE, withChannel } from './messaging-support.js';
 
 let fixture: Awaited<ReturnType<typeof messagingFixture>>;
@@ -64,7 +64,7 @@ describe('messaging through broker outages', () => {
     proxy.cut();
     await lost;
     await withChannel(async (channel) => {
-      for (const name of [queues.queue, queues.deadLetter, ...queues.retry.map((r) => r.queue)]) await channel.deleteQueue(name);
+      for (const name of queueNamesOf(queues)) await channel.deleteQueue(name);
     });
 
     const connected = bus.waitFor('state', (state) => state === 'connected', 15_000);

@@ -8,7 +8,8 @@ const DEFAULT_RETRY_DELAYS_MS = [1_000, 10_000, 60_000];
 /** A consumer's queue by full name (`<prefix>.<service>.<name>`, default retry delays), or as `bus.consume` reported it. */
 export type DeclaredQueues = string | Pick<ConsumerQueues, 'queue' | 'deadLetter' | 'retry'>;
 
-const namesOf = (queues: DeclaredQueues): string[] => typeof queues === 'string'
+/** Every queue name a consumer declared: main, dead-letter and retry queues. */
+export const queueNamesOf = (queues: DeclaredQueues): string[] => typeof queues === 'string'
   ? [queues, `${queues}.dlq`, ...DEFAULT_RETRY_DELAYS_MS.map((ms) => `${queues}.retry.${ms}ms`)]
   : [queues.queue, queues.deadLetter, ...queues.retry.map((r) => r.queue)];
 
@@ -25,7 +26,7 @@ export async function withAmqpChannel<T>(work: (channel: amqp.Channel) => Promis
 /** Deletes what a test declared on the shared broker: each consumer's queues and the prefixed events exchanges. */
 export function deleteTestTopology(prefix: string, consumers: DeclaredQueues[] = []): Promise<void> {
   return withAmqpChannel(async (channel) => {
-    for (const name of [...consumers.flatMap(namesOf), unroutedEvents(prefix)]) await channel.deleteQueue(name);
+    for (const name of [...consumers.flatMap(queueNamesOf), unroutedEvents(prefix)]) await channel.deleteQueue(name);
     await channel.deleteExchange(eventsExchange(prefix));
     await channel.deleteExchange(unroutedEvents(prefix));
   });
