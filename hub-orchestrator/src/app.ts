@@ -1,9 +1,6 @@
-import express, { type Express } from 'express';
+import type { Express } from 'express';
 import type { Redis } from 'ioredis';
-import {
-  createMetrics, errorHandler, healthRoutes, notFoundHandler, requestContext,
-  type Logger, type RegistryReader, type TokenVerifier,
-} from '@hubspoke/kit';
+import { createServiceApp, type Lifecycle, type Logger, type Metrics, type RegistryReader, type TokenVerifier } from '@hubspoke/kit';
 import { registryRoutes } from './admin/registry-routes.js';
 import type { HubConfig } from './config.js';
 import { edgeAuth } from './edge/edge-auth.js';
@@ -16,12 +13,15 @@ import { createRouteTable } from './routing/route-table.js';
 export interface HubAppDeps {
   config: Pick<HubConfig, 'trustedProxyHops' | 'upstreamTimeoutMs' | 'upstreamTimeoutByPrefix' | 'breaker' | 'rateLimit'>;
   logger: Logger;
-  /** Started by the caller; the route table follows its changes and never calls Redis itself. */
-  registry: Pick<RegistryReader, 'instances' | 'onChange' | 'state'>;
+  metrics: Metrics;
+  lifecycle: Pick<Lifecycle, 'isDraining'>;
   verifier: TokenVerifier;
-  /** For rate limits only: a client that fails fast while Redis is down (see rate-limit/rate-limiter.ts). */
-  redis: Redis;
-  isDraining: () => boolean;
+  domain: {
+    /** Started by the caller; the route table follows its changes and never calls Redis itself. */
+    registry: Pick<RegistryReader, 'instances' | 'onChange' | 'state'>;
+    /** For rate limits only: a client that fails fast while Redis is down (see rate-limit/rate-limiter.ts). */
+    redis: Redis;
+  };
 }
 
 /**
@@ -29,11 +29,11 @@ export interface HubAppDeps {
  * API or the proxy. The hub's API sits behind the same edge as the spokes, so `/api/hub/*` is
  * authenticated and rate limited like everything else a client can reach.
  */
-export function createApp({ config, logger, registry, verifier, redis, isDraining }: HubAppDeps): Express {
+export function createApp(context: HubAppDeps): Express {
+  const { config, logger, metrics, verifier, domain: { registry, redis } } = context;
   const routes = createRouteTable({ breaker: config.breaker, logger });
   routes.update(registry.instances());
   registry.onChange((instances) => routes.update(instances));
-  const metrics = createMetrics({ service: 'hub' });
   const hubMetrics = createHubMetrics({
     registry: metrics.registry, routes, registryDownSince: () => registry.state().downSince ?? undefined,
   });
@@ -41,24 +41,20 @@ export function createApp({ config, logger, registry, verifier, redis, isDrainin
     redis, logger, registry: metrics.registry, trustedHops: config.trustedProxyHops, ...config.rateLimit,
   });
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.use(requestContext({ isDraining }), metrics.httpMiddleware);
-  app.use(healthRoutes({
-    isDraining,
+  return createServiceApp(context, {
+    // Bodies stream to the spoke unparsed, whatever their size.
+    body: false,
     // Without Redis the hub still routes on its last table: degraded, not unready.
     checks: { redis: { critical: false, check: () => assertConnected(registry.state().connected) } },
-  }));
-  app.use(metrics.route);
-  app.use(resolveRoute(routes), edgeAuth({ verifier }), rateLimiter.middleware);
-  app.use('/api/hub', registryRoutes({ routes, registry }));
-  app.use(createProxy({
-    routes, metrics: hubMetrics, logger, trustedHops: config.trustedProxyHops,
-    timeoutMs: config.upstreamTimeoutMs, timeoutByPrefix: config.upstreamTimeoutByPrefix,
-  }));
-  app.use(notFoundHandler(), errorHandler(logger));
-  return app;
+    routes: (app) => {
+      app.use(resolveRoute(routes), edgeAuth({ verifier }), rateLimiter.middleware);
+      app.use('/api/hub', registryRoutes({ routes, registry }));
+      app.use(createProxy({
+        routes, metrics: hubMetrics, logger, trustedHops: config.trustedProxyHops,
+        timeoutMs: config.upstreamTimeoutMs, timeoutByPrefix: config.upstreamTimeoutByPrefix,
+      }));
+    },
+  });
 }
 
 function assertConnected(connected: boolean): void {

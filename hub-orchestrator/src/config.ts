@@ -1,18 +1,17 @@
-import { envReader, LOG_LEVELS, type EnvReader } from '@hubspoke/kit';
+import { envReader, readProcessEnv, readTokenEnv, type EnvReader } from '@hubspoke/kit';
 
 /** The hub's configuration, read once from the environment (only main.ts calls this). */
 export function loadConfig(env: NodeJS.ProcessEnv) {
   const read = envReader(env);
   const config = {
-    port: read.port('PORT', 3000),
-    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    ...readProcessEnv(read, { port: 3000 }),
     redisUrl: read.url('REDIS_URL'),
     registry: {
       secret: read.secret('REGISTRY_SECRET'),
       keyPrefix: read.string('REGISTRY_KEY_PREFIX', ''),
       resyncMs: read.durationMs('REGISTRY_RESYNC_MS', 2_000),
     },
-    auth: { jwksUrl: read.url('AUTH_JWKS_URL'), issuer: read.string('AUTH_ISSUER'), audience: read.string('AUTH_AUDIENCE') },
+    ...readTokenEnv(read),
     trustedProxyHops: read.int('TRUSTED_PROXY_HOPS', 1, { max: 10 }),
     upstreamTimeoutMs: read.durationMs('UPSTREAM_TIMEOUT_MS', 10_000),
     upstreamTimeoutByPrefix: prefixDurations(read, 'UPSTREAM_TIMEOUT_BY_PREFIX'),
@@ -28,10 +27,7 @@ export function loadConfig(env: NodeJS.ProcessEnv) {
       perIp: { limit: read.int('RATE_LIMIT_IP_MAX', 600, { min: 1 }), windowMs: read.durationMs('RATE_LIMIT_IP_WINDOW_MS', 60_000) },
       perUser: { limit: read.int('RATE_LIMIT_USER_MAX', 300, { min: 1 }), windowMs: read.durationMs('RATE_LIMIT_USER_WINDOW_MS', 60_000) },
     },
-    drainDelayMs: read.durationMs('DRAIN_DELAY_MS', 5_000),
-    shutdownTimeoutMs: read.durationMs('SHUTDOWN_TIMEOUT_MS', 30_000),
   };
-  if (config.drainDelayMs >= config.shutdownTimeoutMs) read.problem('DRAIN_DELAY_MS must be shorter than SHUTDOWN_TIMEOUT_MS');
   read.assertValid('hub');
   return Object.freeze(config);
 }

@@ -22,7 +22,7 @@ describe('edge auth', () => {
     const res = await request(edge.app).get('/api/users/me').set('Authorization', `Bearer ${token}`);
     expect(res.status).toBe(200);
     expect(res.body.headers).toMatchObject({ 'x-user-id': userId, 'x-user-role': 'admin', authorization: `Bearer ${token}` });
-    expect(res.body.user).toMatchObject({ id: userId, role: 'admin' });
+    expect(res.body.auth).toMatchObject({ userId, role: 'admin' });
   });
 
   test('when a client forges X-User-* headers, then they are stripped, with or without a token', async () => {
@@ -76,7 +76,7 @@ describe('edge auth', () => {
   test('when a public route gets no token, then it passes anonymously', async () => {
     const res = await request(edge.app).post('/api/auth/login');
     expect(res.status).toBe(200);
-    expect(res.body.user).toBeNull();
+    expect(res.body.auth).toBeNull();
   });
 
   test('when a public route gets a valid token, then the spoke still learns who it is', async () => {
@@ -89,7 +89,7 @@ describe('edge auth', () => {
     const expired = await signTestToken(keys, { sub: userId, role: 'user', expiresIn: -120 });
     const res = await request(edge.app).post('/api/auth/login').set('Authorization', `Bearer ${expired}`).set('X-User-Id', userId);
     expect(res.status).toBe(200);
-    expect(res.body.user).toBeNull();
+    expect(res.body.auth).toBeNull();
     expect(res.body.headers).not.toHaveProperty('authorization');
     expect(res.body.headers).not.toHaveProperty('x-user-id');
   });

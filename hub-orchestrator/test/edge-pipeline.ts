@@ -45,7 +45,7 @@ export async function edgePipeline({ limiter, keys }: { limiter?: RequestHandler
   if (limiter) app.use(limiter);
   app.use((req, res) => {
     calls++;
-    res.json({ headers: req.headers, user: req.user ?? null });
+    res.json({ headers: req.headers, auth: req.auth ?? null });
   });
   app.use(errorHandler(createLogger({ service: 'hub-test', level: 'silent' })));
   return { app, keys: testKeys, spokeCalls: () => calls };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import { closeServer, createLogger, createStaticKeySource, createTokenVerifier, listen, serverPort, type InstanceRecord, type RegistryState } from '@hubspoke/kit';
+import { closeServer, createLogger, createMetrics, createStaticKeySource, createTokenVerifier, listen, serverPort, type InstanceRecord, type RegistryState } from '@hubspoke/kit';
 import { createTestKeys, signTestToken, TEST_AUDIENCE, TEST_ISSUER, testRedisUrl, uniquePrefix, type TestKeys } from '@hubspoke/kit/testing';
 import express, { type Express } from 'express';
 import { Redis } from 'ioredis';
@@ -47,10 +47,13 @@ describe('edge auth and rate limits through two hub replicas sharing Redis', () 
           rateLimit: { keyPrefix, perIp: { limit: 5, windowMs: 60_000 }, perUser: { limit: 100, windowMs: 60_000 } },
         },
         logger,
-        registry: { instances: () => instances, onChange: () => () => undefined, state: () => ({ connected: true, downSince: null, lastSyncAt: Date.now(), rejected: {} as RegistryState['rejected'] }) },
+        metrics: createMetrics({ service: 'hub' }),
+        lifecycle: { isDraining: () => false },
         verifier: createTokenVerifier({ keys: createStaticKeySource(keys.jwks), issuer: TEST_ISSUER, audience: TEST_AUDIENCE }),
-        redis,
-        isDraining: () => false,
+        domain: {
+          registry: { instances: () => instances, onChange: () => () => undefined, state: () => ({ connected: true, downSince: null, lastSyncAt: Date.now(), rejected: {} as RegistryState['rejected'] }) },
+          redis,
+        },
       });
     });
     await Promise.all(clients.map((redis) => new Promise((resolve) => redis.once('ready', resolve))));

@@ -3,7 +3,7 @@ import { requireRole, type RegistryReader } from '@hubspoke/kit';
 import type { RouteTable } from '../routing/route-table.js';
 
 /**
- * `GET /api/hub/registry` (admins): what this hub replica routes to right now. `req.user` comes from
+ * `GET /api/hub/registry` (admins): what this hub replica routes to right now. `req.auth` comes from
  * edge auth, which runs before the hub's own API just as it does before the proxy.
  */
 export function registryRoutes({ routes, registry }: { routes: RouteTable; registry: Pick<RegistryReader, 'state'> }): Router {

@@ -6,10 +6,10 @@ export interface EdgeAuthOptions {
 }
 
 /**
- * Identity at the hub's edge (DESIGN.md §4), after route resolution and before rate limiting and the proxy.
+ * Identity at the hub's edge, after route resolution and before rate limiting and the proxy.
  *
  * - Client `X-User-*` headers are always removed: only the hub may set them.
- * - A valid bearer token sets `req.user` and the `X-User-Id`/`X-User-Role` headers the spoke receives; the
+ * - A valid bearer token sets `req.auth` and the `X-User-Id`/`X-User-Role` headers the spoke receives; the
  *   token itself is forwarded so the spoke verifies it too (it never trusts X-User-* alone).
  * - Private routes (and requests no spoke route was resolved for): a missing, malformed, invalid or expired
  *   token is a 401 from the hub, before any spoke is touched (the kit's `authenticate` decides which 401).
@@ -28,12 +28,12 @@ export function edgeAuth({ verifier }: EdgeAuthOptions): RequestHandler {
         // Only a verdict on the token may turn into "anonymous"; anything else is a fault to report.
         if (!isPublic || !isAppError(error)) return next(error);
         delete req.headers.authorization;
-        req.user = undefined;
+        req.auth = undefined;
         return next();
       }
-      if (req.user) {
-        req.headers['x-user-id'] = req.user.id;
-        req.headers['x-user-role'] = req.user.role;
+      if (req.auth) {
+        req.headers['x-user-id'] = req.auth.userId;
+        req.headers['x-user-role'] = req.auth.role;
       }
       next();
     });

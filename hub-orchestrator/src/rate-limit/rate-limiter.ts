@@ -8,7 +8,7 @@ import { createRedisStore } from './redis-store.js';
 import { describeScope, headlineScope, type HitResult, type ScopeCheck, type WindowLimit } from './sliding-window.js';
 
 /**
- * Hub rate limits (DESIGN.md §4).
+ * Hub rate limits.
  *
  * Scopes, all checked and counted in one Redis script call per request, shared by every hub replica:
  *   ip     per client address (see edge/client-ip.ts)     default 600 requests / 60 s
@@ -58,7 +58,7 @@ export function createRateLimiter(options: RateLimiterOptions): { middleware: Re
   const middleware: RequestHandler = async (req, res, next) => {
     const ip = clientIp(req, trustedHops);
     const route = req.hubRoute;
-    const userId = req.user?.id;
+    const userId = req.auth?.userId;
     const checks = (limits: { perIp: WindowLimit; perUser: WindowLimit }): ScopeCheck[] => [
       { scope: 'ip', key: `${keyPrefix}:ip:${ip}`, ...limits.perIp },
       ...(userId ? [{ scope: 'user' as const, key: `${keyPrefix}:user:${userId}`, ...limits.perUser }] : []),

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { Redis } from 'ioredis';
 import {
-  closeServer, createLogger, createRegistryReader, createStaticKeySource, createTokenVerifier, listen, serverPort,
+  closeServer, createLogger, createMetrics, createRegistryReader, createStaticKeySource, createTokenVerifier, listen, serverPort,
   type LogLevel, type RegistryReader,
 } from '@hubspoke/kit';
 import { createTestKeys, signTestToken, testRedisUrl, TEST_AUDIENCE, TEST_ISSUER } from '@hubspoke/kit/testing';
@@ -44,7 +44,7 @@ export async function startHub({ keyPrefix, redisUrl = testRedisUrl(), config = 
   const verifier = createTokenVerifier({ keys: createStaticKeySource(keys.jwks), issuer: TEST_ISSUER, audience: TEST_AUDIENCE });
   const app = createApp({
     config: { ...HUB_TEST_CONFIG, rateLimit: { ...HUB_TEST_CONFIG.rateLimit, keyPrefix: `${keyPrefix}rl` }, ...config },
-    logger, registry, verifier, redis, isDraining: () => false,
+    logger, metrics: createMetrics({ service: 'hub' }), lifecycle: { isDraining: () => false }, verifier, domain: { registry, redis },
   });
   const server: Server = await listen(app, { port: 0, host: '127.0.0.1' });
   return {

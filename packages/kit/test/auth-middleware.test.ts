@@ -15,17 +15,17 @@ beforeAll(async () => {
   app = express();
   app.use(requestContext());
   app.get('/me', authenticate(verifier), (req, res) => {
-    res.json({ user: req.user });
+    res.json({ auth: req.auth });
   });
   app.get('/feed', authenticate(verifier, { optional: true }), (req, res) => {
-    res.json({ userId: req.user?.id ?? null });
+    res.json({ userId: req.auth?.userId ?? null });
   });
   app.get('/admin', authenticate(verifier), requireRole('admin'), (_req, res) => {
     res.json({ ok: true });
   });
   app.get('/users/:id', authenticate(verifier), (req, res) => {
     const id = String(req.params.id);
-    assertSelfOrAdmin(req.user, id);
+    assertSelfOrAdmin(req.auth, id);
     res.json({ id });
   });
   app.use(errorHandler(createLogger({ service: 'auth-test', level: 'silent' })));
@@ -35,11 +35,11 @@ const bearer = async (sub: string, role = 'user') => `Bearer ${await signTestTok
 const errorShape = (code: string) => ({ error: { code, message: expect.any(String), requestId: expect.any(String) } });
 
 describe('authenticate', () => {
-  test('when the bearer token is valid, then req.user carries its id, role and the token', async () => {
+  test('when the bearer token is valid, then req.auth carries the verified user id, role and the token', async () => {
     const authorization = await bearer('user-1');
     const res = await request(app).get('/me').set('Authorization', authorization);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ user: { id: 'user-1', role: 'user', token: authorization.slice('Bearer '.length) } });
+    expect(res.body).toEqual({ auth: { userId: 'user-1', role: 'user', token: authorization.slice('Bearer '.length) } });
   });
 
   test('when the scheme is written in another case, then the token is still accepted', async () => {
@@ -80,7 +80,7 @@ describe('authenticate', () => {
   test('when a forged X-User-Id comes with a valid token, then the token\'s user wins', async () => {
     const res = await request(app).get('/me').set('Authorization', await bearer('user-1'))
       .set('X-User-Id', 'victim').set('X-User-Role', 'admin');
-    expect(res.body).toMatchObject({ user: { id: 'user-1', role: 'user' } });
+    expect(res.body).toMatchObject({ auth: { userId: 'user-1', role: 'user' } });
   });
 
   test('when authentication is optional and there is no header, then the request passes anonymously', async () => {
@@ -93,7 +93,7 @@ describe('authenticate', () => {
     expect(res).toMatchObject({ status: 401, body: errorShape('AUTH.TOKEN_INVALID') });
   });
 
-  test('when authentication is optional and the token is valid, then req.user is set', async () => {
+  test('when authentication is optional and the token is valid, then req.auth is set', async () => {
     const res = await request(app).get('/feed').set('Authorization', await bearer('user-2'));
     expect(res).toMatchObject({ status: 200, body: { userId: 'user-2' } });
   });

@@ -1,4 +1,4 @@
-import { envReader, readInstanceEnv } from '@hubspoke/kit';
+import { envReader, readAmqpEnv, readInstanceEnv, readPostgresEnv } from '@hubspoke/kit';
 
 const PLACEHOLDER_PREFIX = 'changeme-';
 
@@ -7,9 +7,8 @@ export function loadConfig(env: NodeJS.ProcessEnv) {
   const read = envReader(env);
   const config = {
     ...readInstanceEnv(read, { port: 3001 }),
-    databaseUrl: read.url('DATABASE_URL'),
-    amqpUrl: read.url('AMQP_URL'),
-    amqpPrefix: read.string('AMQP_PREFIX', ''),
+    ...readPostgresEnv(read),
+    ...readAmqpEnv(read),
     // Proxies in front of this spoke that append to X-Forwarded-For: the gateway and the hub.
     trustProxyHops: read.int('TRUSTED_PROXY_HOPS', 2, { max: 10 }),
     tokens: {

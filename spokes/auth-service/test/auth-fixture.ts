@@ -1,18 +1,12 @@
-import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import request from 'supertest';
 import {
-  connectBus, createJwksKeySource, declareEventsExchange, createLogger, createMetrics, createPool, createTokenVerifier, JWKS_PATH, listen, closeServer,
-  MESSAGING_MIGRATIONS_DIR, migrate, serverPort, startOutboxRelay, type Bus, type Envelope, type Pool,
+  createJwksKeySource, createLogger, createTokenVerifier, declareEventsExchange, JWKS_PATH, startService, type Envelope,
 } from '@hubspoke/kit';
 import { captureLogs, createTestDatabase, deleteTestTopology, testAmqpUrl, testRedisUrl, uniquePrefix } from '@hubspoke/kit/testing';
-import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { consumeUserDeleted } from '../src/consumers/user-deleted-consumer.js';
-import { loadKeyRing } from '../src/domain/key-ring.js';
-import { createPasswordHasher } from '../src/domain/passwords.js';
+import { authService } from '../src/service.js';
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 export const PASSWORD = 'correct horse battery staple';
 
 /** What every test config shares: cheap argon2 (the OWASP cost is the production default, not a test need). */
@@ -23,6 +17,7 @@ export const TEST_ENV: NodeJS.ProcessEnv = {
   ARGON2_TIME_COST: '1',
   LOG_LEVEL: 'debug',
   TRUSTED_PROXY_HOPS: '1',
+  DRAIN_DELAY_MS: '0',
 };
 
 export interface AuthFixtureOptions {
@@ -33,31 +28,29 @@ export interface AuthFixtureOptions {
 }
 
 /**
- * One test file's auth spoke: a fresh database, a prefix for every exchange and queue, the real app with
- * real Postgres and RabbitMQ, the outbox relay and the user.deleted consumer, and an observer queue that
- * records every event the spoke publishes.
+ * One test file's auth spoke, started as main.ts starts it (the kit's startService) on a fresh database
+ * and a prefix for every exchange, queue and registry key, with fast retries; plus an observer queue
+ * that records every event the spoke publishes.
  */
 export async function authFixture(label: string, options: AuthFixtureOptions = {}) {
   const database = await createTestDatabase(label);
   const prefix = uniquePrefix('auth');
   const config = loadConfig({
-    ...TEST_ENV, DATABASE_URL: database.url, AMQP_URL: options.amqpUrl ?? testAmqpUrl(), AMQP_PREFIX: prefix, ...options.env,
+    ...TEST_ENV, DATABASE_URL: database.url, AMQP_URL: options.amqpUrl ?? testAmqpUrl(), AMQP_PREFIX: prefix, REGISTRY_KEY_PREFIX: `${prefix}:`,
+    ...options.env,
   });
   const { stream, lines } = captureLogs();
   const logger = createLogger({ service: 'auth', level: config.logLevel, destination: stream });
-  const db: Pool = createPool({ connectionString: database.url, applicationName: label, max: 20 }, logger);
-  await migrate(db, MESSAGING_MIGRATIONS_DIR, logger);
-  await migrate(db, MIGRATIONS_DIR, logger);
-  const keys = await loadKeyRing(config, db, logger);
-  const passwords = await createPasswordHasher(config.argon2);
-  const bus: Bus = await connectBus({ url: config.amqpUrl, service: 'auth', prefix, logger, reconnectDelayMs: { min: 100, max: 1_000 } });
   const observer = await observeEvents(prefix);
-  const { queues } = await consumeUserDeleted(bus, { db, logger }, { maxAttempts: 3, retryDelaysMs: [50, 100], ...options.consumerRetries });
-  const relay = startOutboxRelay({ db, bus, logger, pollIntervalMs: 200, retryDelayMs: { min: 100, max: 1_000 } });
-  const metrics = createMetrics({ service: 'auth' });
-  const app = createApp({ config, db, bus, keys, passwords, logger, metrics, lifecycle: { isDraining: () => false } });
-  const server = await listen(app, { port: 0, host: '127.0.0.1' });
-  const baseUrl = `http://127.0.0.1:${serverPort(server)}`;
+  const service = await startService(authService(config), {
+    logger, port: 0, exit: () => undefined,
+    pool: { max: 20 },
+    bus: { reconnectDelayMs: { min: 100, max: 1_000 } },
+    relay: { pollIntervalMs: 200, retryDelayMs: { min: 100, max: 1_000 } },
+    consumers: { maxAttempts: 3, retryDelaysMs: [50, 100], ...options.consumerRetries },
+  });
+  const { app, url: baseUrl, context: { db, bus, domain: { keys } } } = service;
+  const queues = service.queues[0]!;
   const verifier = createTokenVerifier({
     keys: createJwksKeySource({ url: `${baseUrl}${JWKS_PATH}`, minRefreshIntervalMs: 0 }),
     issuer: config.tokens.issuer,
@@ -75,13 +68,9 @@ export async function authFixture(label: string, options: AuthFixtureOptions = {
   }
 
   async function cleanup() {
-    await relay.stop();
-    await bus.close();
+    await service.shutdown('test finished');
     await observer.close();
-    await closeServer(server);
-    keys.stop();
     await deleteTestTopology(prefix, [queues]);
-    await db.end();
     await database.drop();
   }
 

@@ -6,7 +6,9 @@ import { decodeProtectedHeader } from 'jose';
 import { createLogger, createPool, migrate } from '@hubspoke/kit';
 import { createTestDatabase, spawnService } from '@hubspoke/kit/testing';
 import { keyRingFromDatabase, keyRingFromEnvironment, rotateStoredKey } from '../src/domain/signing-keys.js';
-import { authFixture, MIGRATIONS_DIR, PASSWORD, TEST_ENV, type AuthFixture } from './auth-fixture.js';
+import { authFixture, PASSWORD, TEST_ENV, type AuthFixture } from './auth-fixture.js';
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 
 const fixtures: AuthFixture[] = [];
 afterAll(async () => {

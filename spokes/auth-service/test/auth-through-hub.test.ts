@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Redis } from 'ioredis';
 import {
-  ACCESS_TOKEN_TYPE, closeServer, createJwksKeySource, createLogger, createRegistryReader, createTokenVerifier, JWKS_PATH, listen,
+  ACCESS_TOKEN_TYPE, closeServer, createJwksKeySource, createMetrics, createLogger, createRegistryReader, createTokenVerifier, JWKS_PATH, listen,
   serverPort, type Envelope, type RegistryReader,
 } from '@hubspoke/kit';
 import {
@@ -55,7 +55,7 @@ beforeAll(async () => {
       breaker: { consecutiveFailures: 5, failureRatio: 0.5, minRequests: 20, windowMs: 10_000, coolDownMs: 5_000 },
       rateLimit: { keyPrefix: `${prefix}:rl`, perIp: { limit: 100_000, windowMs: 60_000 }, perUser: { limit: 100_000, windowMs: 60_000 } },
     },
-    logger, registry, verifier, redis, isDraining: () => false,
+    logger, metrics: createMetrics({ service: 'hub' }), lifecycle: { isDraining: () => false }, verifier, domain: { registry, redis },
   });
   hubServer = await listen(app, { port: 0, host: '127.0.0.1' });
   hub = `http://127.0.0.1:${serverPort(hubServer)}`;

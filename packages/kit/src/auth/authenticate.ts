@@ -1,19 +1,26 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { forbidden } from '../errors.js';
 import { tokenInvalid, tokenMissing } from './auth-errors.js';
 import type { Role } from './token-contract.js';
 import type { TokenVerifier } from './token-verifier.js';
 
-/** Who made the request, as proven by the bearer token; `token` is kept to forward it unchanged. */
-export interface AuthUser {
-  id: string;
+/**
+ * Who made the request, as proven by the bearer token: the verified claims, never decoded again.
+ * `token` is kept to forward it unchanged.
+ */
+export interface RequestAuth {
+  userId: string;
   role: Role;
+  /** Profile claims the auth spoke puts in the token, when it does. */
+  email?: string;
+  name?: string;
   token: string;
 }
 
 declare module 'express-serve-static-core' {
   interface Request {
-    user?: AuthUser;
+    /** Set by `authenticate` once the bearer token is verified. */
+    auth?: RequestAuth;
   }
 }
 
@@ -26,7 +33,7 @@ export interface AuthenticateOptions {
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 
 /**
- * Verifies the bearer token itself and sets `req.user`. X-User-* headers are never read: the hub sets
+ * Verifies the bearer token itself and sets `req.auth`. X-User-* headers are never read: the hub sets
  * them for convenience, but anything that reaches a spoke directly could forge them.
  */
 export function authenticate(verifier: TokenVerifier, { optional = false }: AuthenticateOptions = {}): RequestHandler {
@@ -35,8 +42,8 @@ export function authenticate(verifier: TokenVerifier, { optional = false }: Auth
     if (header === undefined) return optional ? next() : next(tokenMissing());
     const token = BEARER.exec(header)?.[1];
     if (!token) return next(tokenInvalid(new Error('malformed Authorization header')));
-    verifier.verify(token).then(({ userId, role }) => {
-      req.user = { id: userId, role, token };
+    verifier.verify(token).then(({ userId, role, email, name }) => {
+      req.auth = { userId, role, token, ...(email === undefined ? {} : { email }), ...(name === undefined ? {} : { name }) };
       next();
     }, next);
   };
@@ -44,13 +51,19 @@ export function authenticate(verifier: TokenVerifier, { optional = false }: Auth
 
 export function requireRole(role: Role): RequestHandler {
   return (req, _res, next) => {
-    if (!req.user) return next(tokenMissing());
-    next(req.user.role === role ? undefined : forbidden());
+    if (!req.auth) return next(tokenMissing());
+    next(req.auth.role === role ? undefined : forbidden());
   };
 }
 
-/** For "a user reads and changes only their own data unless admin" (DESIGN.md §5). */
-export function assertSelfOrAdmin(user: AuthUser | undefined, ownerId: string): asserts user is AuthUser {
-  if (!user) throw tokenMissing();
-  if (user.id !== ownerId && user.role !== 'admin') throw forbidden();
+/** The verified caller of a route behind `authenticate`; a 401 if there is none. */
+export function requireAuth(req: Request): RequestAuth {
+  if (!req.auth) throw tokenMissing();
+  return req.auth;
+}
+
+/** For "a user reads and changes only their own data unless admin". */
+export function assertSelfOrAdmin(auth: RequestAuth | undefined, ownerId: string): asserts auth is RequestAuth {
+  if (!auth) throw tokenMissing();
+  if (auth.userId !== ownerId && auth.role !== 'admin') throw forbidden();
 }

@@ -15,6 +15,9 @@ export interface TokenVerifierOptions {
 export interface VerifiedToken {
   userId: string;
   role: Role;
+  /** Profile claims, when the token carries them as strings. */
+  email?: string;
+  name?: string;
   claims: JWTPayload;
 }
 
@@ -51,7 +54,12 @@ export function createTokenVerifier({
       const role = claims[ROLE_CLAIM];
       if (typeof userId !== 'string' || !userId) throw tokenInvalid(new Error('no sub claim'));
       if (!isRole(role)) throw tokenInvalid(new Error('no valid role claim'));
-      return { userId, role, claims };
+      const { email, name } = claims;
+      return {
+        userId, role, claims,
+        ...(typeof email === 'string' ? { email } : {}),
+        ...(typeof name === 'string' ? { name } : {}),
+      };
     },
   };
 }

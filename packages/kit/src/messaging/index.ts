@@ -7,3 +7,4 @@ export { enqueue, MESSAGING_MIGRATIONS_DIR } from './outbox.js';
 export { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
 export type { PublishFailure } from './publisher.js';
 export { declareEventsExchange, eventsExchange, unroutedEvents, type ConsumerQueues } from './topology.js';
+export { parsePayload } from './parse-payload.js';

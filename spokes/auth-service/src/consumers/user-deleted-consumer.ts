@@ -1,30 +1,25 @@
+import { parsePayload, type ConsumeOptions } from '@hubspoke/kit';
 import { z } from 'zod';
-import { InvalidEnvelopeError, type Bus, type ConsumeOptions, type Logger, type Pool } from '@hubspoke/kit';
 import { closeAccount } from '../domain/accounts.js';
 import { USER_DELETED_V1 } from '../domain/events.js';
+import type { AuthContext } from '../service.js';
 
 const UserDeletedV1 = z.object({ userId: z.uuid() });
 
 /**
  * `user.deleted` v1 from the user spoke: disables the credentials and revokes every token family. The
- * kit's consumer runs this in a transaction with the dedupe record, so a redelivery changes nothing.
+ * kit's consumer runs this in a transaction with the dedupe record, so a redelivery changes nothing; a
+ * malformed payload is dead-lettered at once (no retry can fix it).
  */
-export function consumeUserDeleted(
-  bus: Pick<Bus, 'consume'>,
-  { db, logger }: { db: Pool; logger: Logger },
-  retries: Pick<ConsumeOptions, 'maxAttempts' | 'retryDelaysMs'> = {},
-) {
-  return bus.consume({
-    ...retries,
+export function userDeletedConsumer({ db, logger }: Pick<AuthContext, 'db' | 'logger'>): ConsumeOptions {
+  return {
     name: 'user-deleted',
     bindings: [USER_DELETED_V1],
     db,
     async handler(envelope, tx) {
-      const payload = UserDeletedV1.safeParse(envelope.payload);
-      // No retry can fix a malformed payload: straight to the dead-letter queue.
-      if (!payload.success) throw new InvalidEnvelopeError(`user.deleted payload: ${z.prettifyError(payload.error)}`);
-      const result = await closeAccount(tx, payload.data.userId);
-      logger.info({ userId: payload.data.userId, ...result }, 'credentials closed after user.deleted');
+      const { userId } = parsePayload(UserDeletedV1, envelope);
+      const result = await closeAccount(tx, userId);
+      logger.info({ userId, ...result }, 'credentials closed after user.deleted');
     },
-  });
+  };
 }

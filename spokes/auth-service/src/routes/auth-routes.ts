@@ -1,8 +1,8 @@
+import { parseInput } from '@hubspoke/kit';
 import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
 import type { Accounts } from '../domain/accounts.js';
 import type { Sessions } from '../domain/sessions.js';
-import { parseBody } from './validation.js';
 
 const email = z.string().trim().toLowerCase().max(254).pipe(z.email());
 // The upper bound keeps argon2 work per request bounded.
@@ -17,19 +17,19 @@ export function authRoutes({ accounts, sessions }: { accounts: Accounts; session
   const router = express.Router();
 
   router.post('/register', async (req, res) => {
-    res.status(201).json(await accounts.register(parseBody(RegisterBody, req.body)));
+    res.status(201).json(await accounts.register(parseInput(RegisterBody, req.body)));
   });
 
   router.post('/login', async (req, res) => {
-    res.json(await accounts.login(parseBody(LoginBody, req.body), clientIp(req)));
+    res.json(await accounts.login(parseInput(LoginBody, req.body), clientIp(req)));
   });
 
   router.post('/refresh', async (req, res) => {
-    res.json(await sessions.refresh(parseBody(RefreshBody, req.body).refreshToken));
+    res.json(await sessions.refresh(parseInput(RefreshBody, req.body).refreshToken));
   });
 
   router.post('/logout', async (req, res) => {
-    await sessions.logout(parseBody(RefreshBody, req.body).refreshToken);
+    await sessions.logout(parseInput(RefreshBody, req.body).refreshToken);
     res.status(204).end();
   });
 

@@ -1,4 +1,4 @@
-import { createEnvelope, InvalidEnvelopeError, type Envelope } from '@hubspoke/kit';
+import { createEnvelope, parsePayload, type Envelope } from '@hubspoke/kit';
 import { z } from 'zod';
 import { PROFILE_LIMITS, type KnownIdentity, type ProfileChanges } from './profile.js';
 
@@ -24,9 +24,8 @@ const UserRegisteredV1Payload = z.object({
 });
 
 /** Reads a user.registered v1 payload; one that is not can never succeed, so it is dead-lettered at once. */
-export function readUserRegisteredV1(payload: unknown): KnownIdentity {
-  const parsed = UserRegisteredV1Payload.safeParse(payload);
-  if (!parsed.success) throw new InvalidEnvelopeError(`user.registered v1 payload is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
-  const name = parsed.data.name?.trim();
-  return { id: parsed.data.userId, email: parsed.data.email.toLowerCase(), ...(name ? { name: name.slice(0, PROFILE_LIMITS.nameLength) } : {}) };
+export function readUserRegisteredV1(envelope: Envelope): KnownIdentity {
+  const payload = parsePayload(UserRegisteredV1Payload, envelope);
+  const name = payload.name?.trim();
+  return { id: payload.userId, email: payload.email.toLowerCase(), ...(name ? { name: name.slice(0, PROFILE_LIMITS.nameLength) } : {}) };
 }

@@ -1,4 +1,4 @@
-import { validationFailed, type FieldProblem } from '@hubspoke/kit';
+import { parseInput, validationFailed } from '@hubspoke/kit';
 import { z } from 'zod';
 import { PROFILE_LIMITS as LIMITS, type ProfileChanges } from '../domain/profile.js';
 import { invalidUserId } from '../domain/user-errors.js';
@@ -35,18 +35,16 @@ export const MAX_PAGE_SIZE = 100;
 /** PATCH /me: only the user's own fields, each capped; anything else is named in the 400. */
 export function parseProfileChanges(body: unknown): ProfileChanges {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw validationFailed([{ field: 'body', problem: 'must be a JSON object' }]);
-  const parsed = ProfileChangesSchema.safeParse(body);
-  if (!parsed.success) throw validationFailed(parsed.error.issues.flatMap(toProblems));
-  const changes = Object.fromEntries(Object.entries(parsed.data).filter(([, value]) => value !== undefined)) as unknown as ProfileChanges;
+  const parsed = parseInput(ProfileChangesSchema, body, { unknownKey: (key) => (NOT_SETTABLE.has(key) ? 'cannot be changed here' : 'is not a field you can set') });
+  const changes = Object.fromEntries(Object.entries(parsed).filter(([, value]) => value !== undefined)) as unknown as ProfileChanges;
   if (Object.keys(changes).length === 0) throw validationFailed([{ field: 'body', problem: 'must set at least one of name, bio, avatarKey, preferences' }]);
   return changes;
 }
 
 /** GET /: page size defaults to 20 and is capped at 100. */
 export function parsePageQuery(query: unknown): { cursor?: string; limit: number } {
-  const parsed = PageQuery.safeParse(query);
-  if (!parsed.success) throw validationFailed(parsed.error.issues.flatMap(toProblems));
-  return { cursor: parsed.data.cursor, limit: Math.min(parsed.data.limit ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE) };
+  const parsed = parseInput(PageQuery, query);
+  return { cursor: parsed.cursor, limit: Math.min(parsed.limit ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE) };
 }
 
 const UUID = z.uuid();
@@ -56,11 +54,4 @@ export function parseUserId(value: unknown): string {
   const parsed = UUID.safeParse(value);
   if (!parsed.success) throw invalidUserId();
   return parsed.data.toLowerCase();
-}
-
-function toProblems(issue: z.core.$ZodIssue): FieldProblem[] {
-  if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => ({ field: key, problem: NOT_SETTABLE.has(key) ? 'cannot be changed here' : 'is not a field you can set' }));
-  }
-  return [{ field: issue.path.join('.') || 'body', problem: issue.message }];
 }

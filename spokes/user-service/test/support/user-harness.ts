@@ -1,22 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import type { Express } from 'express';
+import type { RequestListener } from 'node:http';
 import {
-  connectBus, createEnvelope, createLogger, createMetrics, createPool, createStaticKeySource, createTokenVerifier, migrate,
-  MESSAGING_MIGRATIONS_DIR, startOutboxRelay, type Bus, type Envelope, type Pool,
+  connectBus, createEnvelope, createLogger, createStaticKeySource, createTokenVerifier, startService, type Bus, type Envelope, type Pool,
 } from '@hubspoke/kit';
 import {
-  captureLogs, createTestDatabase, createTestKeys, TEST_AUDIENCE, TEST_ISSUER, testAmqpUrl, uniquePrefix, type TestKeys,
+  captureLogs, createTestDatabase, createTestKeys, deleteTestTopology, TEST_AUDIENCE, TEST_ISSUER, testAmqpUrl, testRedisUrl, uniquePrefix, type TestKeys,
 } from '@hubspoke/kit/testing';
-import { createApp } from '../../src/app.js';
-import { userRegisteredConsumer } from '../../src/consumers/user-registered-consumer.js';
-import { deleteTestTopology } from '@hubspoke/kit/testing';
-import { createProfileService } from '../../src/domain/profile-service.js';
-
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+import { loadConfig } from '../../src/config.js';
+import { userService } from '../../src/service.js';
 
 export interface UserHarness {
-  app: Express;
+  app: RequestListener;
   db: Pool;
   /** The spoke's bus: `consumed` tells when user.registered was handled. */
   bus: Bus;
@@ -32,28 +26,30 @@ export interface UserHarness {
 
 export const registeredEnvelope = (payload: object) => createEnvelope({ source: 'auth', type: 'user.registered', version: 1, payload });
 
-/** The user app on real Postgres (a fresh database) and RabbitMQ (a unique prefix), as main.ts wires it. */
+/**
+ * The user spoke started as main.ts starts it (the kit's startService) on real Postgres (a fresh
+ * database) and RabbitMQ (a unique prefix), trusting tokens signed with the test's own keys.
+ */
 export async function startUserHarness(label: string): Promise<UserHarness> {
   const database = await createTestDatabase(label);
   const { stream, lines } = captureLogs();
   const logger = createLogger({ service: 'user', level: 'info', destination: stream });
-  const db = createPool({ connectionString: database.url, applicationName: 'user-test' }, logger);
-  await migrate(db, MESSAGING_MIGRATIONS_DIR, logger);
-  await migrate(db, MIGRATIONS_DIR, logger);
-
   const prefix = uniquePrefix('user');
-  const bus = await connectBus({ url: testAmqpUrl(), service: 'user', prefix, logger });
-  const profiles = createProfileService({ db, logger });
-  const consumer = await bus.consume(userRegisteredConsumer({ db, profiles }));
-  const relay = startOutboxRelay({ db, bus, logger, pollIntervalMs: 200 });
+  const config = loadConfig({
+    DATABASE_URL: database.url, AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix, REDIS_URL: testRedisUrl(), REGISTRY_KEY_PREFIX: `${prefix}:`,
+    REGISTRY_SECRET: 'user-test-registry-secret-0123456789', AUTH_JWKS_URL: 'http://127.0.0.1:9/unused', AUTH_ISSUER: TEST_ISSUER, AUTH_AUDIENCE: TEST_AUDIENCE,
+    DRAIN_DELAY_MS: '0',
+  });
+  const keys = await createTestKeys();
+  const service = await startService(userService(config), {
+    logger, port: 0, exit: () => undefined, relay: { pollIntervalMs: 200 },
+    verifier: createTokenVerifier({ keys: createStaticKeySource(keys.jwks), issuer: TEST_ISSUER, audience: TEST_AUDIENCE }),
+  });
+  const { app, context: { db, bus } } = service;
 
   const probeLogger = createLogger({ service: 'probe', level: 'silent' });
   const probe = await connectBus({ url: testAmqpUrl(), service: 'probe', prefix, logger: probeLogger });
   const probed = await probe.consume({ name: 'user-events', bindings: ['user.updated.v1', 'user.deleted.v1'], db, handler: async () => undefined, retryDelaysMs: [200] });
-
-  const keys = await createTestKeys();
-  const verifier = createTokenVerifier({ keys: createStaticKeySource(keys.jwks), issuer: TEST_ISSUER, audience: TEST_AUDIENCE });
-  const app = createApp({ db, bus, profiles, verifier, logger, metrics: createMetrics({ service: 'user' }), lifecycle: { isDraining: () => false } });
 
   return {
     app, db, bus, probe, keys, logs: lines,
@@ -68,11 +64,9 @@ export async function startUserHarness(label: string): Promise<UserHarness> {
       return envelope;
     },
     async close() {
-      await relay.stop();
-      await bus.close();
       await probe.close();
-      await deleteTestTopology(prefix, [consumer.queues, probed.queues]);
-      await db.end();
+      await service.shutdown('test finished');
+      await deleteTestTopology(prefix, [...service.queues, probed.queues]);
       await database.drop();
     },
   };

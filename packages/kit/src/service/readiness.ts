@@ -1,0 +1,21 @@
+import type { Queryable } from '../db/pool.js';
+import type { DependencyCheck } from '../http/health.js';
+import type { Bus } from '../messaging/bus.js';
+
+/**
+ * Readiness from what a service holds: without its own Postgres it cannot work (503); without RabbitMQ
+ * it still serves, its events waiting in the outbox (200, degraded).
+ */
+export function dependencyChecks({ db, bus }: { db?: Queryable; bus?: Pick<Bus, 'isConnected'> }): Record<string, DependencyCheck> {
+  return {
+    ...(db ? { postgres: { critical: true, check: () => db.query('SELECT 1') } } : {}),
+    ...(bus ? {
+      rabbitmq: {
+        critical: false,
+        check: () => {
+          if (!bus.isConnected()) throw new Error('not connected to RabbitMQ');
+        },
+      },
+    } : {}),
+  };
+}

@@ -1,0 +1,49 @@
+import type { Server, RequestListener } from 'node:http';
+import type { Logger } from 'pino';
+import { closeServer, listen } from '../http/server.js';
+import type { Lifecycle } from '../lifecycle.js';
+import { registerInstance, type Registration } from '../registry/client.js';
+import { deriveInstanceUrl } from '../registry/instance-url.js';
+import type { PublicRoute, RouteLimit } from '../registry/types.js';
+import type { ProcessEnv, RegistrationEnv } from './service-env.js';
+
+/** What a spoke tells the hub about itself, besides its address. */
+export interface RegistrationSpec {
+  /** The hub routes `/api/<routePrefix>/*` here. */
+  routePrefix: string;
+  publicRoutes?: PublicRoute[];
+  routeLimits?: RouteLimit[];
+}
+
+export interface ServeOptions extends RegistrationSpec {
+  app: RequestListener;
+  env: Pick<ProcessEnv, 'port'> & RegistrationEnv;
+  lifecycle: Pick<Lifecycle, 'onDrain' | 'onStop'>;
+  logger: Logger;
+  service: string;
+  version: string;
+}
+
+/**
+ * Listens, then registers with the hub, and adds the first shutdown steps in their required order:
+ * on drain the record turns `draining` (the hub stops sending new requests), after the drain delay it
+ * is deleted and then the server stops accepting and finishes what is in flight. Callers add their own
+ * steps (consumers, bus, pool) after these.
+ */
+export async function serveAndRegister(options: ServeOptions): Promise<{ server: Server; registration: Registration }> {
+  const { app, env, lifecycle, logger } = options;
+  const server = await listen(app, { port: env.port });
+  const registration = await registerInstance({
+    redis: env.redisUrl, keyPrefix: env.registryKeyPrefix, secret: env.registrySecret, logger,
+    service: options.service, routePrefix: options.routePrefix, version: options.version,
+    publicRoutes: options.publicRoutes, routeLimits: options.routeLimits,
+    url: deriveInstanceUrl({ port: env.port, override: env.publicUrl, subnet: env.advertiseSubnet }),
+  });
+  lifecycle.onDrain('registry: draining', registration.markDraining);
+  lifecycle.onStop('registry: deregister', async () => {
+    await registration.deregister();
+    await registration.stop();
+  });
+  lifecycle.onStop('http server', () => closeServer(server));
+  return { server, registration };
+}

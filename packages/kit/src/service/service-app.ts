@@ -1,0 +1,50 @@
+import express, { type Express } from 'express';
+import type { Logger } from 'pino';
+import type { Queryable } from '../db/pool.js';
+import { errorHandler, notFoundHandler } from '../http/errors.js';
+import { healthRoutes, type DependencyCheck } from '../http/health.js';
+import { jsonBody, type JsonBodyOptions } from '../http/json-body.js';
+import type { Metrics } from '../http/metrics.js';
+import { requestContext } from '../http/request-context.js';
+import type { Lifecycle } from '../lifecycle.js';
+import type { Bus } from '../messaging/bus.js';
+import { dependencyChecks } from './readiness.js';
+
+export interface ServiceAppContext {
+  logger: Logger;
+  metrics: Metrics;
+  lifecycle: Pick<Lifecycle, 'isDraining'>;
+  db?: Queryable;
+  bus?: Pick<Bus, 'isConnected'>;
+}
+
+export interface ServiceAppOptions {
+  /** Mounts the service's own routes, after health and metrics and before the 404 and error handlers. */
+  routes: (app: Express) => void;
+  /** JSON bodies parsed with a size and depth cap; `false` where bodies stream through unparsed (the hub). */
+  body?: JsonBodyOptions | false;
+  /** Proxies in front that append to X-Forwarded-For, so `req.ip` is the client's. */
+  trustProxyHops?: number;
+  /** Readiness checks besides the ones derived from the context (its Postgres, its RabbitMQ). */
+  checks?: Record<string, DependencyCheck>;
+}
+
+/**
+ * The Express app every service builds around its routes: request ids and logging context, metrics,
+ * a capped JSON body parser, `/health`, `/ready` (from what the service holds), `/metrics`, then the
+ * routes, then a 404 and the one error handler, all in the shape clients and the hub expect.
+ */
+export function createServiceApp(context: ServiceAppContext, { routes, body = {}, trustProxyHops, checks = {} }: ServiceAppOptions): Express {
+  const { logger, metrics, lifecycle } = context;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  if (trustProxyHops !== undefined) app.set('trust proxy', trustProxyHops);
+  app.use(requestContext({ isDraining: lifecycle.isDraining }), metrics.httpMiddleware);
+  if (body !== false) app.use(jsonBody(body));
+  app.use(healthRoutes({ isDraining: lifecycle.isDraining, checks: { ...dependencyChecks(context), ...checks } }));
+  app.use(metrics.route);
+  routes(app);
+  app.use(notFoundHandler(), errorHandler(logger));
+  return app;
+}

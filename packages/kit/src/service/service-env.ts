@@ -1,0 +1,60 @@
+import type { EnvReader } from '../config.js';
+import { LOG_LEVELS } from '../logger.js';
+
+/** The variables every process reads the same way: where it listens, how it logs, how it stops. */
+export function readProcessEnv(read: EnvReader, { port }: { port: number }) {
+  const env = {
+    port: read.port('PORT', port),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    drainDelayMs: read.durationMs('DRAIN_DELAY_MS', 5000),
+    shutdownTimeoutMs: read.durationMs('SHUTDOWN_TIMEOUT_MS', 30_000),
+  };
+  if (env.drainDelayMs >= env.shutdownTimeoutMs) read.problem('DRAIN_DELAY_MS must be shorter than SHUTDOWN_TIMEOUT_MS');
+  return env;
+}
+
+/** How a spoke instance registers with the hub. */
+export function readRegistrationEnv(read: EnvReader) {
+  return {
+    /** Overrides the URL this instance registers; normally derived from its own address. */
+    publicUrl: read.optionalUrl('PUBLIC_URL'),
+    /** The hub network's CIDR: the instance registers its own address in it (compose sets it). */
+    advertiseSubnet: read.optionalString('REGISTRY_ADVERTISE_SUBNET'),
+    redisUrl: read.url('REDIS_URL'),
+    registrySecret: read.secret('REGISTRY_SECRET'),
+    registryKeyPrefix: read.string('REGISTRY_KEY_PREFIX', ''),
+  };
+}
+
+/** A spoke: a process that registers with the hub. */
+export function readInstanceEnv(read: EnvReader, defaults: { port: number }) {
+  return { ...readProcessEnv(read, defaults), ...readRegistrationEnv(read) };
+}
+
+/** A service that owns a Postgres database. */
+export function readPostgresEnv(read: EnvReader) {
+  return { databaseUrl: read.url('DATABASE_URL') };
+}
+
+/** A service on the RabbitMQ bus; the prefix keeps test runs apart on a shared broker. */
+export function readAmqpEnv(read: EnvReader) {
+  return { amqpUrl: read.url('AMQP_URL'), amqpPrefix: read.string('AMQP_PREFIX', '') };
+}
+
+/** A service that verifies access tokens against the auth spoke's JWKS. */
+export function readTokenEnv(read: EnvReader) {
+  return {
+    auth: {
+      jwksUrl: read.url('AUTH_JWKS_URL'),
+      issuer: read.string('AUTH_ISSUER', 'hubspoke-auth'),
+      audience: read.string('AUTH_AUDIENCE', 'hubspoke'),
+    },
+  };
+}
+
+export type ProcessEnv = ReturnType<typeof readProcessEnv>;
+export type RegistrationEnv = ReturnType<typeof readRegistrationEnv>;
+export type InstanceEnv = ReturnType<typeof readInstanceEnv>;
+export type PostgresEnv = ReturnType<typeof readPostgresEnv>;
+export type AmqpEnv = ReturnType<typeof readAmqpEnv>;
+export type TokenEnv = ReturnType<typeof readTokenEnv>;

@@ -1,0 +1,191 @@
+import type { RequestListener, Server } from 'node:http';
+import type { Logger } from 'pino';
+import { ConfigError } from '../config.js';
+import { createJwksKeySource } from '../auth/jwks-key-source.js';
+import { createTokenVerifier, type TokenVerifier } from '../auth/token-verifier.js';
+import { migrate } from '../db/migrate.js';
+import { createPool, type Pool, type PoolOptions } from '../db/pool.js';
+import { createMetrics, type Metrics } from '../http/metrics.js';
+import { closeServer, listen, serverPort } from '../http/server.js';
+import { createLifecycle, type Lifecycle, type ShutdownStep } from '../lifecycle.js';
+import { createLogger } from '../logger.js';
+import { connectBus, type Bus, type BusOptions } from '../messaging/bus.js';
+import type { ConsumeOptions } from '../messaging/consumer.js';
+import { MESSAGING_MIGRATIONS_DIR } from '../messaging/outbox.js';
+import type { ConsumerQueues } from '../messaging/topology.js';
+import { startOutboxRelay, type OutboxRelayOptions } from '../messaging/outbox-relay.js';
+import type { Registration } from '../registry/client.js';
+import { serveAndRegister, type RegistrationSpec } from './serve-and-register.js';
+import type { AmqpEnv, PostgresEnv, ProcessEnv, RegistrationEnv, TokenEnv } from './service-env.js';
+
+/**
+ * What every service gets from the kit, by what its config holds: a `databaseUrl` gives it a migrated
+ * pool (`db`), an `amqpUrl` a bus (`bus`, plus the outbox relay when it also has a database), an
+ * `auth.jwksUrl` a token verifier (`verifier`).
+ */
+export type ServiceContext<C extends ProcessEnv> = {
+  config: C;
+  logger: Logger;
+  metrics: Metrics;
+  lifecycle: Pick<Lifecycle, 'isDraining'>;
+  /** A shutdown step for something the service started itself: runs after the server, relay and bus stop, before the pool closes. */
+  onStop: (name: string, run: ShutdownStep['run']) => void;
+} & (C extends PostgresEnv ? { db: Pool } : unknown)
+  & (C extends AmqpEnv ? { bus: Bus } : unknown)
+  & (C extends TokenEnv ? { verifier: TokenVerifier } : unknown);
+
+/** What `createApp` and the consumers receive: the kit's context plus the service's own domain. */
+export type AppContext<C extends ProcessEnv, D> = ServiceContext<C> & { domain: D };
+
+export interface ServiceDefinition<C extends ProcessEnv, D> {
+  /** Logs, metrics, queue names and the registry record carry it. */
+  name: string;
+  version: string;
+  config: C;
+  /** This service's numbered SQL migrations, applied after the kit's own (outbox, processed messages). */
+  migrationsDir?: string;
+  /** Spokes register with the hub; the hub itself does not. Needs the registration variables in the config. */
+  registration?: RegistrationSpec;
+  /** Builds the service's flows once infrastructure is up; start-up work (first admin, key ring) goes here. */
+  domain: (context: ServiceContext<C>) => D | Promise<D>;
+  consumers?: (context: AppContext<C, D>) => ConsumeOptions[];
+  createApp: (context: AppContext<C, D>) => RequestListener;
+}
+
+/** Settings a test turns down (faster reconnects, fewer retries); production uses the kit's defaults. */
+export interface StartOptions {
+  logger?: Logger;
+  /** Called at the end of a shutdown; `process.exit` for a real process. */
+  exit?: (code: number) => void;
+  /** Listen for SIGTERM/SIGINT and uncaught errors (a real process does; a test does not). */
+  signals?: boolean;
+  /** Listen here instead of `config.port` (tests: 0). */
+  port?: number;
+  pool?: Partial<Omit<PoolOptions, 'connectionString'>>;
+  bus?: Partial<Pick<BusOptions, 'reconnectDelayMs' | 'connectTimeoutMs' | 'confirmTimeoutMs' | 'heartbeatSeconds'>>;
+  relay?: Partial<Pick<OutboxRelayOptions, 'pollIntervalMs' | 'retryDelayMs' | 'batchSize'>>;
+  consumers?: Partial<Pick<ConsumeOptions, 'maxAttempts' | 'retryDelaysMs'>>;
+  /** Verifies tokens with this instead of the JWKS at `config.auth.jwksUrl` (tests sign with their own keys). */
+  verifier?: TokenVerifier;
+}
+
+export interface RunningService<C extends ProcessEnv, D> {
+  context: AppContext<C, D>;
+  app: RequestListener;
+  server: Server;
+  /** `http://127.0.0.1:<port>`. */
+  url: string;
+  registration: Registration | undefined;
+  /** The queues each consumer declared, in the order of `definition.consumers`. */
+  queues: ConsumerQueues[];
+  /** The same shutdown SIGTERM runs: drain, wait the drain delay, stop in order. */
+  shutdown: (reason?: string) => Promise<void>;
+}
+
+/**
+ * Starts a service in the one order every service uses: pool → migrations → bus → verifier → domain →
+ * consumers → outbox relay → app → listen → register. Shutdown runs the reverse: registry draining,
+ * drain delay, deregister, server, outbox relay, bus (consumers finish), the service's own steps, pool.
+ */
+export async function startService<C extends ProcessEnv, D>(
+  definition: ServiceDefinition<C, D>, options: StartOptions = {},
+): Promise<RunningService<C, D>> {
+  const { name, config } = definition;
+  const logger = options.logger ?? createLogger({ service: name, level: config.logLevel });
+  const lifecycle = createLifecycle({ logger, drainDelayMs: config.drainDelayMs, timeoutMs: config.shutdownTimeoutMs, exit: options.exit });
+  if (options.signals) lifecycle.installSignalHandlers();
+  // Steps are collected per stage and handed to the lifecycle once the server is up, so the order
+  // holds whatever order the pieces were created in.
+  const steps = { transport: [] as ShutdownStep[], own: [] as ShutdownStep[], pool: [] as ShutdownStep[] };
+  const context: Record<string, unknown> = {
+    config, logger, metrics: createMetrics({ service: name }), lifecycle: { isDraining: lifecycle.isDraining },
+    onStop: (stepName: string, run: ShutdownStep['run']) => steps.own.push({ name: stepName, run }),
+  };
+  const stopEarly = async (error: unknown) => {
+    for (const step of [...steps.transport, ...steps.own.reverse(), ...steps.pool]) await Promise.resolve(step.run()).catch(() => undefined);
+    throw error;
+  };
+
+  try {
+    const db = hasString(config, 'databaseUrl') ? createPool({ connectionString: config.databaseUrl, applicationName: name, ...options.pool }, logger) : undefined;
+    if (db) {
+      context.db = db;
+      steps.pool.push({ name: 'postgres pool', run: () => db.end() });
+      await migrate(db, MESSAGING_MIGRATIONS_DIR, logger);
+      if (definition.migrationsDir) await migrate(db, definition.migrationsDir, logger);
+    }
+    let bus: Bus | undefined;
+    if (hasString(config, 'amqpUrl')) {
+      // Resolves after the first attempt even with the broker down: the service starts and catches up later.
+      bus = await connectBus({ url: config.amqpUrl, service: name, prefix: (config as Partial<AmqpEnv>).amqpPrefix ?? '', logger, ...options.bus });
+      context.bus = bus;
+    }
+    const auth = (config as Partial<TokenEnv>).auth;
+    if (options.verifier) context.verifier = options.verifier;
+    else if (auth && typeof auth.jwksUrl === 'string') {
+      context.verifier = createTokenVerifier({ keys: createJwksKeySource({ url: auth.jwksUrl, logger }), issuer: auth.issuer, audience: auth.audience });
+    }
+
+    context.domain = await definition.domain(context as ServiceContext<C>);
+    const appContext = context as AppContext<C, D>;
+    const consumers = definition.consumers?.(appContext) ?? [];
+    if (consumers.length > 0 && !bus) throw new Error(`${name}: consumers need AMQP_URL in the config`);
+    const queues: ConsumerQueues[] = [];
+    if (bus) {
+      const connected = bus;
+      for (const consumer of consumers) queues.push((await connected.consume({ ...consumer, ...options.consumers })).queues);
+      if (db) {
+        const relay = startOutboxRelay({ db, bus: connected, logger, ...options.relay });
+        steps.transport.push({ name: 'outbox relay', run: () => relay.stop() });
+      }
+      steps.transport.push({ name: 'amqp: consumers and connection', run: () => connected.close() });
+    }
+
+    const app = definition.createApp(appContext);
+    let server: Server;
+    let registration: Registration | undefined;
+    if (definition.registration) {
+      if (!isRegistrationEnv(config)) throw new Error(`${name}: registering with the hub needs REDIS_URL and REGISTRY_SECRET in the config`);
+      ({ server, registration } = await serveAndRegister({
+        app, env: { ...config, port: options.port ?? config.port }, lifecycle, logger, service: name, version: definition.version, ...definition.registration,
+      }));
+    } else {
+      const listening = await listen(app, { port: options.port ?? config.port });
+      server = listening;
+      lifecycle.onStop('http server', () => closeServer(listening));
+    }
+    // Services' own steps stop in reverse order of creation: what started last depends on what started first.
+    for (const step of [...steps.transport, ...steps.own.reverse(), ...steps.pool]) lifecycle.onStop(step.name, step.run);
+    const url = `http://127.0.0.1:${serverPort(server)}`;
+    logger.info({ port: serverPort(server), version: definition.version, instanceId: registration?.instanceId }, `${name} service started`);
+    return { context: appContext, app, server, url, registration, queues, shutdown: (reason = 'shutdown requested') => lifecycle.shutdown(reason) };
+  } catch (error) {
+    return stopEarly(error);
+  }
+}
+
+/**
+ * A service's `main.ts`: builds the definition (reading the environment) and starts it with signal
+ * handling; a start that fails prints one line (the logger may not exist yet) and exits 1.
+ */
+export function runService<C extends ProcessEnv, D>(define: () => ServiceDefinition<C, D>): void {
+  let name = 'service';
+  (async () => {
+    const definition = define();
+    name = definition.name;
+    await startService(definition, { signals: true });
+  })().catch((error: unknown) => {
+    // A configuration error already names the service and every problem in one line.
+    if (error instanceof ConfigError) console.error(error.message);
+    else console.error(`${name}: failed to start`, error);
+    process.exit(1);
+  });
+}
+
+function hasString<K extends string>(config: object, key: K): config is Record<K, string> {
+  return typeof (config as Record<string, unknown>)[key] === 'string';
+}
+
+function isRegistrationEnv(config: object): config is RegistrationEnv {
+  return hasString(config, 'redisUrl') && hasString(config, 'registrySecret');
+}
