@@ -40,7 +40,7 @@ describe('the platform through the gateway', () => {
     expect((await api('POST', '/auth/refresh', { body: { refreshToken: refreshed.body.refreshToken } })).status).toBe(401);
 
     // The request id chosen by the client reached the spoke's log lines through nginx and the hub.
-    expect(platform.services.auth.logs.some((l) => l.requestId === 'gw-login-1')).toBe(true);
+    expect(platform.service('auth').logs.some((l) => l.requestId === 'gw-login-1')).toBe(true);
   });
 
   test('when a client forges X-Forwarded-For, then the login limit still counts its real address and answers 429 with Retry-After', async () => {

@@ -54,7 +54,7 @@ describe('a user journey through the hub', () => {
 
     const deleted = await api('DELETE', `/users/${ana.id}`, { token: ana.token });
     expect(deleted.status).toBe(204);
-    await eventually(() => platform.services.auth.logs.some((l) => l.msg === 'credentials closed after user.deleted' && l.userId === ana.id), 15_000, 100);
+    await eventually(() => platform.service('auth').logs.some((l) => l.msg === 'credentials closed after user.deleted' && l.userId === ana.id), 15_000, 100);
 
     const login = await api('POST', '/auth/login', { body: { email: ana.email, password: PASSWORD } });
     expect([login.status, login.body.error?.code]).toEqual([401, 'AUTH.INVALID_CREDENTIALS']);
