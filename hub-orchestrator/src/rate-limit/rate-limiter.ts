@@ -21,7 +21,7 @@ import { describeScope, headlineScope, type HitResult, type ScopeCheck, type Win
  *
  * Redis down: availability over strictness. Any Redis error (main.ts builds the client with
  * `enableOfflineQueue: false`, `commandTimeout: 150`, `maxRetriesPerRequest: 1`, so it fails in
- * milliseconds instead of queueing — DESIGN.md §9) makes that request fall back to an in-memory limiter
+ * milliseconds instead of queueing) makes that request fall back to an in-memory limiter
  * in this process (`fallback`, by default the same quotas, so N replicas let up to N× through). A route
  * whose limit says `onStoreDown: 'closed'` is refused instead (503 RATE_LIMIT.UNAVAILABLE, Retry-After),
  * for routes where an unbounded guess rate is worse than an outage (password login).

@@ -49,7 +49,7 @@ interface Exchange {
 
 /**
  * `/api/<prefix>/*` → one ready instance, via http-proxy-middleware with its default plugins ejected:
- * its error plugin turns ECONNRESET into a 504 (DESIGN.md §9), so every failure is mapped here instead.
+ * its error plugin turns ECONNRESET into a 504, so every failure is mapped here instead.
  */
 export function createProxy({ routes, metrics, logger, timeoutMs, timeoutByPrefix = {}, trustedHops }: ProxyOptions): RequestHandler {
   const exchanges = new WeakMap<IncomingMessage, Exchange>();

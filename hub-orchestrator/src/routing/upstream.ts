@@ -21,7 +21,7 @@ export function createUpstream(record: InstanceRecord, breakerOptions: BreakerOp
   const upstream: Upstream = {
     key: upstreamKey(record),
     record,
-    // Without keep-alive every proxied request opens a connection (≈ 2–3× slower, DESIGN.md §9). Idle
+    // Without keep-alive every proxied request opens a connection (≈ 2–3× slower, measured: docs/ARCHITECTURE.md, "Traps"). Idle
     // sockets close before the spoke's keepAliveTimeout, so a reused socket never races the server's close.
     agent: new Agent({ keepAlive: true, maxSockets: 1024, maxFreeSockets: 256, timeout: UPSTREAM_IDLE_TIMEOUT_MS, scheduling: 'lifo' }),
     breaker: createBreaker(breakerOptions, (from, to) => onBreaker(upstream, from, to)),

@@ -34,7 +34,7 @@ export function outgoingHttpHeaders(): Record<string, string> {
   return requestId ? { [REQUEST_ID_HEADER]: requestId } : {};
 }
 
-/** AMQP message headers that carry the current request id (DESIGN.md §3: correlation across the bus). */
+/** AMQP message headers that carry the current request id (correlation across the bus: docs/ARCHITECTURE.md, "Events"). */
 export function outgoingAmqpHeaders(): Record<string, string> {
   const requestId = currentRequestId();
   return requestId ? { 'x-request-id': requestId } : {};

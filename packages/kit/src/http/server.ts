@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
  * Keep-alive timeouts, in one place. A server must keep idle connections open longer than any pooled
  * client keeps them, or a reused socket races with the server's close and the request fails at random:
  *   hub → spoke agent idle timeout      UPSTREAM_IDLE_TIMEOUT_MS  (30 s)
- *   nginx → hub upstream keepalive_timeout                        (30 s, hub-config/nginx.conf)
+ *   nginx → hub upstream keepalive_timeout                        (30 s, hub-config/templates/hubspoke.conf.template)
  *   every service's server keepAliveTimeout SERVER_KEEP_ALIVE_MS  (65 s)  > both
  */
 export const UPSTREAM_IDLE_TIMEOUT_MS = 30_000;

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 
 /**
  * A connection for registry work, which runs on timers and shutdown paths: commands fail fast while
- * Redis is away instead of queueing (ioredis's offline queue would hang them, DESIGN.md §9), and the
+ * Redis is away instead of queueing (ioredis's offline queue would hang them: docs/ARCHITECTURE.md, "Traps"), and the
  * connection keeps reconnecting in the background, at most a second apart, so recovery is prompt.
  */
 export function createRegistryConnection(url: string, logger: Logger, role: string): Redis {

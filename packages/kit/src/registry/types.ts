@@ -18,7 +18,7 @@ export interface RouteLimit {
 
 export type InstanceStatus = 'ready' | 'draining';
 
-/** What one spoke instance publishes about itself in the registry (DESIGN.md §3). */
+/** What one spoke instance publishes about itself in the registry (docs/ARCHITECTURE.md, "Registry protocol"). */
 export interface InstanceRecord {
   service: string;
   instanceId: string;

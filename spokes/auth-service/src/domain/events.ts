@@ -1,7 +1,7 @@
 import { createEnvelope, type Envelope } from '@hubspoke/kit';
 import type { PublicUser } from './user.js';
 
-/** What this spoke publishes and reads on the `events` exchange (DESIGN.md §5). */
+/** What this spoke publishes and reads on the `events` exchange. */
 export const SOURCE = 'auth';
 
 export type UserRegisteredV1 = Envelope<'user.registered', { userId: string; email: string; name: string; role: PublicUser['role'] }>;
