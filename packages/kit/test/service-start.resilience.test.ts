@@ -47,7 +47,7 @@ afterAll(async () => {
   await database.drop();
 });
 
-describe('an example service built from the kit', () => {
+describe('a service started by the kit (runService)', () => {
   test('when it starts, then it registers itself with its own url and answers through its routes', async () => {
     const record = await eventually(() => reader.instances().find((i) => i.service === 'example'), 5000);
     expect(record).toMatchObject({ url: base, routePrefix: 'example', status: 'ready' });
@@ -66,8 +66,9 @@ describe('an example service built from the kit', () => {
   });
 
   test('when SIGTERM arrives with requests in flight, then every request succeeds, it deregisters and exits 0', async () => {
+    const started = service.logs.filter((line) => line.msg === 'slow request started').length;
     const inFlight = Array.from({ length: 20 }, () => get('/slow?ms=1200'));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await eventually(() => service.logs.filter((line) => line.msg === 'slow request started').length === started + 20, 5000, 10);
     const signalledAt = Date.now();
     service.child.kill('SIGTERM');
 
