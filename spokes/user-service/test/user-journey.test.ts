@@ -32,7 +32,7 @@ afterAll(async () => {
 }, 30_000);
 
 describe('a user journey through the hub', () => {
-  test('register → me → update → delete → login refused, and the deleted token finds nothing', async () => {
+  test('when a user registers, reads and updates their profile and deletes it, then login is refused and the deleted token finds nothing', async () => {
     const ana = await register('Ana');
 
     // Right after register the event may not have arrived: /me is never a 404 for a registered user.
@@ -63,7 +63,7 @@ describe('a user journey through the hub', () => {
     expect((await api('DELETE', `/users/${ana.id}`, { token: ana.token })).status).toBe(404);
   });
 
-  test('user B can neither read, change nor delete user A, and X-User-* headers change nothing', async () => {
+  test('when user B tries to read, change or delete user A, then nothing is allowed, and X-User-* headers change nothing', async () => {
     const a = await register('Alice');
     const b = await register('Bob');
     await eventually(async () => (await api('GET', '/users/me', { token: a.token })).body.email === a.email, 15_000, 100);
@@ -78,7 +78,7 @@ describe('a user journey through the hub', () => {
     expect((await api('GET', '/users/not-a-uuid', { token: b.token })).body.error?.code).toBe('USER.INVALID_ID');
   });
 
-  test('an admin lists profiles page by page and reads anyone; others may not list', async () => {
+  test('when an admin lists profiles, then they page through them and read anyone, while others may not list', async () => {
     const carol = await register('Carol');
     await eventually(async () => (await api('GET', '/users/me', { token: carol.token })).body.email === carol.email, 15_000, 100);
     expect((await api('GET', '/users', { token: carol.token })).status).toBe(403);

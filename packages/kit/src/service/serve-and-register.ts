@@ -1,6 +1,6 @@
 import type { Server, RequestListener } from 'node:http';
 import type { Logger } from 'pino';
-import { closeServer, listen } from '../http/server.js';
+import { closeServer, listen, serverPort } from '../http/server.js';
 import type { Lifecycle } from '../lifecycle.js';
 import { registerInstance, type Registration } from '../registry/client.js';
 import { deriveInstanceUrl } from '../registry/instance-url.js';
@@ -33,12 +33,19 @@ export interface ServeOptions extends RegistrationSpec {
 export async function serveAndRegister(options: ServeOptions): Promise<{ server: Server; registration: Registration }> {
   const { app, env, lifecycle, logger } = options;
   const server = await listen(app, { port: env.port });
-  const registration = await registerInstance({
-    redis: env.redisUrl, keyPrefix: env.registryKeyPrefix, secret: env.registrySecret, logger,
-    service: options.service, routePrefix: options.routePrefix, version: options.version,
-    publicRoutes: options.publicRoutes, routeLimits: options.routeLimits,
-    url: deriveInstanceUrl({ port: env.port, override: env.publicUrl, subnet: env.advertiseSubnet }),
-  });
+  let registration: Registration;
+  try {
+    registration = await registerInstance({
+      redis: env.redisUrl, keyPrefix: env.registryKeyPrefix, secret: env.registrySecret, logger,
+      service: options.service, routePrefix: options.routePrefix, version: options.version,
+      publicRoutes: options.publicRoutes, routeLimits: options.routeLimits,
+      // The bound port: with port 0 (tests) the system picked it.
+      url: deriveInstanceUrl({ port: serverPort(server), override: env.publicUrl, subnet: env.advertiseSubnet }),
+    });
+  } catch (error) {
+    await closeServer(server);
+    throw error;
+  }
   lifecycle.onDrain('registry: draining', registration.markDraining);
   lifecycle.onStop('registry: deregister', async () => {
     await registration.deregister();

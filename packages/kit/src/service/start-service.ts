@@ -117,8 +117,10 @@ export async function startService<C extends ProcessEnv, D>(
     let bus: Bus | undefined;
     if (hasString(config, 'amqpUrl')) {
       // Resolves after the first attempt even with the broker down: the service starts and catches up later.
-      bus = await connectBus({ url: config.amqpUrl, service: name, prefix: (config as Partial<AmqpEnv>).amqpPrefix ?? '', logger, ...options.bus });
-      context.bus = bus;
+      const connected = await connectBus({ url: config.amqpUrl, service: name, prefix: (config as Partial<AmqpEnv>).amqpPrefix ?? '', logger, ...options.bus });
+      bus = connected;
+      context.bus = connected;
+      steps.transport.push({ name: 'amqp: consumers and connection', run: () => connected.close() });
     }
     const auth = (config as Partial<TokenEnv>).auth;
     if (options.verifier) context.verifier = options.verifier;
@@ -136,9 +138,9 @@ export async function startService<C extends ProcessEnv, D>(
       for (const consumer of consumers) queues.push((await connected.consume({ ...consumer, ...options.consumers })).queues);
       if (db) {
         const relay = startOutboxRelay({ db, bus: connected, logger, ...options.relay });
-        steps.transport.push({ name: 'outbox relay', run: () => relay.stop() });
+        // The relay publishes through the bus: it stops first.
+        steps.transport.unshift({ name: 'outbox relay', run: () => relay.stop() });
       }
-      steps.transport.push({ name: 'amqp: consumers and connection', run: () => connected.close() });
     }
 
     const app = definition.createApp(appContext);
