@@ -34,6 +34,13 @@ export function envReader(env: NodeJS.ProcessEnv) {
     return parsed as T;
   }
 
+  /** Database, Redis and broker passwords arrive inside URLs: a placeholder there is refused like any secret. */
+  function checkUrlPassword(name: string, value: string): void {
+    if (production && decodeURIComponent(new URL(value).password).startsWith(PLACEHOLDER_PREFIX)) {
+      problems.push(`${name} still holds a ${PLACEHOLDER_PREFIX} placeholder password`);
+    }
+  }
+
   function integer(value: string, min: number, max: number): number | undefined {
     if (!/^-?\d+$/.test(value)) return undefined;
     const n = Number(value);
@@ -49,10 +56,15 @@ export function envReader(env: NodeJS.ProcessEnv) {
     port: (name: string, fallback?: number) => required(name, fallback, (v) => integer(v, 1, 65535), 'a port (1-65535)'),
     bool: (name: string, fallback?: boolean) =>
       required(name, fallback, (v) => (v === 'true' ? true : v === 'false' ? false : undefined), 'true or false'),
-    url: (name: string, fallback?: string) => required(name, fallback, (v) => (URL.canParse(v) ? v : undefined), 'a URL'),
+    url: (name: string, fallback?: string) => {
+      const value = required(name, fallback, (v) => (URL.canParse(v) ? v : undefined), 'a URL');
+      if (value) checkUrlPassword(name, value);
+      return value;
+    },
     optionalUrl: (name: string): string | undefined => {
       const value = raw(name);
       if (value !== undefined && !URL.canParse(value)) problems.push(`${name} is not a URL`);
+      else if (value !== undefined) checkUrlPassword(name, value);
       return value;
     },
     /** `250ms`, `5s`, `2m`, `1h`, or a bare number of milliseconds. */

@@ -41,6 +41,13 @@ describe('envReader', () => {
     expect(() => load({ ...placeholder, HUBSPOKE_PRODUCTION: 'true' })).toThrow('REGISTRY_SECRET still holds a changeme- placeholder');
   });
 
+  test('when production runs with a changeme- placeholder password inside a connection URL, then the start is refused', () => {
+    const placeholder = { ...VALID, DATABASE_URL: 'postgres://users:changeme-users-db-password@postgres:5432/users' };
+    expect(() => load(placeholder)).not.toThrow();
+    expect(() => load({ ...placeholder, HUBSPOKE_PRODUCTION: 'true' })).toThrow('DATABASE_URL still holds a changeme- placeholder password');
+    expect(() => load({ ...VALID, DATABASE_URL: 'postgres://users:a-real-password@postgres:5432/users', HUBSPOKE_PRODUCTION: 'true' })).not.toThrow();
+  });
+
   test('when a secret is too short, then it is refused', () => {
     expect(() => load({ ...VALID, REGISTRY_SECRET: 'short' })).toThrow('REGISTRY_SECRET is shorter than 16 characters');
   });
