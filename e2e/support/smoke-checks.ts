@@ -80,11 +80,18 @@ export async function hotReloaded(api: Api, token: string, note: Note): Promise<
   if (before.status !== 400 || !before.message?.startsWith('A user id is a UUID')) throw new Error(`before the edit: ${JSON.stringify(before)}`);
   const marker = `hot reload ${Date.now()}`;
   const editedAt = Date.now();
+  // An interrupted run must not leave the edit in the working tree either.
+  const onSignal = (signal: NodeJS.Signals) => {
+    writeFileSync(file, source);
+    process.kill(process.pid, signal);
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   writeFileSync(file, source.replace(HOT_TEXT, `'A user id is a UUID (${marker})'`));
   try {
     await eventually(async () => (await message()).message?.includes(marker), 120_000, 500);
   } finally {
     writeFileSync(file, source);
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   }
   note(`hot reload: an edit of ${HOT_FILE} was served through the gateway ${Math.round((Date.now() - editedAt) / 1000)} s later (edit reverted)`);
 }
