@@ -1,9 +1,15 @@
 # One workspace build for every service; each service is a target:
 #   docker build --target service --build-arg SERVICE_DIR=spokes/user-service --build-arg SERVICE_PORT=3002 .
+#   docker build --target dev ...      the same service running its mounted sources with reload (docker-compose.dev.yml)
 ARG NODE_IMAGE=node:24-bookworm-slim
 
+# Node with the one healthcheck every service stage inherits: GET /health on the service's own PORT.
+FROM ${NODE_IMAGE} AS base
+HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=5 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+
 # Dependencies of the whole workspace (dev included), cached on the lockfile and manifests only.
-FROM ${NODE_IMAGE} AS deps
+FROM base AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/kit/package.json packages/kit/
@@ -12,13 +18,23 @@ COPY spokes/auth-service/package.json spokes/auth-service/
 COPY spokes/user-service/package.json spokes/user-service/
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund --loglevel=error
 
-# Compile everything once with tsc -b; `dev` (docker-compose.dev.yml) runs sources from this stage.
+# Compile everything once with tsc -b.
 FROM deps AS build
 COPY tsconfig.base.json tsconfig.json ./
 COPY packages packages
 COPY hub-orchestrator hub-orchestrator
 COPY spokes spokes
 RUN npx tsc -b
+
+# Development: one service's TypeScript sources (mounted over the copies) run by tsx; node --watch
+# restarts it when an imported file changes. The kit resolves to its sources too (hubspoke-source).
+FROM build AS dev
+ARG SERVICE_DIR
+ARG SERVICE_PORT=3000
+ENV PORT=${SERVICE_PORT}
+WORKDIR /app/${SERVICE_DIR}
+EXPOSE ${SERVICE_PORT}
+CMD ["node", "--conditions=hubspoke-source", "--import", "tsx", "--watch", "src/main.ts"]
 
 # Production dependencies of one service only (its own plus the kit's).
 FROM deps AS prod-deps
@@ -34,7 +50,7 @@ RUN mkdir -p /out/packages/kit "/out/${SERVICE_DIR}" \
  && if [ -d "${SERVICE_DIR}/migrations" ]; then cp -r "${SERVICE_DIR}/migrations" "/out/${SERVICE_DIR}/"; fi \
  && find /out -name '*.tsbuildinfo' -delete -o -name '*.map' -delete
 
-FROM ${NODE_IMAGE} AS service
+FROM base AS service
 ARG SERVICE_DIR
 ARG SERVICE_PORT=3000
 ENV NODE_ENV=production PORT=${SERVICE_PORT}
@@ -45,6 +61,4 @@ COPY --from=bundle /out ./
 WORKDIR /app/${SERVICE_DIR}
 USER node
 EXPOSE ${SERVICE_PORT}
-HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=5 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "dist/main.js"]

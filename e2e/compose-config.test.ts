@@ -66,12 +66,29 @@ describe('docker-compose.prod.yml over the base', () => {
 
 describe('docker-compose.dev.yml over the base', () => {
   const config = composeConfig('docker-compose.yml', 'docker-compose.dev.yml');
+  const base = composeConfig('docker-compose.yml');
 
-  test('when merged, then node services run their sources with reload and admin UIs bind to loopback only', () => {
+  test('when merged, then node services build the dev stage, with their own tags, over their mounted sources', () => {
     for (const name of NODE_SERVICES) {
-      expect(config.services[name]!.command, name).toContain('--watch');
+      expect(config.services[name]!.build, name).toMatchObject({ target: 'dev', args: { SERVICE_DIR: expect.any(String) } });
+      expect(config.services[name]!.image, name).not.toBe(base.services[name]!.image);
       expect(JSON.stringify(config.services[name]!.volumes), name).toContain('/app/packages/kit/src');
     }
+  });
+
+  test('when the dev stage is read, then it runs the sources with reload and inherits the HEALTHCHECK depends_on waits for', () => {
+    const stages = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8').split(/^(?=FROM )/m);
+    const stage = (name: string) => stages.find((text) => new RegExp(`^FROM \\S+ AS ${name}\n`).test(text)) ?? '';
+    expect(stage('dev')).toMatch(/^FROM build AS dev\n/);
+    expect(stage('dev')).toMatch(/^CMD \[.*"--watch", "src\/main.ts"\]$/m);
+    // dev comes FROM build FROM deps FROM base, as service comes FROM base: both carry base's HEALTHCHECK.
+    expect(stage('build')).toMatch(/^FROM deps AS build\n/);
+    expect(stage('deps')).toMatch(/^FROM base AS deps\n/);
+    expect(stage('service')).toMatch(/^FROM base AS service\n/);
+    expect(stage('base')).toMatch(/^HEALTHCHECK /m);
+  });
+
+  test('when merged, then admin UIs and data ports bind to loopback only, never on the host services\' ports', () => {
     const published = JSON.stringify(['postgres', 'redis', 'rabbitmq', 'prometheus'].map((n) => config.services[n]!.ports));
     expect(published).not.toMatch(/"published":"?(5432|6379|5672)"?/);
     expect(published).toContain('127.0.0.1');

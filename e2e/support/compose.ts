@@ -20,7 +20,7 @@ export function composeCommand(): string[] {
 
 export interface ComposeService {
   image?: string;
-  build?: unknown;
+  build?: string | { context?: string; target?: string; args?: Record<string, string> };
   command?: string[] | string;
   environment?: Record<string, string | null>;
   ports?: unknown[];
@@ -29,6 +29,7 @@ export interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
   logging?: { driver: string; options?: Record<string, string> };
   restart?: string;
+  stop_grace_period?: string;
   init?: boolean;
   read_only?: boolean;
   cap_drop?: string[];
