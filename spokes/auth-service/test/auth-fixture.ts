@@ -5,7 +5,7 @@ import {
   connectBus, createJwksKeySource, declareEventsExchange, createLogger, createMetrics, createPool, createTokenVerifier, JWKS_PATH, listen, closeServer,
   MESSAGING_MIGRATIONS_DIR, migrate, serverPort, startOutboxRelay, type Bus, type Envelope, type Pool,
 } from '@hubspoke/kit';
-import { captureLogs, createTestDatabase, deleteTestTopology, testAmqpUrl, testRedisUrl, uniquePrefix } from '@hubspoke/kit/testing';
+import { captureLogs, createTestDatabase, deleteTestTopology, eventually, testAmqpUrl, testRedisUrl, uniquePrefix } from '@hubspoke/kit/testing';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { consumeUserDeleted } from '../src/consumers/user-deleted-consumer.js';
@@ -74,6 +74,16 @@ export async function authFixture(label: string, options: AuthFixtureOptions = {
     return res.body as { user: { id: string; email: string; name: string; role: string }; accessToken: string; refreshToken: string; expiresIn: number };
   }
 
+  /**
+   * Registers one more account and waits for its user.registered. The relay publishes rows in commit order and the
+   * observer records in delivery order, so every event committed before it has been recorded by then: a test can
+   * then assert that an event did not arrive twice, or at all, without sleeping.
+   */
+  async function eventsSettled() {
+    const { user } = await register();
+    await eventually(() => observer.events.some((e) => e.type === 'user.registered' && (e.payload as { userId: string }).userId === user.id), 20_000);
+  }
+
   async function cleanup() {
     await relay.stop();
     await bus.close();
@@ -85,7 +95,7 @@ export async function authFixture(label: string, options: AuthFixtureOptions = {
     await database.drop();
   }
 
-  return { app, baseUrl, config, db, bus, keys, logger, lines, prefix, queues, events: observer.events, verifier, uniqueEmail, register, cleanup };
+  return { app, baseUrl, config, db, bus, keys, logger, lines, prefix, queues, events: observer.events, verifier, uniqueEmail, register, eventsSettled, cleanup };
 }
 
 export type AuthFixture = Awaited<ReturnType<typeof authFixture>>;
