@@ -30,7 +30,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const port = await freePort();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   let server: ServerProcess | undefined;
-  const forget = removeOnExit(dir, () => server);
+  const removeDir = removeOnExit(dir, () => server);
 
   const start = async () => {
     // fsync off: a killed server loses nothing the OS already has, and only a machine crash would need the flushes.
@@ -48,7 +48,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     await start();
   } catch (error) {
     await server?.kill();
-    forget();
+    removeDir();
     throw error;
   }
   return {
@@ -62,7 +62,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     },
     remove: async () => {
       await server?.kill(); // its data goes too: nothing to shut down cleanly for
-      forget();
+      removeDir();
     },
   };
 }

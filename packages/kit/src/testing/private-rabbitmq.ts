@@ -50,7 +50,7 @@ export async function startPrivateRabbitMq(): Promise<PrivateRabbitMq> {
     RUNNING_UNDER_SYSTEMD: 'true',
   };
   let server: ServerProcess | undefined;
-  const forget = removeOnExit(dir, () => server);
+  const removeDir = removeOnExit(dir, () => server);
 
   const start = async () => {
     server = launchServer(SERVER, [], { dir, env });
@@ -64,7 +64,7 @@ export async function startPrivateRabbitMq(): Promise<PrivateRabbitMq> {
     await start();
   } catch (error) {
     await server?.kill();
-    forget();
+    removeDir();
     throw error;
   }
   return {
@@ -78,7 +78,7 @@ export async function startPrivateRabbitMq(): Promise<PrivateRabbitMq> {
     },
     remove: async () => {
       await server?.kill(); // its data goes too: nothing to shut down cleanly for
-      forget();
+      removeDir();
     },
   };
 }

@@ -108,7 +108,8 @@ export async function untilReady(server: ServerProcess, name: string, ready: () 
 
 /**
  * Removes `dir` and kills the current server if this process exits without `remove()` (a test that threw before its
- * afterAll, a worker torn down). A process killed outright runs no handlers: the parent-death signal covers that.
+ * afterAll, a worker torn down); returns what removes the dir now instead. A process killed outright runs no
+ * handlers: the parent-death signal kills its servers and the next `serverDir` removes their dirs.
  */
 export function removeOnExit(dir: string, current: () => ServerProcess | undefined): () => void {
   const onExit = () => {
