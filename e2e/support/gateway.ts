@@ -15,7 +15,7 @@ export interface Gateway {
   port: number;
   /** JSON access-log lines written so far. */
   accessLog: () => Promise<Record<string, unknown>[]>;
-  /** Rewrites the hub servers (as the compose watcher does) and reloads nginx. */
+  /** Rewrites the hub servers (as the compose watcher does) and reloads nginx, resolving once new workers serve. */
   setHubs: (ports: number[]) => Promise<void>;
   stop: () => Promise<void>;
 }
@@ -37,6 +37,7 @@ export async function startGateway({ hubPorts, maxBodySize = '1m', tls }: Gatewa
   await mkdir(join(dir, 'logs'));
   const port = await freePort();
   const tlsPort = tls ? await freePort() : undefined;
+  const reloadProbePort = await freePort();
   const serversFile = join(dir, 'hub-servers.conf');
   const vars: Record<string, string> = {
     HUB_SERVERS_FILE: serversFile, GATEWAY_LISTEN_PORT: `127.0.0.1:${port}`,
@@ -50,6 +51,11 @@ export async function startGateway({ hubPorts, maxBodySize = '1m', tls }: Gatewa
   if (tls) await render(TLS_TEMPLATE, 'hubspoke-tls.conf');
   const writeServers = (ports: number[]) => writeFile(serversFile, ports.map((p) => `server 127.0.0.1:${p} max_fails=1 fail_timeout=2s;\n`).join('') || 'server 127.0.0.1:9;\n');
   await writeServers(hubPorts);
+  // A server answering with the config's generation: new connections reach it only once a reload is in force.
+  let generation = 0;
+  const reloadProbe = join(dir, 'reload-probe.conf');
+  const writeReloadProbe = () => writeFile(reloadProbe, `server { listen 127.0.0.1:${reloadProbePort}; return 200 "${generation}"; }\n`);
+  await writeReloadProbe();
   await writeFile(join(dir, 'nginx.conf'), `
 ${process.getuid?.() === 0 ? 'user root;' : ''}
 worker_processes 1;
@@ -61,6 +67,7 @@ http {
   client_body_temp_path ${dir}/client_body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   include ${join(dir, 'hubspoke.conf')};
+  include ${reloadProbe};
   ${tls ? `include ${join(dir, 'hubspoke-tls.conf')};` : ''}
 }
 `);
@@ -81,9 +88,10 @@ http {
     accessLog: async () =>
       (await readFile(vars.GATEWAY_ACCESS_LOG!, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
     setHubs: async (ports) => {
-      await writeServers(ports);
+      generation += 1;
+      await Promise.all([writeServers(ports), writeReloadProbe()]);
       child.kill('SIGHUP');
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await eventually(async () => (await (await fetch(`http://127.0.0.1:${reloadProbePort}/`)).text()) === String(generation));
     },
     stop: async () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -1,5 +1,5 @@
 import { createLogger } from '@hubspoke/kit';
-import { startPrivateRedis, type PrivateRedis } from '@hubspoke/kit/testing';
+import { eventually, startPrivateRedis, type PrivateRedis } from '@hubspoke/kit/testing';
 import type { Express } from 'express';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
@@ -64,8 +64,7 @@ describe('rate limits with Redis down', () => {
 
   test('when Redis comes back, then counting is shared through it again and fail-closed routes reopen', async () => {
     await redisServer.start();
-    const deadline = Date.now() + 10_000;
-    while (redis.status !== 'ready' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await eventually(() => redis.status === 'ready');
 
     const register = await request(app).post(`/api/auth${REGISTER_LIMIT.path}`).set('X-Forwarded-For', '203.0.113.13');
     expect(register.status).toBe(200);

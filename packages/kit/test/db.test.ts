@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger, createPool, isUniqueViolation, migrate, withTransaction, type Pool } from '../src/index.js';
-import { createTestDatabase, type TestDatabase } from '../src/testing/index.js';
+import { createTestDatabase, eventually, type TestDatabase } from '../src/testing/index.js';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 const MIGRATIONS = new URL('./fixtures/migrations-ok', import.meta.url).pathname;
@@ -73,7 +73,8 @@ describe('pool and transactions', () => {
     await admin.query(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'kit-db-test' AND pid <> pg_backend_pid()",
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The pool drops each terminated client when its error arrives; a query before that would pick a dead one.
+    await eventually(() => db.totalCount === 0);
     await expect(db.query('SELECT 1 AS ok')).resolves.toMatchObject({ rows: [{ ok: 1 }] });
   });
 

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { createEnvelope, currentRequestId, unroutedEvents, InvalidEnvelopeError, enqueue, runWithContext, withTransaction, type Bus, type Envelope } from '../src/index.js';
 import { drainQueue, effectsOf, messagingFixture, publishRaw, SERVICE, withChannel } from './messaging-support.js';
@@ -205,7 +204,12 @@ describe('transactional outbox', () => {
     await withTransaction(fixture.db, (tx) => enqueue(tx, committed));
 
     expect((await consumed).envelope).toEqual(committed);
-    await sleep(1_000); // several relay polls: a second publish would show up by now
+    // The relay publishes in commit order and confirms arrive in publish order: once a later row's publish is
+    // confirmed, a second publish of `committed` would have been confirmed too.
+    const later = event({ n: 'later' });
+    const laterAcked = bus.waitFor('acked', (e) => e.id === later.id);
+    await withTransaction(fixture.db, (tx) => enqueue(tx, later));
+    await laterAcked;
     expect(acked.filter((id) => id === committed.id)).toHaveLength(1);
     expect(acked).not.toContain(rolledBack.id);
     expect(calls.get(committed.id)).toBe(1);

@@ -24,8 +24,8 @@ async function privateRedis(): Promise<PrivateRedis> {
   };
 }
 
-function reader(redisUrl: string, keyPrefix: string): RegistryReader {
-  const created = createRegistryReader({ redisUrl, keyPrefix, secret: SECRET, logger: debugLogger().logger, resyncMs: 500 });
+function reader(redisUrl: string, keyPrefix: string, now?: () => number): RegistryReader {
+  const created = createRegistryReader({ redisUrl, keyPrefix, secret: SECRET, logger: debugLogger().logger, resyncMs: 500, now });
   cleanups.unshift(() => created.close());
   return created;
 }
@@ -62,7 +62,8 @@ describe('registry: Redis outage', () => {
   test('when Redis goes down, then the reader keeps its snapshot, says since when it is down, and answers at once', async () => {
     const server = await privateRedis();
     const prefix = `${uniquePrefix('res')}:`;
-    const hub = reader(server.url, prefix);
+    let clockSkewMs = 0;
+    const hub = reader(server.url, prefix, () => Date.now() + clockSkewMs);
     await hub.start();
     const { registration, lines } = await register(server.url, prefix);
     await eventually('listed', () => hub.instances().some((i) => i.instanceId === registration.instanceId));
@@ -72,8 +73,12 @@ describe('registry: Redis outage', () => {
     await eventually('the reader reports Redis down', () => !hub.state().connected, { timeoutMs: 5000 });
     expect(hub.state().downSince).toBeGreaterThanOrEqual(stoppedAt - 50);
 
-    // Past the instance's 3 s TTL: the hub keeps routing on what it last knew.
-    await new Promise((resolve) => setTimeout(resolve, 3500));
+    // Past the instance's 3 s TTL on the reader's clock: the hub keeps routing on what it last knew.
+    clockSkewMs = 3_500;
+    const failedAgain = () => lines.filter((l) => l.msg === 'registry: heartbeat failed again').length;
+    const failedBefore = failedAgain();
+    // Another failed heartbeat since: the reader, resyncing as often, has tried Redis again on the moved clock.
+    await eventually('another failed heartbeat', () => failedAgain() > failedBefore, { timeoutMs: 5000 });
     const started = performance.now();
     const instances = hub.instances();
     expect(performance.now() - started).toBeLessThan(5);

@@ -100,13 +100,17 @@ describe('registry: register, drain, deregister', () => {
   test('when a spoke deregisters, then the reader drops it and its key is gone', async () => {
     const prefix = `${uniquePrefix('reg')}:`;
     const { reader } = await startReader(prefix, 60_000);
-    const registration = await register(prefix);
+    const heartbeat = { ttlMs: 1000, heartbeatMs: 100 };
+    const registration = await register(prefix, heartbeat);
+    // Registered just after it on the same heartbeat: its ticks show when the deregistered one's would have come.
+    const twin = await register(prefix, heartbeat);
     await eventually('listed', () => find(reader, registration.instanceId));
     await registration.deregister();
+    const deregisteredAt = Date.now();
     await eventually('gone', () => !find(reader, registration.instanceId), { timeoutMs: 1000 });
     expect(await redis.exists(registryKeys(prefix).instance('users', registration.instanceId))).toBe(0);
     // A late heartbeat tick must not bring it back.
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await eventually('a heartbeat interval has passed', () => twin.record().heartbeatAt > deregisteredAt + heartbeat.heartbeatMs);
     expect(await redis.exists(registryKeys(prefix).instance('users', registration.instanceId))).toBe(0);
   });
 

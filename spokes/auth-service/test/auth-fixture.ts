@@ -3,7 +3,7 @@ import request from 'supertest';
 import {
   createJwksKeySource, createLogger, createTokenVerifier, declareEventsExchange, JWKS_PATH, startService, type Envelope,
 } from '@hubspoke/kit';
-import { captureLogs, createTestDatabase, deleteTestTopology, testAmqpUrl, testRedisUrl, uniquePrefix } from '@hubspoke/kit/testing';
+import { captureLogs, createTestDatabase, deleteTestTopology, eventually, testAmqpUrl, testRedisUrl, uniquePrefix } from '@hubspoke/kit/testing';
 import { loadConfig } from '../src/config.js';
 import { authService } from '../src/service.js';
 
@@ -67,6 +67,16 @@ export async function authFixture(label: string, options: AuthFixtureOptions = {
     return res.body as { user: { id: string; email: string; name: string; role: string }; accessToken: string; refreshToken: string; expiresIn: number };
   }
 
+  /**
+   * Registers one more account and waits for its user.registered. The relay publishes rows in commit order and the
+   * observer records in delivery order, so every event committed before it has been recorded by then: a test can
+   * then assert that an event did not arrive twice, or at all, without sleeping.
+   */
+  async function eventsSettled() {
+    const { user } = await register();
+    await eventually(() => observer.events.some((e) => e.type === 'user.registered' && (e.payload as { userId: string }).userId === user.id), 20_000);
+  }
+
   async function cleanup() {
     await service.shutdown('test finished');
     await observer.close();
@@ -74,7 +84,7 @@ export async function authFixture(label: string, options: AuthFixtureOptions = {
     await database.drop();
   }
 
-  return { app, baseUrl, config, db, bus, keys, logger, lines, prefix, queues, events: observer.events, verifier, uniqueEmail, register, cleanup };
+  return { app, baseUrl, config, db, bus, keys, logger, lines, prefix, queues, events: observer.events, verifier, uniqueEmail, register, eventsSettled, cleanup };
 }
 
 export type AuthFixture = Awaited<ReturnType<typeof authFixture>>;

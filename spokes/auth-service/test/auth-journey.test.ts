@@ -122,8 +122,7 @@ describe('every 4xx', () => {
     const res = await request(fx.app).post('/register').send({ email: ` ${user.email.toUpperCase()}`, password: PASSWORD, name: 'Other' });
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe('AUTH.EMAIL_TAKEN');
-    await eventually(() => eventsOf('user.registered', user.id).length === 1);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await fx.eventsSettled();
     expect(fx.events.filter((e) => e.type === 'user.registered' && (e.payload as { email: string }).email === user.email)).toHaveLength(1);
   });
 

@@ -45,7 +45,7 @@ describe('the outbox while RabbitMQ is unreachable', () => {
     proxy.restore();
     await eventually(() => registeredEvents(email).length === 1, 20_000);
     await eventually(() => fx.events.some((e) => e.type === 'user.logged_in' && (e.payload as { userId: string }).userId === registered.body.user.id), 10_000);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await fx.eventsSettled();
     expect(registeredEvents(email)).toHaveLength(1);
     expect(registeredEvents(email)[0]!.payload).toEqual({ userId: registered.body.user.id, email, name: 'Offline', role: 'user' });
     expect((await request(fx.app).get('/ready')).body).toEqual({ status: 'ready', degraded: [] });
@@ -62,8 +62,7 @@ describe('the outbox while RabbitMQ is unreachable', () => {
     const { user } = await fx.register();
     expect((await request(fx.app).post('/register').send({ email: user.email, password: PASSWORD, name: 'Twice' })).status).toBe(409);
 
-    await eventually(() => registeredEvents(user.email).length === 1, 10_000);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await fx.eventsSettled();
     expect(registeredEvents(email)).toHaveLength(0);
     expect(registeredEvents(user.email)).toHaveLength(1);
     const { rows } = await fx.db.query(`SELECT count(*)::int AS n FROM outbox WHERE payload->>'email' = $1`, [email]);

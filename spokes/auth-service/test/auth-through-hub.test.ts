@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import {
   ACCESS_TOKEN_TYPE, closeServer, createJwksKeySource, createMetrics, createLogger, createRegistryReader, createTokenVerifier, JWKS_PATH, listen,
   serverPort, type Envelope, type RegistryReader,
@@ -90,7 +91,12 @@ describe('the auth spoke through the hub, as two replicas started together', () 
     expect(jwks[0]!.keys).toHaveLength(1);
     expect(jwks[1]).toEqual(jwks[0]);
     await eventually(() => observer.events.some((e) => e.type === 'user.registered' && (e.payload as { email: string }).email === ADMIN_EMAIL), 15_000);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // One outbox row for the admin: a second user.registered would have nothing to be published from.
+    const db = new pg.Client({ connectionString: database.url });
+    await db.connect();
+    const { rows } = await db.query(`SELECT count(*)::int AS n FROM outbox WHERE type = 'user.registered' AND payload->>'email' = $1`, [ADMIN_EMAIL])
+      .finally(() => db.end());
+    expect(rows).toEqual([{ n: 1 }]);
     expect(observer.events.filter((e) => e.type === 'user.registered' && (e.payload as { email: string }).email === ADMIN_EMAIL)).toHaveLength(1);
   });
 

@@ -12,6 +12,8 @@ export interface JwksKeySourceOptions {
   maxAgeMs?: number;
   timeoutMs?: number;
   logger?: Logger;
+  /** The clock the intervals and max age are measured on: tests pass their own to step past them. */
+  now?: () => number;
 }
 
 /**
@@ -21,7 +23,7 @@ export interface JwksKeySourceOptions {
  * `minRefreshIntervalMs` of the last fetch is unknown until the next one.
  */
 export function createJwksKeySource({
-  url, minRefreshIntervalMs = 5_000, maxAgeMs = 300_000, timeoutMs = 2_000, logger,
+  url, minRefreshIntervalMs = 5_000, maxAgeMs = 300_000, timeoutMs = 2_000, logger, now = Date.now,
 }: JwksKeySourceOptions): KeySource {
   let keys = new Map<string, VerificationKey>();
   let loadedAt = -Infinity;
@@ -32,13 +34,13 @@ export function createJwksKeySource({
   // Concurrent callers share one fetch; the interval counts from its start.
   function refresh(): Promise<void> {
     if (inFlight) return inFlight;
-    if (Date.now() - attemptedAt < minRefreshIntervalMs) return Promise.resolve();
-    attemptedAt = Date.now();
+    if (now() - attemptedAt < minRefreshIntervalMs) return Promise.resolve();
+    attemptedAt = now();
     inFlight = fetchJwks(url, timeoutMs)
       .then(
         (fresh) => {
           keys = fresh;
-          loadedAt = Date.now();
+          loadedAt = now();
           lastAttemptFailed = false;
         },
         (error: unknown) => {
@@ -56,7 +58,7 @@ export function createJwksKeySource({
     async getKey(kid) {
       const known = keys.get(kid);
       if (known) {
-        if (Date.now() - loadedAt >= maxAgeMs) void refresh();
+        if (now() - loadedAt >= maxAgeMs) void refresh();
         return known;
       }
       await refresh();

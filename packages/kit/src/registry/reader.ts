@@ -13,6 +13,8 @@ export interface RegistryReaderOptions {
   logger: Logger;
   /** Periodic full resync, on top of pub/sub: bounds how long an expired instance lingers. */
   resyncMs?: number;
+  /** The clock records expire on and outages are dated by: tests pass their own to step past a TTL. */
+  now?: () => number;
 }
 
 export interface RegistryState {
@@ -43,7 +45,7 @@ export interface RegistryReader {
  * and every `resyncMs`. With Redis down it keeps the last snapshot, so routing carries on, and resyncs
  * as soon as the connection is back.
  */
-export function createRegistryReader({ redisUrl, keyPrefix = '', secret, logger, resyncMs = 2000 }: RegistryReaderOptions): RegistryReader {
+export function createRegistryReader({ redisUrl, keyPrefix = '', secret, logger, resyncMs = 2000, now = Date.now }: RegistryReaderOptions): RegistryReader {
   if (!secret) throw new Error('registry: a secret is required to verify instance records');
   const keys = registryKeys(keyPrefix);
   const commands = createRegistryConnection(redisUrl, logger, 'registry reader');
@@ -60,8 +62,8 @@ export function createRegistryReader({ redisUrl, keyPrefix = '', secret, logger,
   let running: Promise<void> | undefined;
   let again = false;
 
-  function accept(key: string, stored: string, now: number): InstanceRecord | undefined {
-    const result = verifyRecord(stored, secret, now);
+  function accept(key: string, stored: string, at: number): InstanceRecord | undefined {
+    const result = verifyRecord(stored, secret, at);
     if (result.ok && key === keys.instance(result.record.service, result.record.instanceId)) return Object.freeze(result.record);
     // A validly signed record under another instance's key is a copy, not a registration.
     const reason = result.ok ? 'malformed' : result.reason;
@@ -76,9 +78,9 @@ export function createRegistryReader({ redisUrl, keyPrefix = '', secret, logger,
     for (let i = 0; i < members.length; i += MGET_BATCH) {
       const batch = members.slice(i, i + MGET_BATCH);
       const values = await commands.mget(batch);
-      const now = Date.now();
+      const at = now();
       values.forEach((stored, j) => {
-        const record = stored === null ? undefined : accept(batch[j]!, stored, now);
+        const record = stored === null ? undefined : accept(batch[j]!, stored, at);
         if (record) records.push(record);
       });
     }
@@ -89,7 +91,7 @@ export function createRegistryReader({ redisUrl, keyPrefix = '', secret, logger,
     if (closed) return;
     if (connected || downSince === null) {
       logger.warn({ err: error, instances: snapshot.length }, 'registry: redis unavailable; keeping the last snapshot');
-      downSince = Date.now();
+      downSince = now();
     }
     connected = false;
   }
@@ -119,10 +121,10 @@ export function createRegistryReader({ redisUrl, keyPrefix = '', secret, logger,
       return;
     }
     if (closed) return;
-    if (!connected && downSince !== null) logger.info({ downForMs: Date.now() - downSince }, 'registry: redis back; resynced');
+    if (!connected && downSince !== null) logger.info({ downForMs: now() - downSince }, 'registry: redis back; resynced');
     connected = true;
     downSince = null;
-    lastSyncAt = Date.now();
+    lastSyncAt = now();
     replace(records);
   }
 
