@@ -19,8 +19,9 @@ export interface PoolOptions {
 }
 
 /**
- * A pg pool that survives database restarts: an idle client's error is logged, not thrown (pg's pool
- * emits it and an unhandled 'error' event would kill the process), and waiting for a connection is bounded.
+ * A pg pool that survives database restarts: a client's socket error is logged, not thrown, whether the
+ * client is idle (pg's pool emits it) or checked out (pg-pool removes its own listener then, and pg
+ * emits 'error' even mid-query: unhandled, it would kill the process). Waiting for a connection is bounded.
  */
 export function createPool(options: PoolOptions, logger: Logger): pg.Pool {
   const pool = new pg.Pool({
@@ -33,22 +34,34 @@ export function createPool(options: PoolOptions, logger: Logger): pg.Pool {
     query_timeout: (options.statementTimeoutMs ?? 10_000) + 1000,
   });
   pool.on('error', (error) => logger.warn({ err: error }, 'postgres idle client error'));
+  // The query in flight (if any) rejects with the same error, so the code holding the client sees it.
+  pool.on('connect', (client) => client.on('error', (error) => logger.warn({ err: error }, 'postgres connection lost')));
   return pool;
 }
 
-/** Runs `work` in one transaction: commits when it resolves, rolls back when it throws. */
+/**
+ * Runs `work` in one transaction: commits when it resolves, rolls back when it throws. A connection
+ * lost meanwhile fails the transaction (never the process, whichever pool the client came from) and
+ * the client is discarded rather than returned to the pool.
+ */
 export async function withTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  let lost: Error | undefined;
+  const onError = (error: Error) => {
+    lost ??= error;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    if (!lost) await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(lost);
   }
 }
 
