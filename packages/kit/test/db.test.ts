@@ -2,7 +2,7 @@ import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { createLogger, createPool, isUniqueViolation, migrate, withTransaction, type Pool, type PoolClient } from '../src/index.js';
+import { createLogger, createPool, isUniqueViolation, migrate, TransactionAbortedError, withTransaction, type Pool, type PoolClient } from '../src/index.js';
 import { createTestDatabase, eventually, startFaultProxy, testPostgresUrl, type FaultProxy, type TestDatabase } from '../src/testing/index.js';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
@@ -69,6 +69,20 @@ describe('pool and transactions', () => {
     })).rejects.toThrow('stop');
     const { rowCount } = await db.query("SELECT 1 FROM items WHERE name = 'rolled-back'");
     expect(rowCount).toBe(0);
+  });
+
+  test('when work catches a SQL error and carries on, then the transaction fails instead of reporting a commit that rolled back', async () => {
+    const db = pool();
+    await db.query("INSERT INTO items (name) VALUES ('swallowed-one')");
+    const committed = withTransaction(db, async (tx) => {
+      await tx.query("INSERT INTO items (name) VALUES ('swallowed-two')");
+      await tx.query("INSERT INTO items (name) VALUES ('swallowed-one')").catch((error: unknown) => {
+        if (!isUniqueViolation(error)) throw error;
+      });
+      return 'done';
+    });
+    await expect(committed).rejects.toBeInstanceOf(TransactionAbortedError);
+    expect((await db.query("SELECT 1 FROM items WHERE name = 'swallowed-two'")).rowCount).toBe(0);
   });
 
   test('when a unique constraint is violated, then it is recognised', async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { createEnvelope, currentRequestId, unroutedEvents, InvalidEnvelopeError, enqueue, runWithContext, withTransaction, type Bus, type Envelope } from '../src/index.js';
+import { createEnvelope, currentRequestId, unroutedEvents, InvalidEnvelopeError, enqueue, isUniqueViolation, runWithContext, withTransaction, type Bus, type Envelope } from '../src/index.js';
 import { drainQueue, effectsOf, messagingFixture, publishRaw, SERVICE, withChannel } from './messaging-support.js';
 
 let fixture: Awaited<ReturnType<typeof messagingFixture>>;
@@ -171,6 +171,32 @@ describe('consumer delivery guarantees', () => {
     const dead = await drainQueue(queues.deadLetter);
     expect(dead).toHaveLength(1);
     expect(dead[0]!.properties.headers).toMatchObject({ 'x-attempts': 1, 'x-last-error': expect.stringContaining('InvalidEnvelopeError') });
+  });
+
+  test('when a handler swallows a unique violation, then the message is retried and dead-lettered, never acked as consumed', async () => {
+    await fixture.db.query("CREATE TABLE names (name text PRIMARY KEY); INSERT INTO names VALUES ('taken')");
+    const queues = await fixture.consume(bus, {
+      name: 'swallower',
+      bindings: ['swallower.happened.v1'],
+      maxAttempts: 2,
+      handler: async (envelope, tx) => {
+        await tx.query('INSERT INTO effects (message_id, note) VALUES ($1, $2)', [envelope.id, 'swallower']);
+        await tx.query("INSERT INTO names VALUES ('taken')").catch((error: unknown) => {
+          if (!isUniqueViolation(error)) throw error;
+        });
+      },
+    });
+    const envelope = thing({}, 'swallower.happened');
+    const consumed: string[] = [];
+    bus.on('consumed', (c) => consumed.push(c.envelope.id));
+    const deadLettered = bus.waitFor('dead-lettered', (d) => d.envelope?.id === envelope.id);
+
+    await bus.publish(envelope);
+
+    expect(await deadLettered).toMatchObject({ queue: queues.queue, attempts: 2, error: expect.stringContaining('TransactionAbortedError') });
+    expect(consumed).not.toContain(envelope.id);
+    expect(await effectsOf(fixture.db, envelope.id)).toEqual([]);
+    expect((await fixture.db.query('SELECT 1 FROM processed_messages WHERE message_id = $1', [envelope.id])).rowCount).toBe(0);
   });
 
   test('when the handler rejects the payload as invalid, then the message is dead-lettered without retries', async () => {

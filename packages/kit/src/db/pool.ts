@@ -40,6 +40,14 @@ export function createPool(options: PoolOptions, logger: Logger): pg.Pool {
 }
 
 /**
+ * Postgres answered COMMIT with ROLLBACK: a statement failed inside the transaction and `work` caught
+ * the error instead of letting it through, so nothing `work` wrote was kept.
+ */
+export class TransactionAbortedError extends Error {
+  override readonly name = 'TransactionAbortedError';
+}
+
+/**
  * Runs `work` in one transaction: commits when it resolves, rolls back when it throws. A connection
  * lost meanwhile fails the transaction (never the process, whichever pool the client came from) and
  * the client is discarded rather than returned to the pool.
@@ -54,7 +62,9 @@ export async function withTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient
   try {
     await client.query('BEGIN');
     const result = await work(client);
-    await client.query('COMMIT');
+    // After an error Postgres turns COMMIT into ROLLBACK without raising anything: only the tag tells.
+    const { command } = await client.query('COMMIT');
+    if (command !== 'COMMIT') throw new TransactionAbortedError('the transaction failed on an error that was caught inside it; COMMIT rolled it back');
     return result;
   } catch (error) {
     if (!lost) await client.query('ROLLBACK').catch(() => undefined);
