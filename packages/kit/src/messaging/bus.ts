@@ -128,6 +128,22 @@ export class Bus extends EventEmitter<BusEvents> {
     return { queues };
   }
 
+  /**
+   * Listeners are tests, metrics and logs: one that throws is logged and the others still run. Thrown
+   * through, it would land in the code that emitted it, after an ack or a confirm, and undo that work.
+   */
+  override emit<K>(event: K extends BusEventName ? K : never, ...args: K extends BusEventName ? BusEvents[K] : never): boolean {
+    const listeners = this.rawListeners(event) as ((...values: unknown[]) => void)[];
+    for (const listener of listeners) {
+      try {
+        listener.apply(this, args);
+      } catch (error) {
+        this.#options.logger.error({ err: error, event }, 'bus event listener threw');
+      }
+    }
+    return listeners.length > 0;
+  }
+
   waitFor<K extends BusEventName>(event: K, predicate?: (value: BusEvents[K][0]) => boolean, timeoutMs?: number): Promise<BusEvents[K][0]> {
     return waitForEvent(this, event, predicate, timeoutMs);
   }
@@ -150,9 +166,10 @@ export class Bus extends EventEmitter<BusEvents> {
     channel.on('error', (error: Error) => this.#options.logger.warn({ err: error }, 'amqp publish channel error'));
     channel.on('close', () => this.#reconnect(model, 'publish channel closed'));
     await declareEventsExchange(channel, this.#options.prefix ?? '');
-    this.#publish = confirmedPublisher(channel, {
+    this.#publish = confirmedPublisher(channel, model, {
       maxUnconfirmed: this.#options.maxUnconfirmed ?? 1_000,
       confirmTimeoutMs: this.#options.confirmTimeoutMs ?? 10_000,
+      onBroken: () => void channel.close().catch(() => undefined),
     });
     // A plain loop: consumers registered while this runs are picked up too.
     for (const spec of this.#consumers) this.#running.push(await this.#start(model, spec));

@@ -57,7 +57,11 @@ export async function startConsumer(connection: ChannelModel, options: ConsumeOp
   });
   await declareConsumerQueues(channel, context.exchange, queues);
   await channel.prefetch(options.prefetch ?? 32);
-  const publish = confirmedPublisher(channel, { maxUnconfirmed: 256, confirmTimeoutMs: 10_000 });
+  const publish = confirmedPublisher(channel, connection, {
+    maxUnconfirmed: 256,
+    confirmTimeoutMs: 10_000,
+    onBroken: () => void channel.close().catch(() => undefined),
+  });
   const inFlight = new Set<Promise<void>>();
 
   const move = async (message: ConsumeMessage, queue: string, attempts: number, error: string) => {
