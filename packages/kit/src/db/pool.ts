@@ -47,13 +47,36 @@ export class TransactionAbortedError extends Error {
   override readonly name = 'TransactionAbortedError';
 }
 
+/** No connection could be had (the pool stayed busy past its wait, or Postgres is unreachable): nothing ran. */
+export class DatabaseUnavailableError extends Error {
+  override readonly name = 'DatabaseUnavailableError';
+}
+
+/** `work` ran past the transaction's time limit: its connection was closed, which rolls it back. */
+export class TransactionTimeoutError extends Error {
+  override readonly name = 'TransactionTimeoutError';
+}
+
+export interface TransactionOptions {
+  /**
+   * Longest `work` may run. Past it the transaction fails and its connection is closed rather than
+   * returned, so work still running cannot write through a connection someone else now holds.
+   */
+  timeoutMs?: number;
+}
+
 /**
  * Runs `work` in one transaction: commits when it resolves, rolls back when it throws. A connection
  * lost meanwhile fails the transaction (never the process, whichever pool the client came from) and
  * the client is discarded rather than returned to the pool.
  */
-export async function withTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+export async function withTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw new DatabaseUnavailableError(`no database connection: ${(error as Error).message}`, { cause: error });
+  }
   let lost: Error | undefined;
   const onError = (error: Error) => {
     lost ??= error;
@@ -61,7 +84,10 @@ export async function withTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient
   client.on('error', onError);
   try {
     await client.query('BEGIN');
-    const result = await work(client);
+    const result = await withinTime(work(client), options.timeoutMs, () => {
+      lost ??= new TransactionTimeoutError(`the transaction ran longer than ${options.timeoutMs} ms`);
+      return lost;
+    });
     // After an error Postgres turns COMMIT into ROLLBACK without raising anything: only the tag tells.
     const { command } = await client.query('COMMIT');
     if (command !== 'COMMIT') throw new TransactionAbortedError('the transaction failed on an error that was caught inside it; COMMIT rolled it back');
@@ -73,6 +99,17 @@ export async function withTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient
     client.off('error', onError);
     client.release(lost);
   }
+}
+
+function withinTime<T>(work: Promise<T>, timeoutMs: number | undefined, timedOut: () => Error): Promise<T> {
+  if (timeoutMs === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(timedOut()), timeoutMs);
+  });
+  // Work that outlives its deadline fails later on the closed connection; nobody awaits it any more.
+  work.catch(() => undefined);
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** Postgres unique_violation, for repositories that map it to a 409 once. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { currentRequestId } from '../context.js';
 import { parseJsonStrict } from '../http/json-body.js';
 
-/** Every message on the bus (STYLE.md §6). A breaking payload change is a new version, not an edit. */
+/** Every message on the bus. A breaking payload change is a new version, not an edit. */
 export interface Envelope<TType extends string = string, TPayload = unknown> {
   id: string;
   type: TType;
