@@ -44,7 +44,7 @@ export async function messagingFixture(label: string) {
     await database.drop();
   };
 
-  return { db, logger, lines, prefix, openBus, consume, relay, cleanup };
+  return { db, url: database.url, logger, lines, prefix, openBus, consume, relay, cleanup };
 }
 
 export { publishRaw, withAmqpChannel as withChannel } from '../src/testing/index.js';

@@ -72,12 +72,19 @@ export async function startConsumer(connection: ChannelModel, options: ConsumeOp
   const handlerTimeoutMs = options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
   const channel = await connection.createConfirmChannel();
   let stopping = false;
+  // Until the consumer runs, a failure is this function's rejection (with the broker's reason), not a restart.
+  let started = false;
   channel.on('error', (error: Error) => logger.warn({ err: error, queue: queues.queue }, 'amqp consumer channel error'));
   channel.on('close', () => {
-    if (!stopping) context.restart(`consumer channel for ${queues.queue} closed`);
+    if (started && !stopping) context.restart(`consumer channel for ${queues.queue} closed`);
   });
-  await declareConsumerQueues(channel, context.exchange, queues, options.queueType ?? 'classic');
-  await channel.prefetch(options.prefetch ?? Math.max(1, Math.floor((options.db.options.max ?? DEFAULT_POOL_SIZE) / 2)));
+  try {
+    await declareConsumerQueues(channel, context.exchange, queues, options.queueType ?? 'classic');
+    await channel.prefetch(options.prefetch ?? Math.max(1, Math.floor((options.db.options.max ?? DEFAULT_POOL_SIZE) / 2)));
+  } catch (error) {
+    await channel.close().catch(() => undefined);
+    throw error;
+  }
   const publish = confirmedPublisher(channel, connection, {
     maxUnconfirmed: 256,
     confirmTimeoutMs: 10_000,
@@ -131,6 +138,8 @@ export async function startConsumer(connection: ChannelModel, options: ConsumeOp
           // No connection means the handler never ran: the message keeps its attempts and waits here.
           if (!(error instanceof DatabaseUnavailableError)) return settle(message, parsed, attempts, error, error instanceof InvalidEnvelopeError);
           if (stopping) return requeue(message);
+          // A full pool hands out connections in turn: queue again at once. An empty one cannot reach Postgres: back off.
+          if (options.db.totalCount > 0) continue;
           if (waits === 0) logger.warn({ err: error, queue: queues.queue, messageId: parsed.id }, 'no database connection for a message: waiting');
           await delay(Math.min(CONNECTION_WAIT_MS.max, CONNECTION_WAIT_MS.min * 2 ** waits));
         }
@@ -178,12 +187,17 @@ export async function startConsumer(connection: ChannelModel, options: ConsumeOp
     }
   }
 
-  const { consumerTag } = await channel.consume(queues.queue, (message) => {
+  const consuming = channel.consume(queues.queue, (message) => {
     if (!message) return context.restart(`the broker cancelled the consumer on ${queues.queue}`);
     const running = handle(message).finally(() => inFlight.delete(running));
     inFlight.add(running);
     context.track(running);
   });
+  const { consumerTag } = await consuming.catch(async (error: unknown) => {
+    await channel.close().catch(() => undefined);
+    throw error;
+  });
+  started = true;
 
   return {
     async stop() {
