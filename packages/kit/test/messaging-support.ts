@@ -25,7 +25,7 @@ export async function messagingFixture(label: string) {
     return bus;
   };
 
-  const consume = async (bus: Bus, options: Omit<ConsumeOptions, 'db'>) => {
+  const consume = async (bus: Bus, options: Omit<ConsumeOptions, 'db'> & { db?: Pool }) => {
     const { queues } = await bus.consume({ db, retryDelaysMs: [50, 100], ...options });
     declared.push(queues);
     return queues;
