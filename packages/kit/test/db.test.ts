@@ -1,25 +1,37 @@
 import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createLogger, createPool, isUniqueViolation, migrate, withTransaction, type Pool } from '../src/index.js';
-import { createTestDatabase, eventually, type TestDatabase } from '../src/testing/index.js';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { createLogger, createPool, isUniqueViolation, migrate, TransactionAbortedError, withTransaction, type Pool, type PoolClient } from '../src/index.js';
+import { createTestDatabase, eventually, startFaultProxy, testPostgresUrl, type FaultProxy, type TestDatabase } from '../src/testing/index.js';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 const MIGRATIONS = new URL('./fixtures/migrations-ok', import.meta.url).pathname;
 let database: TestDatabase;
+let proxy: FaultProxy;
 const pools: Pool[] = [];
-const pool = () => {
-  const created = createPool({ connectionString: database.url, applicationName: 'kit-db-test', max: 3, statementTimeoutMs: 2000 }, logger);
+const pool = (url = database.url, applicationName = 'kit-db-test') => {
+  const created = createPool({ connectionString: url, applicationName, max: 3, statementTimeoutMs: 2000 }, logger);
   pools.push(created);
   return created;
 };
+/** A pool whose connections pass through the fault proxy, so a test can reset them. */
+const proxiedPool = () => {
+  const url = new URL(database.url);
+  url.host = `127.0.0.1:${proxy.port}`;
+  return pool(url.toString(), 'kit-db-proxied');
+};
+const ended = (client: PoolClient) => new Promise((resolve) => client.once('end', resolve));
 
 beforeAll(async () => {
   database = await createTestDatabase('kit_db');
+  const target = new URL(testPostgresUrl());
+  proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port || 5432) });
 });
+afterEach(() => proxy.restore());
 afterAll(async () => {
   await Promise.all(pools.map((p) => p.end()));
+  await proxy.close();
   await database.drop();
 });
 
@@ -59,6 +71,20 @@ describe('pool and transactions', () => {
     expect(rowCount).toBe(0);
   });
 
+  test('when work catches a SQL error and carries on, then the transaction fails instead of reporting a commit that rolled back', async () => {
+    const db = pool();
+    await db.query("INSERT INTO items (name) VALUES ('swallowed-one')");
+    const committed = withTransaction(db, async (tx) => {
+      await tx.query("INSERT INTO items (name) VALUES ('swallowed-two')");
+      await tx.query("INSERT INTO items (name) VALUES ('swallowed-one')").catch((error: unknown) => {
+        if (!isUniqueViolation(error)) throw error;
+      });
+      return 'done';
+    });
+    await expect(committed).rejects.toBeInstanceOf(TransactionAbortedError);
+    expect((await db.query("SELECT 1 FROM items WHERE name = 'swallowed-two'")).rowCount).toBe(0);
+  });
+
   test('when a unique constraint is violated, then it is recognised', async () => {
     const db = pool();
     await db.query("INSERT INTO items (name) VALUES ('unique-one')");
@@ -80,5 +106,43 @@ describe('pool and transactions', () => {
 
   test('when a statement runs past the statement timeout, then it fails instead of hanging', async () => {
     await expect(pool().query('SELECT pg_sleep(5)')).rejects.toThrow(/statement timeout/);
+  });
+
+  test('when the connection resets while a transaction is idle, then the transaction fails, the process lives and the pool recovers', async () => {
+    const db = proxiedPool();
+    const failed = withTransaction(db, async (tx) => {
+      await tx.query("INSERT INTO items (name) VALUES ('reset-idle')");
+      proxy.cut();
+      await ended(tx);
+      await tx.query('SELECT 1');
+    });
+    await expect(failed).rejects.toThrow();
+    proxy.restore();
+    await expect(withTransaction(db, (tx) => tx.query('SELECT 1 AS ok'))).resolves.toMatchObject({ rows: [{ ok: 1 }] });
+    expect((await pool().query("SELECT 1 FROM items WHERE name = 'reset-idle'")).rowCount).toBe(0);
+  });
+
+  test('when the connection resets during a query in a transaction, then the transaction fails, the process lives and the pool recovers', async () => {
+    const db = proxiedPool();
+    const admin = pool();
+    const failed = withTransaction(db, (tx) => tx.query('SELECT pg_sleep(1.5)'));
+    await eventually(async () => (await admin.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'kit-db-proxied' AND query LIKE 'SELECT pg_sleep%'")).rowCount);
+    proxy.cut();
+    await expect(failed).rejects.toThrow();
+    proxy.restore();
+    await expect(withTransaction(db, (tx) => tx.query('SELECT 1 AS ok'))).resolves.toMatchObject({ rows: [{ ok: 1 }] });
+  });
+
+  test('when the server terminates a backend inside a transaction (a fast shutdown), then the transaction fails and the process lives', async () => {
+    const db = pool(database.url, 'kit-db-terminated');
+    const admin = pool();
+    const failed = withTransaction(db, async (tx) => {
+      await tx.query('SELECT 1');
+      await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'kit-db-terminated'");
+      await ended(tx);
+      await tx.query('SELECT 1');
+    });
+    await expect(failed).rejects.toThrow();
+    await expect(withTransaction(db, (tx) => tx.query('SELECT 1 AS ok'))).resolves.toMatchObject({ rows: [{ ok: 1 }] });
   });
 });

@@ -15,6 +15,7 @@ describe('envelopes', () => {
   test('when the type or version is malformed, then no envelope is created', () => {
     expect(() => createEnvelope({ source: 'user', type: 'User Registered', version: 1, payload: {} })).toThrow('type is not a dotted lower-case name');
     expect(() => createEnvelope({ source: 'user', type: 'user.registered', version: 1.5, payload: {} })).toThrow('version is not a positive integer');
+    expect(() => createEnvelope({ source: 'user', type: `user.${'x'.repeat(300)}`, version: 1, payload: {} })).toThrow('type is longer than 200 characters');
   });
 
   test('when a message is parsed, then only the envelope fields are kept', () => {

@@ -25,7 +25,7 @@ export async function messagingFixture(label: string) {
     return bus;
   };
 
-  const consume = async (bus: Bus, options: Omit<ConsumeOptions, 'db'>) => {
+  const consume = async (bus: Bus, options: Omit<ConsumeOptions, 'db'> & { db?: Pool }) => {
     const { queues } = await bus.consume({ db, retryDelaysMs: [50, 100], ...options });
     declared.push(queues);
     return queues;
@@ -44,7 +44,7 @@ export async function messagingFixture(label: string) {
     await database.drop();
   };
 
-  return { db, logger, lines, prefix, openBus, consume, relay, cleanup };
+  return { db, url: database.url, logger, lines, prefix, openBus, consume, relay, cleanup };
 }
 
 export { publishRaw, withAmqpChannel as withChannel } from '../src/testing/index.js';

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { createEnvelope, enqueue, withTransaction, type Bus, type Envelope } from '../src/index.js';
-import { queueNamesOf, startFaultProxy, type FaultProxy } from '../src/testing/index.js';
+import { eventually, queueNamesOf, startFaultProxy, type FaultProxy } from '../src/testing/index.js';
 import { effectsOf, messagingFixture, SERVICE, withChannel } from './messaging-support.js';
 
 let fixture: Awaited<ReturnType<typeof messagingFixture>>;
@@ -139,5 +139,30 @@ describe('messaging through broker outages', () => {
     expect(await effectsOf(fixture.db, envelope.id)).toEqual(['drain']);
     const queue = await withChannel((channel) => channel.checkQueue(queues.queue));
     expect(queue).toMatchObject({ messageCount: 0, consumerCount: 0 });
+  });
+
+  test('when the connection was lost while a handler ran, then closing the bus still waits for that handler', async () => {
+    const bus = await openBusBehindProxy();
+    const started = Promise.withResolvers<void>();
+    const release = Promise.withResolvers<void>();
+    const order: string[] = [];
+    const { event } = await recordingConsumer(bus, 'orphan', async () => {
+      started.resolve();
+      await release.promise;
+      order.push('handler finished');
+    });
+    await bus.publish(event({ n: 1 }));
+    await started.promise;
+    const reconnected = bus.waitFor('state', (state) => state === 'connected', 15_000);
+    proxy.cut();
+    await bus.waitFor('state', (state) => state === 'reconnecting');
+    proxy.restore();
+    await reconnected;
+
+    const closing = bus.close().then(() => order.push('bus closed'));
+    await eventually(() => bus.state() === 'closed');
+    release.resolve();
+    await closing;
+    expect(order).toEqual(['handler finished', 'bus closed']);
   });
 });

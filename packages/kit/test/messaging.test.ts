@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { createEnvelope, currentRequestId, unroutedEvents, InvalidEnvelopeError, enqueue, runWithContext, withTransaction, type Bus, type Envelope } from '../src/index.js';
+import { createEnvelope, currentRequestId, unroutedEvents, InvalidEnvelopeError, enqueue, isUniqueViolation, runWithContext, withTransaction, type Bus, type Envelope } from '../src/index.js';
+import amqp from 'amqplib';
+import { confirmedPublisher } from '../src/messaging/publisher.js';
+import { eventually, testAmqpUrl } from '../src/testing/index.js';
 import { drainQueue, effectsOf, messagingFixture, publishRaw, SERVICE, withChannel } from './messaging-support.js';
 
 let fixture: Awaited<ReturnType<typeof messagingFixture>>;
@@ -84,6 +87,63 @@ describe('publishing and consuming', () => {
     await expect(bus.publish(envelope)).rejects.toMatchObject({ code: 'MESSAGING.UNROUTABLE', status: 503 });
     expect((await nacked).error.code).toBe('MESSAGING.UNROUTABLE');
     expect(acked).toBe(false);
+  });
+
+  test('when a publish with a 300-byte type is followed by a normal one, then the first is refused as invalid and the second is confirmed and consumed', async () => {
+    const { event } = await recordingConsumer('afterlong');
+    const tooLong = { ...event({ n: 0 }), type: `afterlong.${'x'.repeat(300)}` };
+    await expect(bus.publish(tooLong)).rejects.toMatchObject({ code: 'MESSAGING.INVALID', status: 500 });
+
+    const next = event({ n: 1 });
+    const consumed = bus.waitFor('consumed', (c) => c.envelope.id === next.id);
+    await bus.publish(next);
+    await consumed;
+  });
+
+  test('when amqplib throws while encoding a publish, then that publish fails, the channel is handed back for replacement and never used again', async () => {
+    const connection = await amqp.connect(testAmqpUrl());
+    try {
+      const channel = await connection.createConfirmChannel();
+      const { queue } = await channel.assertQueue('', { exclusive: true });
+      const broken = Promise.withResolvers<unknown>();
+      const publish = confirmedPublisher(channel, connection, { maxUnconfirmed: 10, confirmTimeoutMs: 2_000, onBroken: broken.resolve });
+      const unencodable = { messageId: randomUUID(), headers: { bad: { '!': 'no-such-type', value: 1 } } };
+
+      await expect(publish('', queue, Buffer.from('{}'), unencodable)).rejects.toMatchObject({ code: 'MESSAGING.INVALID' });
+      expect(String(await broken.promise)).toContain('Unknown type');
+      await expect(publish('', queue, Buffer.from('{}'), { messageId: randomUUID() })).rejects.toMatchObject({ code: 'MESSAGING.CHANNEL_CLOSED' });
+      expect(await channel.checkQueue(queue)).toMatchObject({ messageCount: 0 });
+    } finally {
+      await connection.close();
+    }
+  });
+
+  test('when a bus event listener throws after the ack, then the message is neither re-routed nor acked twice and the connection stays up', async () => {
+    const { queues, calls, event } = await recordingConsumer('listener');
+    const first = event({ n: 1 });
+    const second = event({ n: 2 });
+    const throwing = (c: { envelope: Envelope }) => {
+      if (c.envelope.id === first.id) throw new Error('listener bug');
+    };
+    const states: string[] = [];
+    const retried: string[] = [];
+    bus.on('consumed', throwing);
+    bus.on('state', (state) => states.push(state));
+    bus.on('retried', (r) => retried.push(r.envelope.id));
+    const consumedFirst = bus.waitFor('consumed', (c) => c.envelope.id === first.id);
+    const consumedSecond = bus.waitFor('consumed', (c) => c.envelope.id === second.id);
+
+    await bus.publish(first);
+    await consumedFirst;
+    await bus.publish(second);
+    await consumedSecond;
+    bus.off('consumed', throwing);
+
+    await eventually(() => fixture.lines.some((l) => l.msg === 'bus event listener threw' && l.event === 'consumed'));
+    expect(states).toEqual([]);
+    expect(retried).toEqual([]);
+    expect(calls.get(first.id)).toBe(1);
+    expect(await withChannel((channel) => channel.checkQueue(queues.queue))).toMatchObject({ messageCount: 0, consumerCount: 1 });
   });
 
   test('when many envelopes are published at once, then all are confirmed', async () => {
@@ -170,6 +230,32 @@ describe('consumer delivery guarantees', () => {
     const dead = await drainQueue(queues.deadLetter);
     expect(dead).toHaveLength(1);
     expect(dead[0]!.properties.headers).toMatchObject({ 'x-attempts': 1, 'x-last-error': expect.stringContaining('InvalidEnvelopeError') });
+  });
+
+  test('when a handler swallows a unique violation, then the message is retried and dead-lettered, never acked as consumed', async () => {
+    await fixture.db.query("CREATE TABLE names (name text PRIMARY KEY); INSERT INTO names VALUES ('taken')");
+    const queues = await fixture.consume(bus, {
+      name: 'swallower',
+      bindings: ['swallower.happened.v1'],
+      maxAttempts: 2,
+      handler: async (envelope, tx) => {
+        await tx.query('INSERT INTO effects (message_id, note) VALUES ($1, $2)', [envelope.id, 'swallower']);
+        await tx.query("INSERT INTO names VALUES ('taken')").catch((error: unknown) => {
+          if (!isUniqueViolation(error)) throw error;
+        });
+      },
+    });
+    const envelope = thing({}, 'swallower.happened');
+    const consumed: string[] = [];
+    bus.on('consumed', (c) => consumed.push(c.envelope.id));
+    const deadLettered = bus.waitFor('dead-lettered', (d) => d.envelope?.id === envelope.id);
+
+    await bus.publish(envelope);
+
+    expect(await deadLettered).toMatchObject({ queue: queues.queue, attempts: 2, error: expect.stringContaining('TransactionAbortedError') });
+    expect(consumed).not.toContain(envelope.id);
+    expect(await effectsOf(fixture.db, envelope.id)).toEqual([]);
+    expect((await fixture.db.query('SELECT 1 FROM processed_messages WHERE message_id = $1', [envelope.id])).rowCount).toBe(0);
   });
 
   test('when the handler rejects the payload as invalid, then the message is dead-lettered without retries', async () => {

@@ -19,8 +19,9 @@ export interface PoolOptions {
 }
 
 /**
- * A pg pool that survives database restarts: an idle client's error is logged, not thrown (pg's pool
- * emits it and an unhandled 'error' event would kill the process), and waiting for a connection is bounded.
+ * A pg pool that survives database restarts: a client's socket error is logged, not thrown, whether the
+ * client is idle (pg's pool emits it) or checked out (pg-pool removes its own listener then, and pg
+ * emits 'error' even mid-query: unhandled, it would kill the process). Waiting for a connection is bounded.
  */
 export function createPool(options: PoolOptions, logger: Logger): pg.Pool {
   const pool = new pg.Pool({
@@ -33,23 +34,82 @@ export function createPool(options: PoolOptions, logger: Logger): pg.Pool {
     query_timeout: (options.statementTimeoutMs ?? 10_000) + 1000,
   });
   pool.on('error', (error) => logger.warn({ err: error }, 'postgres idle client error'));
+  // The query in flight (if any) rejects with the same error, so the code holding the client sees it.
+  pool.on('connect', (client) => client.on('error', (error) => logger.warn({ err: error }, 'postgres connection lost')));
   return pool;
 }
 
-/** Runs `work` in one transaction: commits when it resolves, rolls back when it throws. */
-export async function withTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+/**
+ * Postgres answered COMMIT with ROLLBACK: a statement failed inside the transaction and `work` caught
+ * the error instead of letting it through, so nothing `work` wrote was kept.
+ */
+export class TransactionAbortedError extends Error {
+  override readonly name = 'TransactionAbortedError';
+}
+
+/** No connection could be had (the pool stayed busy past its wait, or Postgres is unreachable): nothing ran. */
+export class DatabaseUnavailableError extends Error {
+  override readonly name = 'DatabaseUnavailableError';
+}
+
+/** `work` ran past the transaction's time limit: its connection was closed, which rolls it back. */
+export class TransactionTimeoutError extends Error {
+  override readonly name = 'TransactionTimeoutError';
+}
+
+export interface TransactionOptions {
+  /**
+   * Longest `work` may run. Past it the transaction fails and its connection is closed rather than
+   * returned, so work still running cannot write through a connection someone else now holds.
+   */
+  timeoutMs?: number;
+}
+
+/**
+ * Runs `work` in one transaction: commits when it resolves, rolls back when it throws. A connection
+ * lost meanwhile fails the transaction (never the process, whichever pool the client came from) and
+ * the client is discarded rather than returned to the pool.
+ */
+export async function withTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw new DatabaseUnavailableError(`no database connection: ${(error as Error).message}`, { cause: error });
+  }
+  let lost: Error | undefined;
+  const onError = (error: Error) => {
+    lost ??= error;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
+    const result = await withinTime(work(client), options.timeoutMs, () => {
+      lost ??= new TransactionTimeoutError(`the transaction ran longer than ${options.timeoutMs} ms`);
+      return lost;
+    });
+    // After an error Postgres turns COMMIT into ROLLBACK without raising anything: only the tag tells.
+    const { command } = await client.query('COMMIT');
+    if (command !== 'COMMIT') throw new TransactionAbortedError('the transaction failed on an error that was caught inside it; COMMIT rolled it back');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    if (!lost) await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(lost);
   }
+}
+
+function withinTime<T>(work: Promise<T>, timeoutMs: number | undefined, timedOut: () => Error): Promise<T> {
+  if (timeoutMs === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(timedOut()), timeoutMs);
+  });
+  // Work that outlives its deadline fails later on the closed connection; nobody awaits it any more.
+  work.catch(() => undefined);
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** Postgres unique_violation, for repositories that map it to a 409 once. */

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { runWithContext } from '../context.js';
-import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import { DatabaseUnavailableError, withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import type { BusEventEmitter } from './events.js';
 import { InvalidEnvelopeError, parseEnvelope, routingKeyOf, type Envelope } from './envelope.js';
 import { confirmedPublisher } from './publisher.js';
-import { declareConsumerQueues, matchesBinding, retryQueueFor, type ConsumerQueues } from './topology.js';
+import { declareConsumerQueues, matchesBinding, retryQueueFor, type ConsumerQueues, type ExchangeKind, type QueueType } from './topology.js';
 
 /**
  * Runs inside the consumer's transaction: what it writes commits together with the dedupe record. A
@@ -22,11 +22,25 @@ export interface ConsumeOptions {
   /** The consumer's own database, holding `processed_messages` (MESSAGING_MIGRATIONS_DIR). */
   db: Pool;
   handler: MessageHandler;
-  /** Deliveries before a failing message goes to the DLQ. */
+  /** Deliveries before a failing message goes to the DLQ; a redelivery (the previous one never settled) counts as one. */
   maxAttempts?: number;
   /** Delay before each retry; the last one repeats. */
   retryDelaysMs?: number[];
+  /**
+   * Handlers running at once. Each holds a database connection for its transaction, so the default is
+   * half the pool (HTTP requests, the outbox relay and its LISTEN share the rest); more than the pool
+   * only makes messages queue for connections.
+   */
   prefetch?: number;
+  /** Longest a handler's transaction may run before it fails as an attempt (and its connection is closed). */
+  handlerTimeoutMs?: number;
+  /** Where the queue is bound: `events` (the default) or `tasks`, the exchange for commands and work. */
+  exchange?: ExchangeKind;
+  /**
+   * `quorum` replicates the queue and its retry and dead-letter queues (durable work that must survive a
+   * broker node); `classic` is the default. The type of an existing queue cannot change in place.
+   */
+  queueType?: QueueType;
 }
 
 export interface ConsumerContext {
@@ -34,8 +48,10 @@ export interface ConsumerContext {
   events: BusEventEmitter;
   exchange: string;
   queues: ConsumerQueues;
-  /** Something is wrong with the channel: reconnect and set everything up again. */
-  reconnect: (reason: string) => void;
+  /** The consumer's channel closed or the broker cancelled it: start this consumer again. */
+  restart: (reason: string) => void;
+  /** Every handler runs under this, so shutdown awaits handlers started on connections since lost. */
+  track: (handling: Promise<void>) => void;
 }
 
 export interface RunningConsumer {
@@ -44,20 +60,36 @@ export interface RunningConsumer {
 }
 
 const MAX_ERROR_LENGTH = 1000;
+const DEFAULT_POOL_SIZE = 10;
+const DEFAULT_HANDLER_TIMEOUT_MS = 60_000;
+const CONNECTION_WAIT_MS = { min: 100, max: 5_000 };
+const REDELIVERED = 'redelivered: an earlier delivery was never settled (the process stopped, the connection dropped or the handler hung)';
 
 /** Starts one consumer on a fresh confirm channel (its retries and dead letters are confirmed publishes). */
 export async function startConsumer(connection: ChannelModel, options: ConsumeOptions, context: ConsumerContext): Promise<RunningConsumer> {
   const { logger, events, queues } = context;
   const maxAttempts = options.maxAttempts ?? 5;
+  const handlerTimeoutMs = options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
   const channel = await connection.createConfirmChannel();
   let stopping = false;
+  // Until the consumer runs, a failure is this function's rejection (with the broker's reason), not a restart.
+  let started = false;
   channel.on('error', (error: Error) => logger.warn({ err: error, queue: queues.queue }, 'amqp consumer channel error'));
   channel.on('close', () => {
-    if (!stopping) context.reconnect(`consumer channel for ${queues.queue} closed`);
+    if (started && !stopping) context.restart(`consumer channel for ${queues.queue} closed`);
   });
-  await declareConsumerQueues(channel, context.exchange, queues);
-  await channel.prefetch(options.prefetch ?? 32);
-  const publish = confirmedPublisher(channel, { maxUnconfirmed: 256, confirmTimeoutMs: 10_000 });
+  try {
+    await declareConsumerQueues(channel, context.exchange, queues, options.queueType ?? 'classic');
+    await channel.prefetch(options.prefetch ?? Math.max(1, Math.floor((options.db.options.max ?? DEFAULT_POOL_SIZE) / 2)));
+  } catch (error) {
+    await channel.close().catch(() => undefined);
+    throw error;
+  }
+  const publish = confirmedPublisher(channel, connection, {
+    maxUnconfirmed: 256,
+    confirmTimeoutMs: 10_000,
+    onBroken: () => void channel.close().catch(() => undefined),
+  });
   const inFlight = new Set<Promise<void>>();
 
   const move = async (message: ConsumeMessage, queue: string, attempts: number, error: string) => {
@@ -85,21 +117,32 @@ export async function startConsumer(connection: ChannelModel, options: ConsumeOp
     } catch (error) {
       return settle(message, envelope, attempts, error, true);
     }
+    // Only a move persists the count: run again as it is, a message that crashes the process or hangs would loop forever.
+    if (message.fields.redelivered) return settle(message, envelope, attempts, new Error(REDELIVERED), false);
     const parsed = envelope;
-    // Handler logs carry the request that caused the message (DESIGN.md §3).
+    // Handler logs carry the request that caused the message.
     await runWithContext({ requestId: parsed.correlationId }, async () => {
-      try {
-        const duplicate = await withTransaction(options.db, async (tx) => {
-          const { rowCount } = await tx.query(
-            'INSERT INTO processed_messages (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [queues.queue, parsed.id]);
-          if (rowCount === 0) return true;
-          await options.handler(parsed, tx);
-          return false;
-        });
-        ack(message);
-        events.emit('consumed', { queue: queues.queue, envelope: parsed, duplicate });
-      } catch (error) {
-        await settle(message, parsed, attempts, error, error instanceof InvalidEnvelopeError);
+      for (let waits = 0; ; waits++) {
+        try {
+          const duplicate = await withTransaction(options.db, async (tx) => {
+            const { rowCount } = await tx.query(
+              'INSERT INTO processed_messages (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [queues.queue, parsed.id]);
+            if (rowCount === 0) return true;
+            await options.handler(parsed, tx);
+            return false;
+          }, { timeoutMs: handlerTimeoutMs });
+          ack(message);
+          events.emit('consumed', { queue: queues.queue, envelope: parsed, duplicate });
+          return;
+        } catch (error) {
+          // No connection means the handler never ran: the message keeps its attempts and waits here.
+          if (!(error instanceof DatabaseUnavailableError)) return settle(message, parsed, attempts, error, error instanceof InvalidEnvelopeError);
+          if (stopping) return requeue(message);
+          // A full pool hands out connections in turn: queue again at once. An empty one cannot reach Postgres: back off.
+          if (options.db.totalCount > 0) continue;
+          if (waits === 0) logger.warn({ err: error, queue: queues.queue, messageId: parsed.id }, 'no database connection for a message: waiting');
+          await delay(Math.min(CONNECTION_WAIT_MS.max, CONNECTION_WAIT_MS.min * 2 ** waits));
+        }
       }
     });
   }
@@ -121,9 +164,9 @@ export async function startConsumer(connection: ChannelModel, options: ConsumeOp
         events.emit('retried', { queue: queues.queue, envelope, attempts, delayMs: retry.delayMs, error: reason });
       }
     } catch (moveError) {
-      // Left unacked, the message comes back after the reconnect re-declares the topology.
+      // Left unacked, the message comes back once the consumer restarts on a fresh channel.
       logger.error({ err: moveError, queue: queues.queue }, 'could not move a failed message');
-      context.reconnect(`moving a failed message from ${queues.queue} failed`);
+      context.restart(`moving a failed message from ${queues.queue} failed`);
     }
   }
 
@@ -136,11 +179,25 @@ export async function startConsumer(connection: ChannelModel, options: ConsumeOp
     }
   }
 
-  const { consumerTag } = await channel.consume(queues.queue, (message) => {
-    if (!message) return context.reconnect(`the broker cancelled the consumer on ${queues.queue}`);
+  function requeue(message: ConsumeMessage) {
+    try {
+      channel.nack(message, false, true);
+    } catch (error) {
+      logger.debug({ err: error, queue: queues.queue }, 'nack on a closed channel');
+    }
+  }
+
+  const consuming = channel.consume(queues.queue, (message) => {
+    if (!message) return context.restart(`the broker cancelled the consumer on ${queues.queue}`);
     const running = handle(message).finally(() => inFlight.delete(running));
     inFlight.add(running);
+    context.track(running);
   });
+  const { consumerTag } = await consuming.catch(async (error: unknown) => {
+    await channel.close().catch(() => undefined);
+    throw error;
+  });
+  started = true;
 
   return {
     async stop() {
@@ -151,6 +208,8 @@ export async function startConsumer(connection: ChannelModel, options: ConsumeOp
     },
   };
 }
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function previousAttempts(message: ConsumeMessage): number {
   const value = Number(message.properties.headers?.['x-attempts']);

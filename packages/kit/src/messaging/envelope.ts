@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { currentRequestId } from '../context.js';
 import { parseJsonStrict } from '../http/json-body.js';
 
-/** Every message on the bus (STYLE.md §6). A breaking payload change is a new version, not an edit. */
+/** Every message on the bus. A breaking payload change is a new version, not an edit. */
 export interface Envelope<TType extends string = string, TPayload = unknown> {
   id: string;
   type: TType;
@@ -29,6 +29,8 @@ const TYPE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PLAIN_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const SOURCE = /^[a-z][a-z0-9-]{0,63}$/;
+// The routing key `<type>.v<version>` is an AMQP short string (255 bytes); this leaves room for the version.
+const MAX_TYPE_LENGTH = 200;
 const MAX_DEPTH = 32;
 
 /** A new envelope for this moment, correlated with the request or message being handled. */
@@ -83,6 +85,7 @@ export function parseEnvelope(content: Buffer): Envelope {
 function problemWith(e: Record<keyof Envelope, unknown>): string | undefined {
   if (typeof e.id !== 'string' || !UUID.test(e.id)) return 'id is not a UUID';
   if (typeof e.type !== 'string' || !TYPE.test(e.type)) return 'type is not a dotted lower-case name';
+  if (e.type.length > MAX_TYPE_LENGTH) return `type is longer than ${MAX_TYPE_LENGTH} characters`;
   if (typeof e.version !== 'number' || !Number.isInteger(e.version) || e.version < 1 || e.version > 9999) return 'version is not a positive integer';
   if (typeof e.occurredAt !== 'string' || Number.isNaN(Date.parse(e.occurredAt))) return 'occurredAt is not a timestamp';
   if (typeof e.source !== 'string' || !SOURCE.test(e.source)) return 'source is not a service name';

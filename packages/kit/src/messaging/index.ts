@@ -1,4 +1,4 @@
-export { Bus, connectBus, type BusOptions } from './bus.js';
+export { Bus, connectBus, type BusHealth, type BusOptions, type ConsumerHealth, type PublishOptions } from './bus.js';
 export type { BusState } from './connection.js';
 export type { ConsumeOptions, MessageHandler } from './consumer.js';
 export { createEnvelope, parseEnvelope, routingKeyOf, InvalidEnvelopeError, type Envelope, type NewEnvelope } from './envelope.js';
@@ -6,5 +6,8 @@ export type { BusEvents, BusEventName } from './events.js';
 export { enqueue, MESSAGING_MIGRATIONS_DIR } from './outbox.js';
 export { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
 export type { PublishFailure } from './publisher.js';
-export { declareEventsExchange, eventsExchange, unroutedEvents, type ConsumerQueues } from './topology.js';
+export { busReadinessCheck } from './readiness.js';
+export {
+  declareEventsExchange, declareTasksExchange, eventsExchange, tasksExchange, unroutedEvents, type ConsumerQueues, type ExchangeKind, type QueueType,
+} from './topology.js';
 export { parsePayload } from './parse-payload.js';

@@ -1,22 +1,31 @@
 import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import type { Bus } from './bus.js';
 import type { Envelope } from './envelope.js';
 import { OUTBOX_NOTIFY_CHANNEL } from './outbox.js';
+import type { ExchangeKind } from './topology.js';
 
 export interface OutboxRelayOptions {
   db: Pool;
   bus: Pick<Bus, 'publish' | 'isConnected' | 'on' | 'off'>;
   logger: Logger;
   batchSize?: number;
-  /** Fallback when a wake-up is missed (the listening connection is down). */
+  /** Fallback when a wake-up is missed (the listening connection is down, or a commit raced the relay falling asleep). */
   pollIntervalMs?: number;
   /** Delay before a refused row is tried again: doubles per attempt from `min` up to `max`. */
   retryDelayMs?: { min: number; max: number };
+  /** Refusals after which a row is parked (kept, counted, logged, no longer tried); a row no broker can take (INVALID) is parked at once. */
+  maxAttempts?: number;
+  /** How long sent outbox rows and consumers' dedupe records are kept before pruning. Dedupe records must outlive any redelivery. */
+  retentionMs?: { sent: number; processed: number };
+  pruneIntervalMs?: number;
+  /** Where the `outbox_*` metrics go (the service's /metrics registry). */
+  registry?: Registry;
 }
 
 export interface OutboxRelay {
-  /** Stops claiming rows and waits for the batch in flight. */
+  /** Stops claiming rows and pruning, and waits for the batch in flight. */
   stop: () => Promise<void>;
 }
 
@@ -28,21 +37,34 @@ interface OutboxRow {
   payload: unknown;
   correlation_id: string;
   occurred_at: Date;
+  exchange: ExchangeKind;
+  attempts: number;
 }
 
+const PRUNE_BATCH = 1_000;
+const DEFAULT_RETENTION_MS = { sent: 24 * 3_600_000, processed: 7 * 24 * 3_600_000 };
+
 /**
- * Publishes committed outbox rows. Rows are claimed with FOR UPDATE SKIP LOCKED, so every replica can
- * run a relay; a batch is published in order of occurrence through the confirm window, and a row is
- * marked sent only after its confirm. A refused row keeps its place and is retried with backoff; with
- * the broker down nothing is claimed until the bus reconnects. Wakes on commit (LISTEN/NOTIFY, which
- * also wakes other replicas), on reconnect, and polls as a fallback.
+ * Publishes committed outbox rows, at least once each. Rows are claimed with FOR UPDATE SKIP LOCKED, so
+ * every replica can run a relay; a row is marked sent only after its confirm. There is NO ordering
+ * guarantee: a batch goes out through the confirm window, a refused row is retried later while the rows
+ * behind it go ahead, and replicas publish their batches in parallel; consumers must not depend on order.
+ * A row refused `maxAttempts` times is parked. With the broker down nothing is claimed until the bus
+ * reconnects. Wakes on a NOTIFY (sent by enqueue only while a relay sleeps), on reconnect, and polls as a
+ * fallback. Also prunes sent rows and old dedupe records in batches.
  */
-export function startOutboxRelay({ db, bus, logger, batchSize = 100, pollIntervalMs = 1_000, retryDelayMs = { min: 1_000, max: 60_000 } }: OutboxRelayOptions): OutboxRelay {
+export function startOutboxRelay({
+  db, bus, logger, batchSize = 100, pollIntervalMs = 1_000, retryDelayMs = { min: 1_000, max: 60_000 }, maxAttempts = 20,
+  retentionMs = DEFAULT_RETENTION_MS, pruneIntervalMs = 600_000, registry,
+}: OutboxRelayOptions): OutboxRelay {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let again = false;
   let listener: PoolClient | undefined;
+  let pruning: Promise<void> | undefined;
+  let announced: boolean | undefined;
+  const metrics = registry && relayMetrics(registry, db);
 
   function wake() {
     if (stopped) return;
@@ -61,35 +83,96 @@ export function startOutboxRelay({ db, bus, logger, batchSize = 100, pollInterva
 
   async function drain() {
     try {
-      while (!stopped && bus.isConnected() && (await relayBatch()) === batchSize);
+      for (;;) {
+        if (stopped || !bus.isConnected()) return;
+        const claimed = await relayBatch();
+        // Busy: commits need not notify, the relay comes back for more anyway.
+        if (claimed === batchSize) await announceWaiting(false);
+        else if (announced) return;
+        // About to sleep: enqueue notifies again from here. A row committed just before the flag was seen
+        // is picked up by one last look (one committed in that same instant waits for the poll).
+        else await announceWaiting(true);
+      }
     } catch (error) {
       logger.warn({ err: error }, 'outbox relay failed');
     }
   }
 
+  /** The shared flag enqueue reads; written only when this relay's own state changes. */
+  async function announceWaiting(waiting: boolean) {
+    if (announced === waiting) return;
+    await db.query('UPDATE outbox_relay_wakeup SET waiting = $1 WHERE waiting <> $1', [waiting]);
+    announced = waiting;
+  }
+
   function relayBatch(): Promise<number> {
     return withTransaction(db, async (tx) => {
       const { rows } = await tx.query<OutboxRow>(
-        `SELECT id, type, version, source, payload, correlation_id, occurred_at FROM outbox
-         WHERE sent_at IS NULL AND next_attempt_at <= now()
+        `SELECT id, type, version, source, payload, correlation_id, occurred_at, exchange, attempts FROM outbox
+         WHERE sent_at IS NULL AND parked_at IS NULL AND next_attempt_at <= now()
          ORDER BY occurred_at, seq LIMIT $1 FOR UPDATE SKIP LOCKED`, [batchSize]);
-      const results = await Promise.allSettled(rows.map((row) => bus.publish(toEnvelope(row))));
+      const results = await Promise.allSettled(rows.map((row) => bus.publish(toEnvelope(row), { exchange: row.exchange })));
       const sent = rows.filter((_, i) => results[i]?.status === 'fulfilled').map((row) => row.id);
-      const failed = results.flatMap((result, i) => (result.status === 'rejected' ? [{ id: rows[i]?.id, error: String(result.reason) }] : []));
+      const failed = results.flatMap((result, i) => {
+        if (result.status === 'fulfilled') return [];
+        const row = rows[i]!;
+        const reason = result.reason as { code?: string; message?: string };
+        const park = reason?.code === 'MESSAGING.INVALID' || row.attempts + 1 >= maxAttempts;
+        return [{ row, error: reason?.code ? `${reason.code}: ${reason.message}` : String(result.reason), park }];
+      });
       if (sent.length > 0) {
         await tx.query('UPDATE outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = ANY($1::uuid[])', [sent]);
+        metrics?.relayed.inc({ outcome: 'sent' }, sent.length);
       }
       if (failed.length > 0) {
         await tx.query(
           `UPDATE outbox o SET attempts = o.attempts + 1, last_error = f.error,
-             next_attempt_at = now() + least($3::float8, $4::float8 * power(2, o.attempts)) * interval '1 millisecond'
-           FROM unnest($1::uuid[], $2::text[]) AS f(id, error) WHERE o.id = f.id`,
-          [failed.map((f) => f.id), failed.map((f) => f.error), retryDelayMs.max, retryDelayMs.min]);
-        logger.warn({ failed: failed.length, sent: sent.length, error: failed[0]?.error }, 'outbox rows not published: will retry');
+             parked_at = CASE WHEN f.park THEN now() END,
+             next_attempt_at = now() + least($4::float8, $5::float8 * power(2, o.attempts)) * interval '1 millisecond'
+           FROM unnest($1::uuid[], $2::text[], $3::boolean[]) AS f(id, error, park) WHERE o.id = f.id`,
+          [failed.map((f) => f.row.id), failed.map((f) => f.error), failed.map((f) => f.park), retryDelayMs.max, retryDelayMs.min]);
+        const parked = failed.filter((f) => f.park);
+        for (const { row, error } of parked) {
+          logger.error({ outboxId: row.id, type: row.type, attempts: row.attempts + 1, error }, 'outbox row parked: it will not be published until an operator clears parked_at');
+        }
+        metrics?.relayed.inc({ outcome: 'parked' }, parked.length);
+        metrics?.relayed.inc({ outcome: 'refused' }, failed.length - parked.length);
+        if (failed.length > parked.length) {
+          logger.warn({ failed: failed.length - parked.length, sent: sent.length, error: failed[0]?.error }, 'outbox rows not published: will retry');
+        }
       }
       return rows.length;
     });
   }
+
+  async function prune() {
+    try {
+      const sent = await deleteInBatches(
+        'DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE sent_at < now() - $1::float8 * interval \'1 millisecond\' LIMIT $2)', retentionMs.sent);
+      const processed = await deleteInBatches(
+        `DELETE FROM processed_messages WHERE (consumer, message_id) IN (
+           SELECT consumer, message_id FROM processed_messages WHERE processed_at < now() - $1::float8 * interval '1 millisecond' LIMIT $2)`,
+        retentionMs.processed);
+      if (sent + processed > 0) logger.info({ sent, processed }, 'pruned sent outbox rows and old dedupe records');
+    } catch (error) {
+      logger.warn({ err: error }, 'outbox pruning failed');
+    }
+  }
+
+  // Small batches: each is its own short transaction, so pruning never holds locks replicas wait on.
+  async function deleteInBatches(sql: string, olderThanMs: number): Promise<number> {
+    let total = 0;
+    for (let deleted = PRUNE_BATCH; deleted === PRUNE_BATCH && !stopped;) {
+      deleted = (await db.query(sql, [olderThanMs, PRUNE_BATCH])).rowCount ?? 0;
+      total += deleted;
+    }
+    return total;
+  }
+
+  const pruner = setInterval(() => {
+    pruning ??= prune().finally(() => (pruning = undefined));
+  }, pruneIntervalMs);
+  pruner.unref();
 
   async function listen() {
     if (stopped) return;
@@ -135,10 +218,31 @@ export function startOutboxRelay({ db, bus, logger, batchSize = 100, pollInterva
     async stop() {
       stopped = true;
       clearTimeout(timer);
+      clearInterval(pruner);
       bus.off('state', onState);
-      await running;
+      await Promise.all([running, pruning]);
       stopListening();
     },
+  };
+}
+
+function relayMetrics(registry: Registry, db: Pool) {
+  new Gauge({
+    name: 'outbox_parked_rows',
+    help: 'Outbox rows the relay gave up on (refused too often, or unpublishable): waiting for an operator',
+    registers: [registry],
+    async collect() {
+      const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE parked_at IS NOT NULL');
+      this.set(rows[0]?.n ?? 0);
+    },
+  });
+  return {
+    relayed: new Counter({
+      name: 'outbox_rows_total',
+      help: 'Outbox rows handled by the relay, by outcome: sent, refused (retried later), parked',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
   };
 }
 

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Queryable } from '../db/pool.js';
 import type { Envelope } from './envelope.js';
+import type { ExchangeKind } from './topology.js';
 
 /**
  * The `outbox` and `processed_messages` tables, as a migrations directory for `migrate()`. It resolves
@@ -13,16 +14,18 @@ export const MESSAGING_MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/
 export const OUTBOX_NOTIFY_CHANNEL = 'hubspoke_outbox';
 
 /**
- * Writes the envelope in the caller's transaction, so the change and its event commit (or vanish)
- * together; the relay publishes it after the commit. Publish nothing directly after a DB change.
+ * Writes the envelope in the caller's transaction, so the change and its message commit (or vanish)
+ * together; the relay publishes it after the commit, to the events exchange or (`exchange: 'tasks'`)
+ * the tasks exchange. Publish nothing directly after a DB change. Notifies only while a relay sleeps:
+ * a NOTIFY per commit would serialise commits and wake every replica.
  */
-export async function enqueue(tx: Queryable, envelope: Envelope): Promise<void> {
+export async function enqueue(tx: Queryable, envelope: Envelope, { exchange = 'events' }: { exchange?: ExchangeKind } = {}): Promise<void> {
   await tx.query(
     `WITH added AS (
-       INSERT INTO outbox (id, type, version, source, payload, correlation_id, occurred_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id)
-     SELECT pg_notify($8, '') FROM added`,
+       INSERT INTO outbox (id, type, version, source, payload, correlation_id, occurred_at, exchange)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $9) RETURNING id)
+     SELECT pg_notify($8, '') FROM added, outbox_relay_wakeup WHERE waiting`,
     [envelope.id, envelope.type, envelope.version, envelope.source, JSON.stringify(envelope.payload),
-      envelope.correlationId, envelope.occurredAt, OUTBOX_NOTIFY_CHANNEL],
+      envelope.correlationId, envelope.occurredAt, OUTBOX_NOTIFY_CHANNEL, exchange],
   );
 }

@@ -1,12 +1,17 @@
 import type { Channel } from 'amqplib';
 
 /**
- * The only place that spells exchange and queue names (STYLE.md §6). Every name takes a prefix: tests
- * pass `uniquePrefix()` so runs never collide on a shared broker; production passes ''.
+ * The only place that spells exchange and queue names. Every name takes a prefix: tests pass
+ * `uniquePrefix()` so runs never collide on a shared broker; production passes ''.
  */
 const EVENTS_EXCHANGE = 'events';
+const TASKS_EXCHANGE = 'tasks';
 const UNROUTED_EVENTS = 'events.unrouted';
 const UNROUTED_RETENTION = { 'x-message-ttl': 7 * 24 * 3_600_000, 'x-max-length': 100_000 };
+
+/** `events`: facts, fine with no subscriber (parked). `tasks`: commands and work, which fail when no queue takes them. */
+export type ExchangeKind = 'events' | 'tasks';
+export type QueueType = 'classic' | 'quorum';
 
 export interface ConsumerQueues {
   /** `<service>.<name>`: bound to the events exchange with `bindings`. */
@@ -30,6 +35,14 @@ const withPrefix = (prefix: string, name: string) => (prefix ? `${prefix}.${name
 
 export function eventsExchange(prefix: string): string {
   return withPrefix(prefix, EVENTS_EXCHANGE);
+}
+
+export function tasksExchange(prefix: string): string {
+  return withPrefix(prefix, TASKS_EXCHANGE);
+}
+
+export function exchangeOf(kind: ExchangeKind, prefix: string): string {
+  return kind === 'tasks' ? tasksExchange(prefix) : eventsExchange(prefix);
 }
 
 export function consumerQueues({ prefix, service, name, bindings, retryDelaysMs }: ConsumerQueuesSpec): ConsumerQueues {
@@ -72,27 +85,48 @@ export async function declareEventsExchange(channel: Channel, prefix: string): P
 }
 
 /**
+ * The tasks exchange has no alternate exchange on purpose: a command or job nobody takes is a fault,
+ * so the mandatory publish comes back unroutable and fails (the outbox keeps the row and retries it).
+ */
+export async function declareTasksExchange(channel: Channel, prefix: string): Promise<string> {
+  const exchange = tasksExchange(prefix);
+  await channel.assertExchange(exchange, 'topic', { durable: true });
+  return exchange;
+}
+
+/**
  * Declares a consumer's queues; idempotent, so it runs on every (re)connect. Retries use one queue per
  * delay with a queue-level TTL rather than per-message TTLs in one queue: RabbitMQ expires messages
  * only at the head of a queue, so a 30 s message would hold back a 1 s one behind it. Expired messages
  * dead-letter through the default exchange straight back into the main queue (no plugin; 3.10-safe).
  */
-export async function declareConsumerQueues(channel: Channel, exchange: string, queues: ConsumerQueues): Promise<void> {
-  await channel.assertQueue(queues.deadLetter, { durable: true });
+export async function declareConsumerQueues(channel: Channel, exchange: string, queues: ConsumerQueues, type: QueueType = 'classic'): Promise<void> {
+  const typed = QUEUE_TYPE_ARGUMENTS[type];
+  await channel.assertQueue(queues.deadLetter, { durable: true, arguments: typed.plain });
   for (const { queue, delayMs } of queues.retry) {
     await channel.assertQueue(queue, {
       durable: true,
-      arguments: { 'x-message-ttl': delayMs, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queues.queue },
+      arguments: { ...typed.deadLettering, 'x-message-ttl': delayMs, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queues.queue },
     });
   }
   // The consumer moves failures itself (to add error headers); the queue's own dead-letter target only
   // catches what is rejected some other way, so nothing silently disappears.
   await channel.assertQueue(queues.queue, {
     durable: true,
-    arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queues.deadLetter },
+    arguments: { ...typed.deadLettering, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queues.deadLetter },
   });
   for (const pattern of queues.bindings) await channel.bindQueue(queues.queue, exchange, pattern);
 }
+
+// A quorum queue dead-letters at most once by default; at-least-once (which needs reject-publish
+// overflow) keeps a retry queue's expiring messages from being lost between it and the main queue.
+const QUEUE_TYPE_ARGUMENTS: Record<QueueType, { plain: Record<string, unknown>; deadLettering: Record<string, unknown> }> = {
+  classic: { plain: {}, deadLettering: {} },
+  quorum: {
+    plain: { 'x-queue-type': 'quorum' },
+    deadLettering: { 'x-queue-type': 'quorum', 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' },
+  },
+};
 
 /** AMQP topic matching: `*` is exactly one word, `#` zero or more. */
 export function matchesBinding(pattern: string, routingKey: string): boolean {

@@ -15,7 +15,7 @@ export interface ServiceAppContext {
   metrics: Metrics;
   lifecycle: Pick<Lifecycle, 'isDraining'>;
   db?: Queryable;
-  bus?: Pick<Bus, 'isConnected'>;
+  bus?: Pick<Bus, 'health'>;
 }
 
 export interface ServiceAppOptions {

@@ -97,8 +97,9 @@ export async function startService<C extends ProcessEnv, D>(
   // Steps are collected per stage and handed to the lifecycle once the server is up, so the order
   // holds whatever order the pieces were created in.
   const steps = { transport: [] as ShutdownStep[], own: [] as ShutdownStep[], pool: [] as ShutdownStep[] };
+  const metrics = createMetrics({ service: name });
   const context: Record<string, unknown> = {
-    config, logger, metrics: createMetrics({ service: name }), lifecycle: { isDraining: lifecycle.isDraining },
+    config, logger, metrics, lifecycle: { isDraining: lifecycle.isDraining },
     onStop: (stepName: string, run: ShutdownStep['run']) => steps.own.push({ name: stepName, run }),
   };
   const stopEarly = async (error: unknown) => {
@@ -117,7 +118,9 @@ export async function startService<C extends ProcessEnv, D>(
     let bus: Bus | undefined;
     if (hasString(config, 'amqpUrl')) {
       // Resolves after the first attempt even with the broker down: the service starts and catches up later.
-      const connected = await connectBus({ url: config.amqpUrl, service: name, prefix: (config as Partial<AmqpEnv>).amqpPrefix ?? '', logger, ...options.bus });
+      const connected = await connectBus({
+        url: config.amqpUrl, service: name, prefix: (config as Partial<AmqpEnv>).amqpPrefix ?? '', logger, registry: metrics.registry, ...options.bus,
+      });
       bus = connected;
       context.bus = connected;
       steps.transport.push({ name: 'amqp: consumers and connection', run: () => connected.close() });
@@ -137,7 +140,7 @@ export async function startService<C extends ProcessEnv, D>(
       const connected = bus;
       for (const consumer of consumers) queues.push((await connected.consume({ ...consumer, ...options.consumers })).queues);
       if (db) {
-        const relay = startOutboxRelay({ db, bus: connected, logger, ...options.relay });
+        const relay = startOutboxRelay({ db, bus: connected, logger, registry: metrics.registry, ...options.relay });
         // The relay publishes through the bus: it stops first.
         steps.transport.unshift({ name: 'outbox relay', run: () => relay.stop() });
       }

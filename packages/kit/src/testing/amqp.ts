@@ -1,5 +1,5 @@
 import amqp, { type Options } from 'amqplib';
-import { eventsExchange, unroutedEvents, type ConsumerQueues } from '../messaging/index.js';
+import { eventsExchange, tasksExchange, unroutedEvents, type ConsumerQueues } from '../messaging/index.js';
 import { testAmqpUrl } from './env.js';
 
 /** The bus's default retry delays: each has its own `<queue>.retry.<ms>ms` queue. */
@@ -23,11 +23,12 @@ export async function withAmqpChannel<T>(work: (channel: amqp.Channel) => Promis
   }
 }
 
-/** Deletes what a test declared on the shared broker: each consumer's queues and the prefixed events exchanges. */
+/** Deletes what a test declared on the shared broker: each consumer's queues and the prefixed exchanges. */
 export function deleteTestTopology(prefix: string, consumers: DeclaredQueues[] = []): Promise<void> {
   return withAmqpChannel(async (channel) => {
     for (const name of [...consumers.flatMap(queueNamesOf), unroutedEvents(prefix)]) await channel.deleteQueue(name);
     await channel.deleteExchange(eventsExchange(prefix));
+    await channel.deleteExchange(tasksExchange(prefix));
     await channel.deleteExchange(unroutedEvents(prefix));
   });
 }

@@ -1,0 +1,169 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { busReadinessCheck, createEnvelope, createPool, type Bus, type ConsumeOptions, type Envelope, type Pool } from '../src/index.js';
+import { eventually } from '../src/testing/index.js';
+import { effectsOf, messagingFixture, SERVICE, withChannel } from './messaging-support.js';
+
+let fixture: Awaited<ReturnType<typeof messagingFixture>>;
+let bus: Bus;
+const pools: Pool[] = [];
+
+beforeAll(async () => {
+  fixture = await messagingFixture('kit_consumers');
+  bus = await fixture.openBus({ consumerRetryDelayMs: { min: 100, max: 200 } });
+});
+afterAll(async () => {
+  await fixture?.cleanup();
+  await Promise.all(pools.map((pool) => pool.end()));
+});
+
+const QUORUM_WORK_QUEUE = { 'x-queue-type': 'quorum', 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' };
+
+const event = (name: string, payload: Record<string, unknown> = {}): Envelope => createEnvelope({ source: SERVICE, type: `${name}.happened`, version: 1, payload });
+const recordAs = (note: string): ConsumeOptions['handler'] => async (envelope, tx) => {
+  await tx.query('INSERT INTO effects (message_id, note) VALUES ($1, $2)', [envelope.id, note]);
+};
+
+describe('attempts and time limits', () => {
+  test('when a message comes back redelivered after a delivery nobody settled, then that counts as an attempt and it goes through the retry queue', async () => {
+    const spec = { name: 'redelivered', bindings: ['redelivered.happened.v1'], handler: recordAs('redelivered') };
+    const earlier = await fixture.openBus();
+    const queues = await fixture.consume(earlier, spec);
+    await earlier.close();
+    const envelope = event('redelivered');
+    await bus.publish(envelope);
+    // Taken and given back unsettled, as by a process that crashed while handling it.
+    await withChannel(async (channel) => {
+      const message = await eventually(() => channel.get(queues.queue));
+      channel.nack(message, false, true);
+    });
+    const retried = bus.waitFor('retried', (r) => r.envelope.id === envelope.id);
+    const consumed = bus.waitFor('consumed', (c) => c.envelope.id === envelope.id);
+
+    await fixture.consume(bus, spec);
+
+    expect(await retried).toMatchObject({ attempts: 1, error: expect.stringContaining('redelivered') });
+    expect((await consumed).duplicate).toBe(false);
+    expect(await effectsOf(fixture.db, envelope.id)).toEqual(['redelivered']);
+  });
+
+  test('when a handler hangs past its time limit, then the attempt fails, its writes are rolled back and the retry succeeds', async () => {
+    let calls = 0;
+    await fixture.consume(bus, {
+      name: 'hanging',
+      bindings: ['hanging.happened.v1'],
+      handlerTimeoutMs: 300,
+      handler: async (envelope, tx) => {
+        await recordAs(`call ${++calls}`)(envelope, tx);
+        if (calls === 1) await new Promise(() => undefined);
+      },
+    });
+    const envelope = event('hanging');
+    const retried = bus.waitFor('retried', (r) => r.envelope.id === envelope.id);
+    const consumed = bus.waitFor('consumed', (c) => c.envelope.id === envelope.id);
+
+    await bus.publish(envelope);
+
+    expect(await retried).toMatchObject({ attempts: 1, error: expect.stringContaining('TransactionTimeoutError') });
+    await consumed;
+    expect(await effectsOf(fixture.db, envelope.id)).toEqual(['call 2']);
+  });
+
+  test('when more messages arrive than the pool has connections, then they wait for one and none is charged an attempt', async () => {
+    const small = createPool({ connectionString: fixture.url, applicationName: 'kit-consumers-small', max: 2, connectionTimeoutMs: 50 }, fixture.logger);
+    pools.push(small);
+    await fixture.consume(bus, {
+      name: 'crowded',
+      bindings: ['crowded.happened.v1'],
+      db: small,
+      prefetch: 16,
+      maxAttempts: 1,
+      handler: async (envelope, tx) => {
+        await tx.query('SELECT pg_sleep(0.05)');
+        await recordAs('crowded')(envelope, tx);
+      },
+    });
+    const envelopes = Array.from({ length: 24 }, (_, n) => event('crowded', { n }));
+    const failures: string[] = [];
+    bus.on('retried', (r) => failures.push(r.error));
+    bus.on('dead-lettered', (d) => failures.push(d.error));
+    const all = Promise.all(envelopes.map((e) => bus.waitFor('consumed', (c) => c.envelope.id === e.id, 30_000)));
+
+    await Promise.all(envelopes.map((e) => bus.publish(e)));
+    await all;
+
+    expect(failures).toEqual([]);
+  });
+});
+
+describe('topology', () => {
+  test('when one consumer\'s queue exists with other arguments, then only that consumer fails, health and readiness name it, and it starts once the conflict is gone', async () => {
+    const conflicting = `${fixture.prefix}.${SERVICE}.conflict`;
+    await withChannel((channel) => channel.assertQueue(conflicting, { durable: true, arguments: { 'x-max-length': 5 } }));
+    const states: string[] = [];
+    bus.on('state', (state) => states.push(state));
+
+    await fixture.consume(bus, { name: 'conflict', bindings: ['conflict.happened.v1'], handler: recordAs('conflict') });
+    const healthy = event('bystander');
+    await fixture.consume(bus, { name: 'bystander', bindings: ['bystander.happened.v1'], handler: recordAs('bystander') });
+    const consumed = bus.waitFor('consumed', (c) => c.envelope.id === healthy.id);
+    await bus.publish(healthy);
+    await consumed;
+
+    expect(bus.health().consumers.find((c) => c.queue === conflicting)).toMatchObject({ running: false, error: expect.stringContaining('PRECONDITION_FAILED') });
+    expect(() => busReadinessCheck(bus).check()).toThrow(conflicting);
+    expect(states).toEqual([]);
+
+    await withChannel((channel) => channel.deleteQueue(conflicting));
+    await eventually(() => bus.health().consumers.find((c) => c.queue === conflicting)?.running);
+    expect(() => busReadinessCheck(bus).check()).not.toThrow();
+    const late = event('conflict');
+    const lateConsumed = bus.waitFor('consumed', (c) => c.envelope.id === late.id);
+    await bus.publish(late);
+    await lateConsumed;
+  });
+
+  test('when a task is published and no queue takes it, then the publish fails as unroutable instead of being parked', async () => {
+    await expect(bus.publish(event('unclaimed'), { exchange: 'tasks' })).rejects.toMatchObject({ code: 'MESSAGING.UNROUTABLE' });
+  });
+
+  test('when a consumer reads tasks, then it receives what is published to the tasks exchange and not events of the same type', async () => {
+    await fixture.consume(bus, { name: 'worker', bindings: ['job.happened.v1'], exchange: 'tasks', handler: recordAs('worker') });
+    const asEvent = event('job');
+    const asTask = event('job');
+    const consumed = bus.waitFor('consumed', (c) => c.queue.endsWith('.worker'));
+
+    await bus.publish(asEvent);
+    await bus.publish(asTask, { exchange: 'tasks' });
+
+    expect((await consumed).envelope.id).toBe(asTask.id);
+    expect(await effectsOf(fixture.db, asEvent.id)).toEqual([]);
+  });
+
+  test('when a consumer asks for quorum queues, then its queues are quorum queues and a failed message comes back through the retry queue', async () => {
+    let calls = 0;
+    const queues = await fixture.consume(bus, {
+      name: 'replicated',
+      bindings: ['replicated.happened.v1'],
+      queueType: 'quorum',
+      handler: async (envelope, tx) => {
+        if (++calls === 1) throw new Error('first call fails');
+        await recordAs('replicated')(envelope, tx);
+      },
+    });
+    const envelope = event('replicated');
+    const consumed = bus.waitFor('consumed', (c) => c.envelope.id === envelope.id);
+    await bus.publish(envelope);
+    await consumed;
+    expect(calls).toBe(2);
+
+    const { 'x-queue-type': _quorum, ...otherArguments } = QUORUM_WORK_QUEUE;
+    const redeclared = withChannel((channel) => {
+      channel.on('error', () => undefined); // the refusal closes this channel; the rejection below is what counts
+      return channel.assertQueue(queues.queue, {
+        durable: true,
+        arguments: { ...otherArguments, 'x-queue-type': 'classic', 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queues.deadLetter },
+      });
+    });
+    await expect(redeclared).rejects.toThrow("received 'classic' but current is 'quorum'");
+  });
+});
