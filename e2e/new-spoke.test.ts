@@ -105,6 +105,14 @@ describe('npm run new:spoke', () => {
     expect(existsSync(join(repo.root, DIR, 'dist/main.js'))).toBe(true);
   }, 120_000);
 
+  test('when its own test file and the linter run, then both pass as generated', async () => {
+    const tool = (path: string, args: string[]) => repo.runJs(join('node_modules', path), args);
+    const [tests, lint] = await Promise.all([tool('vitest/vitest.mjs', ['run', DIR]), tool('eslint/bin/eslint.js', [DIR])]);
+    expect(tests.code, tests.stdout + tests.stderr).toBe(0);
+    expect(tests.stdout).toMatch(/Tests\s+\S*\d+ passed/);
+    expect(lint.code, lint.stdout).toBe(0);
+  }, 90_000);
+
   describe('started next to a hub', () => {
     const prefix = uniquePrefix('new-spoke');
     let keys: TestKeys;

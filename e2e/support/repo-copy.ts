@@ -7,12 +7,20 @@ import { REPO_ROOT } from './compose.js';
 
 const run = promisify(execFile);
 
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
 export interface RepoCopy {
   root: string;
   /** Links every workspace in the copy as `npm install` would, without a network install. */
   linkWorkspaces: () => void;
   /** Runs a TypeScript entry point of the copy with Node and tsx; never throws, the exit code is in the result. */
-  runTs: (entry: string, args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
+  runTs: (entry: string, args: string[]) => Promise<RunResult>;
+  /** Runs a JavaScript entry point (a tool in node_modules) in the copy, the same way. */
+  runJs: (entry: string, args: string[]) => Promise<RunResult>;
   remove: () => void;
 }
 
@@ -50,15 +58,18 @@ export function copyRepository(): RepoCopy {
   return {
     root,
     linkWorkspaces,
-    runTs: async (entry, args) => {
-      try {
-        const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: root, encoding: 'utf8' });
-        return { code: 0, stdout, stderr };
-      } catch (error) {
-        const failed = error as { code?: number; stdout?: string; stderr?: string };
-        return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-      }
-    },
+    runTs: (entry, args) => runNode(root, ['--import', 'tsx', entry, ...args]),
+    runJs: (entry, args) => runNode(root, [entry, ...args]),
     remove: () => rmSync(root, { recursive: true, force: true }),
   };
+}
+
+async function runNode(cwd: string, args: string[]): Promise<RunResult> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, args, { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
 }
