@@ -9,6 +9,7 @@ import {
 } from '@hubspoke/kit/testing';
 import { startHubProcess, startJwksServer, type HubProcess } from '../hub-orchestrator/test/support/hub-process.js';
 import { REGISTRY_SECRET } from '../hub-orchestrator/test/support/spokes.js';
+import { nextPort, readRepoFacts } from '../scripts/new-spoke/repo-facts.js';
 import { composeCommand, type ComposeConfig } from './support/compose.js';
 import { copyRepository, type RepoCopy } from './support/repo-copy.js';
 
@@ -21,9 +22,12 @@ const SHARED_FILES = ['tsconfig.json', 'Dockerfile', 'docker-compose.yml', 'dock
   'init-scripts/01-service-databases.sh', '.env.example', 'monitoring/prometheus.yml', 'package.json'];
 
 let repo: RepoCopy;
+/** The port the spoke should get: the one after the highest the copy uses before generating. */
+let port: number;
 
 beforeAll(() => {
   repo = copyRepository();
+  port = nextPort(readRepoFacts(repo.root));
 }, 60_000);
 afterAll(() => repo?.remove());
 
@@ -66,7 +70,7 @@ describe('npm run new:spoke', () => {
       'test/item-api.test.ts', `test/support/${NAME}-harness.ts`]) {
       expect(existsSync(join(repo.root, DIR, path)), path).toBe(true);
     }
-    expect(read(`${DIR}/src/config.ts`)).toContain('port: 3003');
+    expect(read(`${DIR}/src/config.ts`)).toContain(`port: ${port}`);
     expect(read(`${DIR}/src/service.ts`)).toContain(`routePrefix: '${PREFIX}'`);
 
     expect((JSON.parse(read('tsconfig.json')) as { references: { path: string }[] }).references).toContainEqual({ path: DIR });
@@ -74,11 +78,11 @@ describe('npm run new:spoke', () => {
     expect(read('init-scripts/01-service-databases.sh')).toContain('create ledger_book ledger_book "${LEDGER_BOOK_DB_PASSWORD:?');
     expect(read('.env.example')).toMatch(/^# .*\nLEDGER_BOOK_DB_PASSWORD=changeme-/m);
     const jobs = (parse(read('monitoring/prometheus.yml')) as { scrape_configs: { job_name: string; dns_sd_configs?: unknown[] }[] }).scrape_configs;
-    expect(jobs.find((job) => job.job_name === NAME)?.dns_sd_configs).toEqual([{ names: ['spoke-ledger-book'], type: 'A', port: 3003, refresh_interval: '10s' }]);
+    expect(jobs.find((job) => job.job_name === NAME)?.dns_sd_configs).toEqual([{ names: ['spoke-ledger-book'], type: 'A', port, refresh_interval: '10s' }]);
 
     const base = composeConfig('docker-compose.yml');
     expect(base.services['spoke-ledger-book']).toMatchObject({
-      build: { target: 'service', args: { SERVICE_DIR: DIR, SERVICE_PORT: '3003' } },
+      build: { target: 'service', args: { SERVICE_DIR: DIR, SERVICE_PORT: String(port) } },
       image: 'hubspoke/ledger-book-service:dev',
       environment: { DATABASE_URL: 'postgres://ledger_book:changeme-ledger-book-db-password@postgres:5432/ledger_book', REGISTRY_SECRET: expect.any(String) },
       depends_on: { postgres: { condition: 'service_healthy' } },
@@ -125,12 +129,12 @@ describe('npm run new:spoke', () => {
       keys = await createTestKeys();
       jwks = await startJwksServer(keys);
       database = await createTestDatabase('new_spoke');
-      const port = await freePort();
+      const spokePort = await freePort();
       [hub] = await Promise.all([
         startHubProcess({ keyPrefix: `${prefix}:`, jwksUrl: jwks.url }),
         (async () => {
           spoke = spawnService(join(repo.root, DIR, 'src/main.ts'), {
-            PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, DATABASE_URL: database.url, REDIS_URL: testRedisUrl(), REGISTRY_SECRET,
+            PORT: String(spokePort), PUBLIC_URL: `http://127.0.0.1:${spokePort}`, DATABASE_URL: database.url, REDIS_URL: testRedisUrl(), REGISTRY_SECRET,
             REGISTRY_KEY_PREFIX: `${prefix}:`, AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix, AUTH_JWKS_URL: jwks.url, AUTH_ISSUER: TEST_ISSUER,
             AUTH_AUDIENCE: TEST_AUDIENCE, DRAIN_DELAY_MS: '0', LOG_LEVEL: 'warn',
           });

@@ -5,7 +5,8 @@ import { findPair, insertBlock, isMap, isScalar, isSeq, itemLines, keysOf, pairL
 
 // The spoke every new one is modelled on: whatever shape it has in a compose file, the new one gets.
 export const REFERENCE_SERVICE = 'spoke-user';
-export const REFERENCE_DIR = 'spokes/user-service';
+const REFERENCE_PACKAGE = 'user-service';
+export const REFERENCE_DIR = `spokes/${REFERENCE_PACKAGE}`;
 
 const SPOKE_SERVICE = /^spoke-/;
 
@@ -27,10 +28,12 @@ export function addToComposeBase(source: string, names: SpokeNames, file: string
     scalarEdit(text, databaseUrl, `postgres://${names.snake}:\${${names.passwordVariable}}@postgres:5432/${names.snake}`, `${file}: DATABASE_URL`),
   ];
   const image = doc.getIn([...service, 'image'], true);
-  if (isScalar(image)) edits.push(scalarEdit(text, image, String(image.value).replace('/user-service:', `/${names.name}-service:`), `${file}: image`));
+  if (isScalar(image)) edits.push(scalarEdit(text, image, String(image.value).replace(`/${REFERENCE_PACKAGE}:`, `/${names.name}-service:`), `${file}: image`));
   for (const pair of environment.items) {
     const key = isScalar(pair.key) ? pair.key.value : undefined;
-    if (key !== '<<' && key !== 'DATABASE_URL') edits.push({ start: pairLines(text, pair)[0], end: pairLines(text, pair)[1], text: '' });
+    if (key === '<<' || key === 'DATABASE_URL') continue;
+    const [start, end] = pairLines(text, pair);
+    edits.push({ start, end, text: '' });
   }
   text = applyEdits(text, edits);
   return addDatabasePassword(text, names, file);
