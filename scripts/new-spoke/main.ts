@@ -26,7 +26,8 @@ function main(argv: string[]): number {
   try {
     generated = generateSpoke(ROOT, name, parsed.values.prefix ?? name);
   } catch (error) {
-    return fail(error instanceof SpokeInputError ? error.message : `nothing was generated: ${(error as Error).message}`);
+    // A YAML error carries a code frame after its first line: the first line says what and where.
+    return fail(error instanceof SpokeInputError ? error.message : `nothing was generated: ${(error as Error).message.split('\n')[0]}`);
   }
   const installed = !parsed.values['skip-install'] && install();
   process.stdout.write(nextSteps(generated, installed));
