@@ -5,7 +5,7 @@ const alias = {
   '@hubspoke/kit/testing': fileURLToPath(new URL('./packages/kit/src/testing/index.ts', import.meta.url)),
   '@hubspoke/kit': fileURLToPath(new URL('./packages/kit/src/index.ts', import.meta.url)),
 };
-const roots = ['packages/*', 'hub-orchestrator', 'spokes/*', 'e2e'];
+const roots = ['packages/*', 'hub-orchestrator', 'spokes/*', 'scripts/*', 'e2e'];
 const RESILIENCE = '**/*.resilience.test.ts';
 
 // Resilience tests (kill instances, cut connections, time deadlines) run one file at a time after the

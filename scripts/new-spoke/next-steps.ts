@@ -1,0 +1,25 @@
+import type { GeneratedSpoke } from './generate-spoke.js';
+
+/** What the generator cannot write: printed after a successful run. */
+export function nextSteps({ names, edited }: GeneratedSpoke, installed: boolean): string {
+  const { dir, snake, prefix, port, composeService, passwordVariable } = names;
+  return `Created ${dir} (service ${names.name}, route /api/${prefix}/*, port ${port}, database and role ${snake}).
+Added it to: ${edited.join(', ')}.
+
+Next:
+${installed ? '' : `  - npm install               link the new workspace and add it to package-lock.json (docker builds run npm ci)\n`}\
+  - .env: add ${passwordVariable} (see .env.example; a real secret in production).
+  - An existing Postgres volume (init-scripts only run on a fresh one):
+      bash scripts/create-service-database.sh ${snake} ${snake}
+  - Write the spoke: the example resource (items owned by their creator) shows each layer — replace it with yours:
+      migrations/0001_create_items.sql    your tables (numbered files, applied at start)
+      src/domain/                         the flows, errors, and events (createEnvelope + enqueue in the same transaction)
+      src/data/                           the repository (SQL)
+      src/routes/                         routes (parseInput, authenticate; publicRoutes/routeLimits in src/service.ts)
+      src/consumers/                      the events it reads (parsePayload), or remove the example and its binding
+      test/                               keep "when <situation>, then <outcome>"; npm test -- ${dir}
+      README.md                           its routes, events and variables
+  - Add a row for ${composeService} to the Services table in README.md.
+  - docker compose up -d --build ${composeService}: the hub routes /api/${prefix}/* as soon as it registers.
+`;
+}

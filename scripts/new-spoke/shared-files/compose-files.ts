@@ -1,0 +1,110 @@
+import type { Document, Node } from 'yaml';
+import type { SpokeNames } from '../spoke-names.js';
+import { applyEdits, type TextEdit } from './source-lines.js';
+import { findPair, insertBlock, isMap, isScalar, isSeq, itemLines, keysOf, pairLines, readYaml, scalarEdit, sequencesWith } from './yaml-blocks.js';
+
+// The spoke every new one is modelled on: whatever shape it has in a compose file, the new one gets.
+export const REFERENCE_SERVICE = 'spoke-user';
+const REFERENCE_PACKAGE = 'user-service';
+export const REFERENCE_DIR = `spokes/${REFERENCE_PACKAGE}`;
+
+const SPOKE_SERVICE = /^spoke-/;
+
+/**
+ * docker-compose.yml: the new spoke's service, a copy of the reference spoke's with its own directory,
+ * port, image and database (its other variables are the reference spoke's own and are left out), and the
+ * database password handed to Postgres for init-scripts.
+ */
+export function addToComposeBase(source: string, names: SpokeNames, file: string): string {
+  let text = addToComposeFile(source, names, file);
+  if (text === source) throw new Error(`${file}: no ${REFERENCE_SERVICE} service to model ${names.composeService} on`);
+  const doc = readYaml(text, file);
+  const service = ['services', names.composeService];
+  const environment = doc.getIn([...service, 'environment'], true);
+  const databaseUrl = doc.getIn([...service, 'environment', 'DATABASE_URL'], true) as Node | undefined;
+  if (!isMap(environment) || !databaseUrl) throw new Error(`${file}: ${REFERENCE_SERVICE} has no environment.DATABASE_URL to model ${names.composeService}'s on`);
+  const edits: TextEdit[] = [
+    scalarEdit(text, doc.getIn([...service, 'build', 'args', 'SERVICE_PORT'], true) as Node, String(names.port), `${file}: build.args.SERVICE_PORT`),
+    scalarEdit(text, databaseUrl, `postgres://${names.snake}:\${${names.passwordVariable}}@postgres:5432/${names.snake}`, `${file}: DATABASE_URL`),
+  ];
+  for (const pair of environment.items) {
+    const key = isScalar(pair.key) ? pair.key.value : undefined;
+    if (key === '<<' || key === 'DATABASE_URL') continue;
+    const [start, end] = pairLines(text, pair);
+    edits.push({ start, end, text: '' });
+  }
+  text = applyEdits(text, edits);
+  return addDatabasePassword(text, names, file);
+}
+
+/**
+ * Any compose file: paths of the reference spoke listed outside its service (the dev override's shared
+ * source mounts) gain the new spoke's, and the reference spoke's service entry is copied for the new one.
+ * A file that mentions neither comes back unchanged.
+ */
+export function addToComposeFile(source: string, names: SpokeNames, file: string): string {
+  const text = addListedPaths(source, names, file);
+  const doc = readYaml(text, file);
+  const reference = findPair(doc, ['services'], REFERENCE_SERVICE);
+  if (!reference) return text;
+  const copied = pairLines(text, reference);
+  const lastSpoke = keysOf(doc, ['services']).filter((key) => SPOKE_SERVICE.test(key)).at(-1)!;
+  const block = text.slice(...copied).replace(REFERENCE_SERVICE, names.composeService).replaceAll(REFERENCE_DIR, names.dir)
+    // Image tags name the package (the dev override's `-source` tags too): never share the reference spoke's.
+    .replaceAll(`/${REFERENCE_PACKAGE}:`, `/${names.name}-service:`);
+  return insertBlock(text, pairLines(text, findPair(doc, ['services'], lastSpoke)!)[1], copied, block);
+}
+
+function addListedPaths(source: string, names: SpokeNames, file: string): string {
+  const doc: Document = readYaml(source, file);
+  const referenceService = doc.getIn(['services', REFERENCE_SERVICE], true) as Node | undefined;
+  const edits = sequencesWith(doc, (value) => value.includes(`${REFERENCE_DIR}/`), referenceService).map((seq): TextEdit => {
+    if ((seq as { flow?: boolean }).flow) throw new Error(`${file}: a one-line list holds ${REFERENCE_DIR} paths; add ${names.dir}'s by hand`);
+    const mentions = (dir: string) => (item: unknown) => isScalar(item) && String(item.value).includes(dir);
+    const after = itemLines(source, seq.items.findLast(mentions('spokes/')))[1];
+    const text = seq.items.filter(mentions(`${REFERENCE_DIR}/`)).map((item) => source.slice(...itemLines(source, item)).replaceAll(REFERENCE_DIR, names.dir)).join('');
+    return { start: after, end: after, text };
+  });
+  return applyEdits(source, edits);
+}
+
+/** Postgres gets the role's password only to hand it to init-scripts on a fresh volume. */
+function addDatabasePassword(source: string, names: SpokeNames, file: string): string {
+  const doc = readYaml(source, file);
+  const environment = doc.getIn(['services', 'postgres', 'environment'], true);
+  const passwords = isMap(environment) ? environment.items.filter((pair) => isScalar(pair.key) && /_DB_PASSWORD$/.test(String(pair.key.value))) : [];
+  const last = passwords.at(-1);
+  if (!last) throw new Error(`${file}: postgres has no *_DB_PASSWORD variable to add ${names.passwordVariable} after`);
+  const [start, end] = pairLines(source, last);
+  const text = source.slice(start, end).replaceAll(String((last.key as { value: unknown }).value), names.passwordVariable);
+  return applyEdits(source, [{ start: end, end, text }]);
+}
+
+/** monitoring/prometheus.yml: a scrape job like the reference spoke's, after the last spoke's job. */
+export function addScrapeJob(source: string, names: SpokeNames, file: string): string {
+  const jobsOf = (doc: Document) => {
+    const jobs = doc.get('scrape_configs', true);
+    if (!isSeq(jobs)) throw new Error(`${file}: no scrape_configs list`);
+    return jobs.items;
+  };
+  const scrapes = (service: string | RegExp) => (job: unknown) => {
+    const targets = JSON.stringify((job as { toJSON: () => unknown }).toJSON());
+    return typeof service === 'string' ? targets.includes(`"${service}"`) : service.test(targets);
+  };
+  const jobs = jobsOf(readYaml(source, file));
+  const reference = jobs.find(scrapes(REFERENCE_SERVICE));
+  if (!reference) throw new Error(`${file}: no job scrapes ${REFERENCE_SERVICE} to model ${names.name}'s on`);
+  const copied = itemLines(source, reference);
+  const block = source.slice(...copied).replaceAll(REFERENCE_SERVICE, names.composeService);
+  const text = insertBlock(source, itemLines(source, jobs.findLast(scrapes(/"spoke-[a-z0-9-]+"/)))[1], copied, block);
+
+  const doc = readYaml(text, file);
+  const job = jobsOf(doc).find(scrapes(names.composeService));
+  if (!isMap(job)) throw new Error(`${file}: the copied job is not a map`);
+  const edits = [scalarEdit(text, job.get('job_name', true) as Node, names.name, `${file}: job_name`)];
+  const discovery = job.get('dns_sd_configs', true);
+  for (const config of isSeq(discovery) ? discovery.items : []) {
+    if (isMap(config) && config.has('port')) edits.push(scalarEdit(text, config.get('port', true) as Node, String(names.port), `${file}: port`));
+  }
+  return applyEdits(text, edits);
+}

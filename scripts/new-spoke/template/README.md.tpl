@@ -1,0 +1,35 @@
+# {{name}}-service
+
+Items, owned by the user who created them. Reached only through the hub at `/api/{{prefix}}/*` (registers
+as service `{{name}}`, route prefix `{{prefix}}`); the hub strips the prefix.
+
+## Routes (every one needs a bearer token, verified here against the auth spoke's JWKS)
+
+| route | answer |
+|---|---|
+| `POST /` | 201 item; body: `title` (1–200 characters), anything else is a 400 naming the field; publishes `{{snake}}.item_created` v1 |
+| `GET /:id` | 200 item for its owner; anyone else gets the same 404 as a missing item; a malformed id is `400 {{CONST}}.INVALID_ID` |
+| `GET /?limit=&cursor=` | 200 `{ items, nextCursor }`: the caller's own items in (created_at, id) order, limit default 20, capped at 100 |
+
+`/health`, `/ready` (Postgres critical, RabbitMQ → `degraded`) and `/metrics` need no token.
+
+## Events
+
+- consumes `user.deleted` v1 `{ userId }` on queue `{{name}}.user-deleted`: deletes that user's items; dedupe by
+  envelope id in the handler's transaction; an invalid payload is dead-lettered at once.
+- publishes through the outbox (same transaction as the change): `{{snake}}.item_created` v1
+  `{ itemId, ownerId, title }`; envelope source `{{name}}`.
+
+## Database
+
+Its own database `{{snake}}` and role `{{snake}}` (password `{{CONST}}_DB_PASSWORD`), created by `init-scripts/` on a
+fresh Postgres volume, or on an existing one by `scripts/create-service-database.sh {{snake}} {{snake}}`.
+Migrations in `migrations/` run at start.
+
+## Environment
+
+`PORT` ({{port}}), `PUBLIC_URL` (optional: overrides the derived instance URL), `REGISTRY_ADVERTISE_SUBNET`
+(optional: the hub network CIDR to advertise an address in), `DATABASE_URL`, `REDIS_URL`, `AMQP_URL`,
+`AMQP_PREFIX` (''), `REGISTRY_SECRET` (secret), `REGISTRY_KEY_PREFIX` (''), `AUTH_JWKS_URL`,
+`AUTH_ISSUER` (hubspoke-auth), `AUTH_AUDIENCE` (hubspoke), `DRAIN_DELAY_MS` (5000), `SHUTDOWN_TIMEOUT_MS`
+(30000), `LOG_LEVEL` (info).

@@ -1,0 +1,23 @@
+import { fileURLToPath } from 'node:url';
+import type { AppContext, ServiceDefinition } from '@hubspoke/kit';
+import { createApp } from './app.js';
+import type { {{Pascal}}Config } from './config.js';
+import { userDeletedConsumer } from './consumers/user-deleted-consumer.js';
+import { createItemService } from './domain/item-service.js';
+
+/** Everything the kit needs to start the {{name}} spoke; `main.ts` runs it, tests start it the same way. */
+export function {{camel}}Service(config: {{Pascal}}Config): ServiceDefinition<{{Pascal}}Config, {{Pascal}}Domain> {
+  return {
+    name: '{{name}}',
+    version: '0.1.0',
+    config,
+    migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)),
+    registration: { routePrefix: '{{prefix}}' },
+    domain: ({ db, logger }) => ({ items: createItemService({ db, logger }) }),
+    consumers: (context) => [userDeletedConsumer(context)],
+    createApp,
+  };
+}
+
+export type {{Pascal}}Domain = { items: ReturnType<typeof createItemService> };
+export type {{Pascal}}Context = AppContext<{{Pascal}}Config, {{Pascal}}Domain>;

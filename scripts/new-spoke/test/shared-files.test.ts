@@ -1,0 +1,138 @@
+import { describe, expect, test } from 'vitest';
+import { parse } from 'yaml';
+import { addScrapeJob, addToComposeBase, addToComposeFile } from '../shared-files/compose-files.js';
+import { addPasswordVariable, addProjectReference, addServiceDatabase, addToDockerfile } from '../shared-files/text-files.js';
+import { spokeNames } from '../spoke-names.js';
+
+// These files are edited by others too: the edits place the spoke by structure, whatever else changed.
+const names = spokeNames('invoice', 'invoices', 3005);
+
+const BASE = `x-env: &service-env
+  LOG_LEVEL: info
+
+services:
+  spoke-auth:
+    image: hubspoke/auth-service:dev
+    environment:
+      <<: *service-env
+      DATABASE_URL: postgres://auth:\${AUTH_DB_PASSWORD}@postgres:5432/auth
+
+  spoke-user:
+    # a comment that travels with the block
+    build: { context: ., target: service, args: { SERVICE_DIR: spokes/user-service, SERVICE_PORT: "3002" } }
+    image: hubspoke/user-service:\${HUBSPOKE_VERSION:-dev}
+    environment:
+      <<: *service-env
+      USER_ONLY_SETTING: "7"
+      DATABASE_URL: postgres://users:\${USER_DB_PASSWORD}@postgres:5432/users
+    depends_on:
+      postgres: { condition: service_healthy }
+
+  postgres:
+    environment:
+      USER_DB_PASSWORD: \${USER_DB_PASSWORD}
+      NEW_VARIABLE_SOMEONE_ADDED: "x"
+`;
+
+describe('compose files', () => {
+  test('when the base is edited, then the new service copies spoke-user with its own port, image and database, and nothing else moves', () => {
+    const edited = addToComposeBase(BASE, names, 'docker-compose.yml');
+    const config = parse(edited, { merge: true }) as { services: Record<string, { environment: Record<string, string>; build: unknown; image: string }> };
+    expect(config.services['spoke-invoice']).toEqual({
+      build: { context: '.', target: 'service', args: { SERVICE_DIR: 'spokes/invoice-service', SERVICE_PORT: '3005' } },
+      image: 'hubspoke/invoice-service:${HUBSPOKE_VERSION:-dev}',
+      environment: { LOG_LEVEL: 'info', DATABASE_URL: 'postgres://invoice:${INVOICE_DB_PASSWORD}@postgres:5432/invoice' },
+      depends_on: { postgres: { condition: 'service_healthy' } },
+    });
+    expect(config.services.postgres!.environment).toEqual({ USER_DB_PASSWORD: '${USER_DB_PASSWORD}', INVOICE_DB_PASSWORD: '${INVOICE_DB_PASSWORD}', NEW_VARIABLE_SOMEONE_ADDED: 'x' });
+    // Only additions: without the new block and line, the file is byte for byte what it was.
+    expect(edited.replace(/ {2}spoke-invoice:\n[\s\S]*?\n\n/, '').replace(' '.repeat(6) + 'INVOICE_DB_PASSWORD: ${INVOICE_DB_PASSWORD}\n', '')).toBe(BASE);
+    expect(edited).toContain('  spoke-invoice:\n    # a comment that travels with the block\n');
+  });
+
+  test('when an override mounts sources in the service itself, then the new service mounts its own', () => {
+    const override = `services:
+  spoke-user:
+    working_dir: /app/spokes/user-service
+    volumes:
+      - ./spokes/user-service/src:/app/spokes/user-service/src:ro
+  postgres:
+    ports: ["127.0.0.1:55432:5432"]
+`;
+    const config = parse(addToComposeFile(override, names, 'docker-compose.dev.yml')) as { services: Record<string, unknown> };
+    expect(config.services['spoke-invoice']).toEqual({ working_dir: '/app/spokes/invoice-service', volumes: ['./spokes/invoice-service/src:/app/spokes/invoice-service/src:ro'] });
+    expect(Object.keys(config.services)).toEqual(['spoke-user', 'spoke-invoice', 'postgres']);
+  });
+
+  test('when an override mounts every spoke\'s sources in a shared anchor, then the anchor gains the new spoke\'s after the last spoke', () => {
+    const override = `x-dev: &dev
+  volumes:
+    - ./packages/kit/src:/app/packages/kit/src:ro
+    - ./spokes/user-service/src:/app/spokes/user-service/src:ro
+    - ./spokes/other-service/src:/app/spokes/other-service/src:ro
+    - ./scratch:/scratch
+`;
+    expect((parse(addToComposeFile(override, names, 'docker-compose.dev.yml')) as { 'x-dev': { volumes: string[] } })['x-dev'].volumes).toEqual([
+      './packages/kit/src:/app/packages/kit/src:ro',
+      './spokes/user-service/src:/app/spokes/user-service/src:ro',
+      './spokes/other-service/src:/app/spokes/other-service/src:ro',
+      './spokes/invoice-service/src:/app/spokes/invoice-service/src:ro',
+      './scratch:/scratch',
+    ]);
+  });
+
+  test('when a file lists no spoke, then it comes back unchanged', () => {
+    const tls = 'services:\n  hub-gateway:\n    ports: ["8443:443"]\n';
+    expect(addToComposeFile(tls, names, 'docker-compose.tls.yml')).toBe(tls);
+  });
+
+  test('when the base has no spoke-user, then the error names the file and what is missing', () => {
+    expect(() => addToComposeBase('services:\n  postgres: {}\n', names, 'docker-compose.yml')).toThrow(/docker-compose.yml: no spoke-user service/);
+  });
+});
+
+describe('monitoring/prometheus.yml', () => {
+  test('when a job is added, then it copies the user spoke\'s discovery with its own name and port, after the last spoke\'s job', () => {
+    const source = `scrape_configs:
+  - job_name: user
+    dns_sd_configs:
+      - names: [spoke-user]
+        type: A
+        port: 3002
+  - job_name: reports
+    dns_sd_configs:
+      - names: [spoke-reports]
+        port: 3004
+  - job_name: prometheus
+    static_configs:
+      - targets: [localhost:9090]
+`;
+    const jobs = (parse(addScrapeJob(source, names, 'prometheus.yml')) as { scrape_configs: { job_name: string }[] }).scrape_configs;
+    expect(jobs.map((job) => job.job_name)).toEqual(['user', 'reports', 'invoice', 'prometheus']);
+    expect(jobs[2]).toEqual({ job_name: 'invoice', dns_sd_configs: [{ names: ['spoke-invoice'], type: 'A', port: 3005 }] });
+  });
+});
+
+describe('text files', () => {
+  test('when the Dockerfile copies manifests in two stages, then both gain the new one after their last spoke', () => {
+    const dockerfile = ['FROM node AS deps', 'COPY spokes/user-service/package.json spokes/user-service/', 'RUN npm ci',
+      'FROM deps AS dev', 'COPY spokes/auth-service/package.json spokes/auth-service/', 'COPY spokes/user-service/package.json spokes/user-service/', 'CMD x'].join('\n');
+    expect(addToDockerfile(dockerfile, names, 'Dockerfile').split('\n').filter((line) => line.includes('invoice'))).toEqual([
+      'COPY spokes/invoice-service/package.json spokes/invoice-service/', 'COPY spokes/invoice-service/package.json spokes/invoice-service/',
+    ]);
+  });
+
+  test('when the last spoke reference is not the last reference, then the new one follows it and the JSON stays valid', () => {
+    const tsconfig = '{\n  "references": [\n    { "path": "spokes/user-service" },\n    { "path": "tools" }\n  ]\n}\n';
+    expect(JSON.parse(addProjectReference(tsconfig, names, 'tsconfig.json')).references).toEqual([
+      { path: 'spokes/user-service' }, { path: 'spokes/invoice-service' }, { path: 'tools' },
+    ]);
+  });
+
+  test('when init-scripts and .env.example gained lines after the databases, then the new ones land with the databases', () => {
+    const init = 'create users users "${USER_DB_PASSWORD:?USER_DB_PASSWORD is missing}"\necho done\n';
+    expect(addServiceDatabase(init, names, 'init')).toBe(`create users users "\${USER_DB_PASSWORD:?USER_DB_PASSWORD is missing}"\ncreate invoice invoice "\${INVOICE_DB_PASSWORD:?INVOICE_DB_PASSWORD is missing}"\necho done\n`);
+    const env = 'USER_DB_PASSWORD=changeme-user\nREDIS_PASSWORD=changeme-redis\n';
+    expect(addPasswordVariable(env, names, '.env.example')).toMatch(/^USER_DB_PASSWORD=changeme-user\n# .*\nINVOICE_DB_PASSWORD=changeme-invoice-db-password\nREDIS_PASSWORD=/);
+  });
+});
