@@ -109,9 +109,10 @@ describe('npm run new:spoke', () => {
     expect(existsSync(join(repo.root, DIR, 'dist/main.js'))).toBe(true);
   }, 120_000);
 
-  test('when its own test file and the linter run, then both pass as generated', async () => {
+  test('when its own test file, the compose variable check and the linter run, then all pass as generated', async () => {
     const tool = (path: string, args: string[]) => repo.runJs(join('node_modules', path), args);
-    const [tests, lint] = await Promise.all([tool('vitest/vitest.mjs', ['run', DIR]), tool('eslint/bin/eslint.js', [DIR])]);
+    // e2e/service-env.test.ts reads the new spoke's loadConfig: every variable it reads must reach it through compose.
+    const [tests, lint] = await Promise.all([tool('vitest/vitest.mjs', ['run', DIR, 'e2e/service-env.test.ts']), tool('eslint/bin/eslint.js', [DIR])]);
     expect(tests.code, tests.stdout + tests.stderr).toBe(0);
     expect(tests.stdout).toMatch(/Tests\s+\S*\d+ passed/);
     expect(lint.code, lint.stdout).toBe(0);
