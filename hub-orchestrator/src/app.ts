@@ -2,7 +2,7 @@ import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import { createServiceApp, type Lifecycle, type Logger, type Metrics, type RegistryReader, type TokenVerifier } from '@hubspoke/kit';
 import { registryRoutes } from './admin/registry-routes.js';
-import type { HubConfig } from './config.js';
+import { UPSTREAM_DEFAULTS, type HubConfig } from './config.js';
 import { edgeAuth } from './edge/edge-auth.js';
 import { createHubMetrics } from './hub-metrics.js';
 import { createRateLimiter } from './rate-limit/rate-limiter.js';
@@ -11,7 +11,8 @@ import { resolveRoute } from './routing/resolve-route.js';
 import { createRouteTable } from './routing/route-table.js';
 
 export interface HubAppDeps {
-  config: Pick<HubConfig, 'trustedProxyHops' | 'upstreamTimeoutMs' | 'upstreamTimeoutByPrefix' | 'breaker' | 'rateLimit'>;
+  /** `upstream` defaults to UPSTREAM_DEFAULTS. */
+  config: Pick<HubConfig, 'trustedProxyHops' | 'upstreamTimeoutMs' | 'upstreamTimeoutByPrefix' | 'breaker' | 'rateLimit'> & Partial<Pick<HubConfig, 'upstream'>>;
   logger: Logger;
   metrics: Metrics;
   lifecycle: Pick<Lifecycle, 'isDraining'>;
@@ -31,12 +32,17 @@ export interface HubAppDeps {
  */
 export function createApp(context: HubAppDeps): Express {
   const { config, logger, metrics, verifier, domain: { registry, redis } } = context;
-  const routes = createRouteTable({ breaker: config.breaker, logger });
-  routes.update(registry.instances());
-  registry.onChange((instances) => routes.update(instances));
+  const upstream = config.upstream ?? UPSTREAM_DEFAULTS;
+  const routes = createRouteTable({
+    upstream: { breaker: config.breaker, ...upstream },
+    logger,
+    onBreaker: (u, from, to) => hubMetrics.breakerChanged(u.record.service, from, to),
+  });
   const hubMetrics = createHubMetrics({
     registry: metrics.registry, routes, registryDownSince: () => registry.state().downSince ?? undefined,
   });
+  routes.update(registry.instances());
+  registry.onChange((instances) => routes.update(instances));
   const rateLimiter = createRateLimiter({
     redis, logger, registry: metrics.registry, trustedHops: config.trustedProxyHops, ...config.rateLimit,
   });
@@ -51,7 +57,7 @@ export function createApp(context: HubAppDeps): Express {
       app.use('/api/hub', registryRoutes({ routes, registry }));
       app.use(createProxy({
         routes, metrics: hubMetrics, logger, trustedHops: config.trustedProxyHops,
-        timeoutMs: config.upstreamTimeoutMs, timeoutByPrefix: config.upstreamTimeoutByPrefix,
+        timeoutMs: config.upstreamTimeoutMs, timeoutByPrefix: config.upstreamTimeoutByPrefix, ...upstream,
       }));
     },
   });

@@ -1,5 +1,17 @@
 import { envReader, readProcessEnv, readTokenEnv, type EnvReader } from '@hubspoke/kit';
 
+/**
+ * Failover and load shedding per spoke instance (routing/proxy.ts): connect and per-attempt limits well
+ * under a second, so a request that met a dead or hung instance is retried on another in time.
+ */
+export const UPSTREAM_DEFAULTS = {
+  connectTimeoutMs: 250,
+  attemptTimeoutMs: 500,
+  attemptTimeoutByPrefix: {} as Record<string, number>,
+  maxOutstanding: 256,
+  probeIntervalMs: 1_000,
+};
+
 /** The hub's configuration, read once from the environment (only main.ts calls this). */
 export function loadConfig(env: NodeJS.ProcessEnv) {
   const read = envReader(env);
@@ -15,6 +27,13 @@ export function loadConfig(env: NodeJS.ProcessEnv) {
     trustedProxyHops: read.int('TRUSTED_PROXY_HOPS', 1, { max: 10 }),
     upstreamTimeoutMs: read.durationMs('UPSTREAM_TIMEOUT_MS', 10_000),
     upstreamTimeoutByPrefix: prefixDurations(read, 'UPSTREAM_TIMEOUT_BY_PREFIX'),
+    upstream: {
+      connectTimeoutMs: read.durationMs('UPSTREAM_CONNECT_TIMEOUT_MS', UPSTREAM_DEFAULTS.connectTimeoutMs),
+      attemptTimeoutMs: read.durationMs('UPSTREAM_ATTEMPT_TIMEOUT_MS', UPSTREAM_DEFAULTS.attemptTimeoutMs),
+      attemptTimeoutByPrefix: prefixDurations(read, 'UPSTREAM_ATTEMPT_TIMEOUT_BY_PREFIX'),
+      maxOutstanding: read.int('UPSTREAM_MAX_OUTSTANDING', UPSTREAM_DEFAULTS.maxOutstanding, { min: 1 }),
+      probeIntervalMs: read.durationMs('UPSTREAM_PROBE_INTERVAL_MS', UPSTREAM_DEFAULTS.probeIntervalMs),
+    },
     breaker: {
       consecutiveFailures: read.int('BREAKER_CONSECUTIVE_FAILURES', 5, { min: 1 }),
       failureRatio: read.int('BREAKER_FAILURE_PERCENT', 50, { min: 1, max: 100 }) / 100,

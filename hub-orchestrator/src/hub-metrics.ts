@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { BREAKER_STATES } from './routing/breaker.js';
+import { BREAKER_STATES, type BreakerState } from './routing/breaker.js';
 import type { RouteTable } from './routing/route-table.js';
 
 export type UpstreamErrorKind = 'refused' | 'reset' | 'timeout' | '5xx';
@@ -8,6 +8,8 @@ export interface HubMetrics {
   proxied: (service: string, statusCode: number, seconds: number) => void;
   upstreamError: (service: string, kind: UpstreamErrorKind) => void;
   retried: (service: string) => void;
+  shed: (service: string) => void;
+  breakerChanged: (service: string, from: BreakerState, to: BreakerState) => void;
 }
 
 export interface HubMetricsOptions {
@@ -38,6 +40,22 @@ export function createHubMetrics({ registry, routes, registryDownSince }: HubMet
   const retries = new Counter({
     name: 'hub_proxy_retries_total', help: 'Idempotent requests retried on another instance after a connection failure',
     labelNames: ['service'] as const, registers,
+  });
+  const shed = new Counter({
+    name: 'hub_shed_requests_total', help: 'Requests answered 503 at once because every instance had its maximum of outstanding requests',
+    labelNames: ['service'] as const, registers,
+  });
+  const transitions = new Counter({
+    name: 'hub_breaker_transitions_total', help: 'Circuit breaker state changes, by spoke and from/to state',
+    labelNames: ['service', 'from', 'to'] as const, registers,
+  });
+  new Gauge({
+    name: 'hub_upstream_outstanding', help: 'Requests the hub has outstanding per instance',
+    labelNames: ['service', 'instance'] as const, registers,
+    collect() {
+      this.reset();
+      for (const entry of routes.entries()) for (const u of entry.all) this.set({ service: entry.service, instance: u.record.instanceId }, u.inFlight);
+    },
   });
   new Gauge({
     name: 'hub_live_instances', help: 'Ready instances in the route table, by spoke', labelNames: ['service'] as const, registers,
@@ -71,5 +89,7 @@ export function createHubMetrics({ registry, routes, registryDownSince }: HubMet
     },
     upstreamError: (service, kind) => errors.inc({ service, kind }),
     retried: (service) => retries.inc({ service }),
+    shed: (service) => shed.inc({ service }),
+    breakerChanged: (service, from, to) => transitions.inc({ service, from, to }),
   };
 }

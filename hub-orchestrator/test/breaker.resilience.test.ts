@@ -12,15 +12,21 @@ let hub: TestHub;
 let spokes: Spoke[] = [];
 
 const spoke = (service: string): SpokeOptions => ({ keyPrefix, service, env: PUBLIC });
-const breakerOf = (instanceId: string) => metricValue(hub, `hub_breaker_state{service="flaky",instance="${instanceId}"}`);
+const breakerOf = (instanceId: string, service = 'flaky') => metricValue(hub, `hub_breaker_state{service="${service}",instance="${instanceId}"}`);
+const transitions = (service: string, from: string, to: string) => metricValue(hub, `hub_breaker_transitions_total{service="${service}",from="${from}",to="${to}"}`);
 
 beforeAll(async () => {
   hub = await startHub({
     keyPrefix,
-    config: { breaker: { ...HUB_TEST_CONFIG.breaker, coolDownMs: COOL_DOWN_MS }, upstreamTimeoutByPrefix: { slow: SLOW_DEADLINE_MS } },
+    config: {
+      breaker: { ...HUB_TEST_CONFIG.breaker, coolDownMs: COOL_DOWN_MS },
+      upstreamTimeoutByPrefix: { slow: SLOW_DEADLINE_MS, sluggish: SLOW_DEADLINE_MS },
+    },
   });
-  spokes = [...(await startSpokes(3, spoke('flaky'))), await startSpoke(spoke('slow')), await startSpoke(spoke('quick'))];
-  await eventually(() => hub.registry.instances().length === 5, 10_000);
+  spokes = [
+    ...(await startSpokes(3, spoke('flaky'))), await startSpoke(spoke('slow')), await startSpoke(spoke('quick')), await startSpoke(spoke('sluggish')),
+  ];
+  await eventually(() => hub.registry.instances().length === 6, 10_000);
 });
 afterAll(async () => {
   await stopAll(spokes);
@@ -100,5 +106,83 @@ describe('a slow instance', () => {
     const budget = Number(headers['x-request-deadline-ms']);
     expect(budget).toBeGreaterThan(SLOW_DEADLINE_MS - 200);
     expect(budget).toBeLessThanOrEqual(SLOW_DEADLINE_MS);
+  });
+});
+
+describe('a sole instance slower than the deadline', () => {
+  test('when every request outlasts the deadline, then each gets 504 at the deadline, the breaker opens, and once the instance answers in time a half-open probe closes it', async () => {
+    const sluggish = spokes[5]!;
+    const seen: number[] = [];
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const state = await breakerOf(sluggish.instanceId, 'sluggish');
+        if (seen.at(-1) !== state) seen.push(state);
+        await sleep(10);
+      }
+    })();
+    await eventually(() => seen.length > 0, 2_000, 10);
+
+    const timed = await Promise.all(Array.from({ length: HUB_TEST_CONFIG.breaker.consecutiveFailures }, async () => {
+      const started = Date.now();
+      const res = await fetch(`${hub.url}/api/sluggish/slow?ms=5000`);
+      return { status: res.status, elapsed: Date.now() - started };
+    }));
+    await eventually(async () => (await breakerOf(sluggish.instanceId, 'sluggish')) === 2, 2_000, 10);
+    const whileOpen = Date.now();
+    const open = await fetch(`${hub.url}/api/sluggish/slow?ms=300`);
+    const openAnswerMs = Date.now() - whileOpen;
+
+    // Recovered: it answers in 300 ms, well within the deadline, and the probe takes that long (half-open shows).
+    const recovering = Date.now();
+    await eventually(async () => (await fetch(`${hub.url}/api/sluggish/slow?ms=300`)).status === 200, COOL_DOWN_MS + 5_000, 50);
+    const closedAfterMs = Date.now() - recovering;
+    await eventually(() => seen.at(-1) === 0, 2_000, 10);
+    watching = false;
+    await watcher;
+    const counted = await Promise.all([
+      transitions('sluggish', 'closed', 'open'), transitions('sluggish', 'open', 'half-open'), transitions('sluggish', 'half-open', 'closed'),
+    ]);
+    console.warn(`slower than the deadline: ${JSON.stringify(timed)} (deadline ${SLOW_DEADLINE_MS} ms); open: ${open.status} in ${openAnswerMs} ms; `
+      + `closed ${closedAfterMs} ms after recovery (cool-down ${COOL_DOWN_MS} ms); hub_breaker_state seen ${JSON.stringify(seen)}; transitions ${JSON.stringify(counted)}`);
+    for (const { status, elapsed } of timed) {
+      expect(status).toBe(504);
+      expect(Math.abs(elapsed - SLOW_DEADLINE_MS)).toBeLessThanOrEqual(250);
+    }
+    expect(open.status).toBe(503);
+    expect(await open.json()).toMatchObject({ error: { code: 'HUB.NO_INSTANCE' } });
+    expect(openAnswerMs).toBeLessThan(250);
+    expect(seen).toEqual([0, 2, 1, 0]);
+    expect(counted).toEqual([1, 1, 1]);
+  });
+});
+
+describe('an instance that dies while its breaker is open', () => {
+  test('when the cool-down ends after the instance stopped accepting connections, then no half-open probe is sent to it', async () => {
+    const pair = await startSpokes(2, spoke('doomed'));
+    spokes.push(...pair);
+    const [doomed] = pair as [Spoke, Spoke];
+    await eventually(() => hub.registry.instances().filter((i) => i.service === 'doomed').length === 2, 10_000);
+    await doomed.setMode('error');
+    const failingFrom = Date.now();
+    while ((await breakerOf(doomed.instanceId, 'doomed')) !== 2) {
+      await burst('/api/doomed/x', 6);
+      expect(Date.now() - failingFrom).toBeLessThan(10_000);
+    }
+    await doomed.kill('SIGKILL');
+
+    // Well past the cool-down, while the dead instance is still registered (its TTL is 10 s).
+    const statuses: Record<number, number> = {};
+    const until = Date.now() + COOL_DOWN_MS * 3;
+    while (Date.now() < until) {
+      const res = await fetch(`${hub.url}/api/doomed/x`);
+      statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+      await sleep(20);
+    }
+    const refused = await metricValue(hub, 'hub_upstream_errors_total{service="doomed",kind="refused"}');
+    const state = await breakerOf(doomed.instanceId, 'doomed');
+    console.warn(`died while open: statuses ${JSON.stringify(statuses)} over ${COOL_DOWN_MS * 3} ms; connections refused ${refused}; its breaker ${state}`);
+    expect(Object.keys(statuses)).toEqual(['200']);
+    expect(refused).toBe(0);
   });
 });

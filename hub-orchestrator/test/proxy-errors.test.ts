@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { ATTEMPT_TIMEOUT, CONNECT_TIMEOUT } from '../src/routing/attempt-timers.js';
 import { classifyUpstreamError, isRetryable } from '../src/routing/proxy-errors.js';
 
 describe('which failed attempts the hub retries', () => {
@@ -18,5 +19,10 @@ describe('which failed attempts the hub retries', () => {
     expect(classifyUpstreamError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe('refused');
     expect(classifyUpstreamError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))).toBe('reset');
     expect(classifyUpstreamError(new Error('no code'))).toBe('reset');
+  });
+
+  test('when the hub\'s own connect timeout fires it counts as refused (the instance leaves routing); its attempt timeout as timeout', () => {
+    expect(classifyUpstreamError(Object.assign(new Error('x'), { code: CONNECT_TIMEOUT }))).toBe('refused');
+    expect(classifyUpstreamError(Object.assign(new Error('x'), { code: ATTEMPT_TIMEOUT }))).toBe('timeout');
   });
 });

@@ -1,7 +1,7 @@
 import type { Upstream } from './upstream.js';
 
 /**
- * Least outstanding requests over instances the breaker lets through, ties broken at random so idle
+ * Least outstanding requests over reachable instances the breaker lets through, ties broken at random so idle
  * instances share sequential traffic evenly. Instance sets are small (a handful per spoke), so a full
  * scan is cheaper than keeping a heap in sync.
  */
@@ -9,7 +9,7 @@ export function pickUpstream(candidates: readonly Upstream[], exclude: ReadonlyS
   let best: Upstream | undefined;
   let ties = 0;
   for (const upstream of candidates) {
-    if (upstream.retired || exclude.has(upstream.key) || !upstream.breaker.available(now)) continue;
+    if (upstream.retired || !upstream.reachable || exclude.has(upstream.key) || !upstream.breaker.available(now)) continue;
     if (!best || upstream.inFlight < best.inFlight) {
       best = upstream;
       ties = 1;

@@ -9,3 +9,7 @@ export const upstreamUnreachable = (service: string, cause: unknown) =>
 
 export const upstreamTimeout = (service: string, timeoutMs: number) =>
   new AppError('HUB.UPSTREAM_TIMEOUT', `${service} did not answer within ${timeoutMs} ms`, 504);
+
+/** Every instance has as many requests outstanding as it may: refused at once rather than queued. */
+export const overloaded = (service: string) =>
+  serviceUnavailable('HUB.OVERLOADED', `${service} is at capacity, try again shortly`, 1);

@@ -1,10 +1,15 @@
 import type { UpstreamErrorKind } from '../hub-metrics.js';
+import { ATTEMPT_TIMEOUT, CONNECT_TIMEOUT } from './attempt-timers.js';
 
-const REFUSED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT']);
+const REFUSED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', CONNECT_TIMEOUT]);
 
-/** Connect-phase failures are "refused"; a connection that broke (reset, hang-up, parse error) is "reset". */
-export function classifyUpstreamError(error: unknown): Exclude<UpstreamErrorKind, 'timeout' | '5xx'> {
+/**
+ * Connect-phase failures are "refused"; an attempt past its own timeout is "timeout"; a connection that
+ * broke (reset, hang-up, parse error) is "reset".
+ */
+export function classifyUpstreamError(error: unknown): Exclude<UpstreamErrorKind, '5xx'> {
   const code = (error as { code?: unknown } | undefined)?.code;
+  if (code === ATTEMPT_TIMEOUT) return 'timeout';
   return typeof code === 'string' && REFUSED.has(code) ? 'refused' : 'reset';
 }
 

@@ -6,7 +6,8 @@ import { forwardedFor } from '../edge/client-ip.js';
 import type { HubMetrics } from '../hub-metrics.js';
 import { pickUpstream } from './balancer.js';
 import './hub-route.js';
-import { noInstance, upstreamTimeout, upstreamUnreachable } from './hub-errors.js';
+import { armAttemptTimers } from './attempt-timers.js';
+import { noInstance, overloaded, upstreamTimeout, upstreamUnreachable } from './hub-errors.js';
 import { classifyUpstreamError, isRetryable } from './proxy-errors.js';
 import { cleanUpstreamResponse, keepUpstreamConnection, prepareForwarding, setDeadline } from './proxy-headers.js';
 import { HUB_PREFIX, type RouteEntry, type RouteTable } from './route-table.js';
@@ -19,12 +20,24 @@ export interface ProxyOptions {
   /** Deadline for a whole proxied exchange; a prefix may have its own. */
   timeoutMs: number;
   timeoutByPrefix?: Record<string, number>;
+  /**
+   * Per attempt, for a request that can still be retried on another instance (a sole instance gets the
+   * whole deadline); a prefix may have its own.
+   */
+  attemptTimeoutMs: number;
+  attemptTimeoutByPrefix?: Record<string, number>;
+  connectTimeoutMs: number;
+  /** Outstanding requests per instance beyond which the hub answers 503 at once. */
+  maxOutstanding: number;
   /** Proxies in front of the hub whose X-Forwarded-For entries are believed (edge/client-ip.ts). */
   trustedHops: number;
 }
 
 interface Attempt {
   upstream: Upstream;
+  startedAt: number;
+  /** Set when another instance could take a retry: the attempt gives up after this long. */
+  timeoutMs?: number;
   proxyReq?: ClientRequest;
   responded: boolean;
   /** Decided from the status as soon as the response starts; the client's response may close first. */
@@ -33,12 +46,24 @@ interface Attempt {
 }
 
 type Verdict = 'success' | 'failure' | 'none';
+type Sent = 'sent' | 'no-instance' | 'overloaded';
+
+/**
+ * A timeout counts against an instance only if it answered nothing since the attempt began: one that
+ * keeps answering others is saturated, not broken, and load shedding, not the breaker, deals with that.
+ */
+const timeoutVerdict = (attempt: Attempt): Verdict => (attempt.upstream.lastAnswerAt >= attempt.startedAt ? 'none' : 'failure');
+
+/** Events carry the target they came from: one for an earlier attempt (destroyed on its timeout) is stale. */
+const isTarget = (upstream: Upstream, target: unknown) => target instanceof URL && target.origin === new URL(upstream.record.url).origin;
 
 /** One client request through the proxy, across its (at most two) attempts. */
 interface Exchange {
   entry: RouteEntry;
   upstreamPath: string;
   deadline: number;
+  attemptTimeoutMs: number;
+  retryable: boolean;
   tried: Set<string>;
   attempt?: Attempt;
   retried: boolean;
@@ -51,7 +76,8 @@ interface Exchange {
  * `/api/<prefix>/*` → one ready instance, via http-proxy-middleware with its default plugins ejected:
  * its error plugin turns ECONNRESET into a 504, so every failure is mapped here instead.
  */
-export function createProxy({ routes, metrics, logger, timeoutMs, timeoutByPrefix = {}, trustedHops }: ProxyOptions): RequestHandler {
+export function createProxy(options: ProxyOptions): RequestHandler {
+  const { routes, metrics, logger, timeoutMs, timeoutByPrefix = {}, attemptTimeoutByPrefix = {}, connectTimeoutMs, maxOutstanding, trustedHops } = options;
   const exchanges = new WeakMap<IncomingMessage, Exchange>();
 
   const settle = (attempt: Attempt, verdict: Verdict = attempt.verdict ?? 'none') => {
@@ -85,59 +111,77 @@ export function createProxy({ routes, metrics, logger, timeoutMs, timeoutByPrefi
     },
     // A plugin rather than `on`: `on` is wired by a default plugin, and the defaults are ejected.
     plugins: [(proxy) => {
-      proxy.on('proxyReq', (proxyReq, req) => {
-        const ex = exchanges.get(req)!;
-        ex.attempt!.proxyReq = proxyReq;
+      // Emitted once the request has a socket.
+      proxy.on('proxyReq', (proxyReq, req, _res, { target }) => {
+        const attempt = exchanges.get(req)!.attempt!;
+        if (!isTarget(attempt.upstream, target)) return;
+        attempt.proxyReq = proxyReq;
         keepUpstreamConnection(proxyReq, req);
+        armAttemptTimers(proxyReq, { connectMs: connectTimeoutMs, ...(attempt.timeoutMs === undefined ? {} : { attemptMs: attempt.timeoutMs }) });
       });
       proxy.on('proxyRes', (proxyRes, req, res) => {
         const ex = exchanges.get(req)!;
         const attempt = ex.attempt!;
         attempt.responded = true;
+        attempt.upstream.lastAnswerAt = Date.now();
         const failed = (proxyRes.statusCode ?? 0) >= 500;
         if (failed) metrics.upstreamError(ex.entry.service, '5xx');
         attempt.verdict = failed ? 'failure' : 'success';
         proxyRes.once('close', () => settle(attempt));
         cleanUpstreamResponse(proxyRes, res, String(req.headers['x-request-id'] ?? ''));
       });
-      proxy.on('error', (error, req, res) => {
+      proxy.on('error', (error, req, res, target) => {
         const ex = req && exchanges.get(req);
         const attempt = ex?.attempt;
-        if (!ex || !attempt || attempt.settled) return;
+        if (!ex || !attempt || attempt.settled || !isTarget(attempt.upstream, target)) return;
         const { service } = ex.entry;
-        metrics.upstreamError(service, classifyUpstreamError(error));
-        settle(attempt, 'failure');
+        const kind = classifyUpstreamError(error);
+        metrics.upstreamError(service, kind);
+        // It stopped accepting connections: no request (nor breaker probe) goes there until it does again.
+        if (kind === 'refused') attempt.upstream.eject();
+        settle(attempt, kind === 'timeout' ? timeoutVerdict(attempt) : 'failure');
         if (ex.answered) return;
         const response = res as ServerResponse;
         if (attempt.responded || response.headersSent) return answer(ex, response, error);
-        logger.warn({ err: error, service, instanceId: attempt.upstream.record.instanceId }, 'upstream connection failed');
-        if (!ex.retried && isRetryable(req.method, req.headers)) {
+        logger.warn({ err: error, service, instanceId: attempt.upstream.record.instanceId }, 'upstream attempt failed');
+        let sent: Sent = 'no-instance';
+        if (!ex.retried && ex.retryable) {
           ex.retried = true;
           metrics.retried(service);
-          if (send(ex, req, response)) return;
+          sent = send(ex, req, response);
+          if (sent === 'sent') return;
         }
-        answer(ex, response, upstreamUnreachable(service, error));
+        if (sent === 'overloaded') return shedLoad(ex, response);
+        answer(ex, response, kind === 'timeout' ? upstreamTimeout(service, attempt.timeoutMs ?? 0) : upstreamUnreachable(service, error));
       });
     }],
   });
 
-  /** Starts an attempt on the best instance not yet tried; false when none is left. */
-  function send(ex: Exchange, req: IncomingMessage, res: ServerResponse): boolean {
+  /** Starts an attempt on the least loaded instance not yet tried, unless none is left or all are at their limit. */
+  function send(ex: Exchange, req: IncomingMessage, res: ServerResponse): Sent {
     const upstream = pickUpstream(ex.entry.ready, ex.tried);
-    if (!upstream) return false;
+    if (!upstream) return 'no-instance';
+    if (upstream.inFlight >= maxOutstanding) return 'overloaded';
     acquire(upstream);
     ex.tried.add(upstream.key);
-    ex.attempt = { upstream, responded: false, settled: false };
-    setDeadline(req, ex.deadline - Date.now());
+    const remainingMs = ex.deadline - Date.now();
+    const cutShort = ex.retryable && !ex.retried && ex.attemptTimeoutMs < remainingMs && pickUpstream(ex.entry.ready, ex.tried) !== undefined;
+    ex.attempt = { upstream, startedAt: Date.now(), responded: false, settled: false, ...(cutShort ? { timeoutMs: ex.attemptTimeoutMs } : {}) };
+    setDeadline(req, cutShort ? ex.attemptTimeoutMs : remainingMs);
     void hpm(req, res, (error?: unknown) => answer(ex, res, error instanceof Error ? error : new Error(String(error))));
-    return true;
+    return 'sent';
+  }
+
+  function shedLoad(ex: Exchange, res: ServerResponse) {
+    metrics.shed(ex.entry.service);
+    answer(ex, res, overloaded(ex.entry.service));
   }
 
   function onDeadline(ex: Exchange, res: ServerResponse, budgetMs: number) {
     const attempt = ex.attempt;
     if (ex.answered || !attempt || (attempt.settled && attempt.responded)) return;
     metrics.upstreamError(ex.entry.service, 'timeout');
-    settle(attempt, 'failure');
+    settle(attempt, timeoutVerdict(attempt));
     attempt.proxyReq?.destroy();
     answer(ex, res, upstreamTimeout(ex.entry.service, budgetMs));
   }
@@ -146,10 +190,16 @@ export function createProxy({ routes, metrics, logger, timeoutMs, timeoutByPrefi
     const route = req.hubRoute;
     const entry = route && route.prefix !== HUB_PREFIX ? routes.lookup(route.prefix) : undefined;
     if (!route || !entry) return next();
+    // The client left while the edge (token, rate limit) was waiting: its 'close' has been emitted and
+    // will not come again, and its request stream will never end, so a proxied request would wait,
+    // headers unsent, for the deadline and then be counted against a healthy instance.
+    if (res.destroyed || req.destroyed) return metrics.proxied(entry.service, 499, 0);
     const started = process.hrtime.bigint();
     const budgetMs = timeoutByPrefix[route.prefix] ?? timeoutMs;
     const ex: Exchange = {
       entry, upstreamPath: route.upstreamPath, deadline: Date.now() + budgetMs,
+      attemptTimeoutMs: attemptTimeoutByPrefix[route.prefix] ?? options.attemptTimeoutMs,
+      retryable: isRetryable(req.method, req.headers),
       tried: new Set(), retried: false, answered: false, next,
     };
     exchanges.set(req, ex);
@@ -161,7 +211,9 @@ export function createProxy({ routes, metrics, logger, timeoutMs, timeoutByPrefi
       // 499 (nginx's "client closed request") when the client left before any response.
       metrics.proxied(entry.service, res.headersSent ? res.statusCode : 499, Number(process.hrtime.bigint() - started) / 1e9);
     });
-    if (send(ex, req, res)) return;
+    const sent = send(ex, req, res);
+    if (sent === 'sent') return;
+    if (sent === 'overloaded') return shedLoad(ex, res);
     const retryInMs = Math.min(...entry.ready.map((u) => u.breaker.retryInMs()));
     answer(ex, res, noInstance(entry.service, Number.isFinite(retryInMs) ? retryInMs / 1000 : 1));
   };

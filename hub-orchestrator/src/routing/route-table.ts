@@ -1,6 +1,5 @@
 import type { InstanceRecord, Logger, PublicRoute, RouteLimit } from '@hubspoke/kit';
-import type { BreakerOptions } from './breaker.js';
-import { createUpstream, retire, upstreamKey, type BreakerListener, type Upstream } from './upstream.js';
+import { createUpstream, retire, upstreamKey, type BreakerListener, type Upstream, type UpstreamOptions } from './upstream.js';
 
 /** The hub's own API lives under /api/hub; no spoke may claim it. */
 export const HUB_PREFIX = 'hub';
@@ -26,12 +25,12 @@ export interface RouteTable {
 }
 
 export interface RouteTableOptions {
-  breaker: BreakerOptions;
+  upstream: UpstreamOptions;
   logger: Logger;
   onBreaker?: BreakerListener;
 }
 
-export function createRouteTable({ breaker, logger, onBreaker }: RouteTableOptions): RouteTable {
+export function createRouteTable({ upstream: upstreamOptions, logger, onBreaker }: RouteTableOptions): RouteTable {
   const upstreams = new Map<string, Upstream>();
   let routes = new Map<string, RouteEntry>();
 
@@ -56,7 +55,7 @@ export function createRouteTable({ breaker, logger, onBreaker }: RouteTableOptio
       seen.add(key);
       let upstream = upstreams.get(key);
       if (upstream) upstream.record = record;
-      else upstreams.set(key, (upstream = createUpstream(record, breaker, breakerChanged)));
+      else upstreams.set(key, (upstream = createUpstream(record, upstreamOptions, breakerChanged)));
       const entry = claimed ?? emptyEntry(record.service, record.routePrefix);
       entry.all.push(upstream);
       if (record.status === 'ready') entry.ready.push(upstream);

@@ -1,6 +1,17 @@
 import { Agent } from 'node:http';
 import { UPSTREAM_IDLE_TIMEOUT_MS, type InstanceRecord } from '@hubspoke/kit';
+import { acceptsConnections } from './address-probe.js';
 import { createBreaker, type Breaker, type BreakerOptions, type BreakerState } from './breaker.js';
+
+export interface UpstreamOptions {
+  breaker: BreakerOptions;
+  /** Limit of the connect phase, for requests and for the address probe alike. */
+  connectTimeoutMs: number;
+  /** How often an instance out of routing for a connect failure is checked again. */
+  probeIntervalMs: number;
+  /** Outstanding requests per instance beyond which the hub sheds load; also the pool's socket limit. */
+  maxOutstanding: number;
+}
 
 /** One spoke instance as the hub sees it: its record, its connection pool, its load and its health. */
 export interface Upstream {
@@ -11,22 +22,54 @@ export interface Upstream {
   inFlight: number;
   /** Left the registry: no new requests; the pool closes when the last in-flight one ends. */
   retired: boolean;
+  /** False from a connect failure, or while the breaker is open, until the address accepts a connection again. */
+  reachable: boolean;
+  /** When a response from it last started (ms since epoch): an instance answering others is busy, not hung. */
+  lastAnswerAt: number;
+  /** Out of routing at once, until its address accepts a connection (or a new registration replaces it). */
+  eject: () => void;
 }
 
 export type BreakerListener = (upstream: Upstream, from: BreakerState, to: BreakerState) => void;
 
 export const upstreamKey = (record: InstanceRecord) => `${record.service}/${record.instanceId}@${record.url}`;
 
-export function createUpstream(record: InstanceRecord, breakerOptions: BreakerOptions, onBreaker: BreakerListener): Upstream {
+export function createUpstream(record: InstanceRecord, options: UpstreamOptions, onBreaker: BreakerListener): Upstream {
+  let check: NodeJS.Timeout | undefined;
+  const checkAddressAfter = (ms: number) => {
+    clearTimeout(check);
+    check = setTimeout(() => void (async () => {
+      if (upstream.retired) return;
+      if (await acceptsConnections(upstream.record.url, options.connectTimeoutMs)) upstream.reachable = true;
+      else checkAddressAfter(options.probeIntervalMs);
+    })(), ms);
+    check.unref();
+  };
+
   const upstream: Upstream = {
     key: upstreamKey(record),
     record,
     // Without keep-alive every proxied request opens a connection (≈ 2–3× slower, measured: docs/ARCHITECTURE.md, "Traps"). Idle
-    // sockets close before the spoke's keepAliveTimeout, so a reused socket never races the server's close.
-    agent: new Agent({ keepAlive: true, maxSockets: 1024, maxFreeSockets: 256, timeout: UPSTREAM_IDLE_TIMEOUT_MS, scheduling: 'lifo' }),
-    breaker: createBreaker(breakerOptions, (from, to) => onBreaker(upstream, from, to)),
+    // sockets close before the spoke's keepAliveTimeout, so a reused socket never races the server's close. As many sockets as
+    // outstanding requests are allowed, so a request never waits in the agent's queue for one.
+    agent: new Agent({ keepAlive: true, maxSockets: options.maxOutstanding, maxFreeSockets: 256, timeout: UPSTREAM_IDLE_TIMEOUT_MS, scheduling: 'lifo' }),
+    breaker: createBreaker(options.breaker, (from, to) => {
+      // The probe after the cool-down is real traffic: it goes only to an address shown to accept connections by then.
+      if (to === 'open') {
+        upstream.reachable = false;
+        checkAddressAfter(options.breaker.coolDownMs);
+      }
+      onBreaker(upstream, from, to);
+    }),
     inFlight: 0,
     retired: false,
+    reachable: true,
+    lastAnswerAt: 0,
+    eject() {
+      if (!upstream.reachable) return;
+      upstream.reachable = false;
+      checkAddressAfter(options.probeIntervalMs);
+    },
   };
   return upstream;
 }

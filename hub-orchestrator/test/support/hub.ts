@@ -6,6 +6,7 @@ import {
 } from '@hubspoke/kit';
 import { createTestKeys, signTestToken, testRedisUrl, TEST_AUDIENCE, TEST_ISSUER } from '@hubspoke/kit/testing';
 import { createApp, type HubAppDeps } from '../../src/app.js';
+import { UPSTREAM_DEFAULTS } from '../../src/config.js';
 import { REGISTRY_SECRET } from './spokes.js';
 
 export const HUB_TEST_CONFIG: HubAppDeps['config'] = {
@@ -13,6 +14,7 @@ export const HUB_TEST_CONFIG: HubAppDeps['config'] = {
   upstreamTimeoutMs: 10_000,
   upstreamTimeoutByPrefix: {},
   breaker: { consecutiveFailures: 5, failureRatio: 0.5, minRequests: 20, windowMs: 10_000, coolDownMs: 5_000 },
+  upstream: UPSTREAM_DEFAULTS,
   // Load tests send thousands of requests from one address: limits high enough never to interfere.
   rateLimit: { keyPrefix: 'unused', perIp: { limit: 1_000_000, windowMs: 60_000 }, perUser: { limit: 1_000_000, windowMs: 60_000 } },
 };
