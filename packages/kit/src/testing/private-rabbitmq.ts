@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import { freePort } from './free-port.js';
 import { launchServer, removeOnExit, serverDir, untilReady, type ServerProcess } from './server-process.js';
 
 const SERVER = process.env.TEST_RABBITMQ_SERVER ?? '/usr/lib/rabbitmq/bin/rabbitmq-server';
+// Beside the server script; Debian's /usr/sbin wrapper would switch to the rabbitmq user and its cookie.
+const CTL = join(dirname(SERVER), 'rabbitmqctl');
 
 export interface PrivateRabbitMq {
   /** guest/guest on the default vhost: an AMQP_URL for a spawned service. */
@@ -19,6 +23,8 @@ export interface PrivateRabbitMq {
   restart: () => Promise<void>;
   /** Stops the broker and deletes its data: for afterAll. */
   remove: () => Promise<void>;
+  /** Runs rabbitmqctl against this node only (e.g. `set_vm_memory_high_watermark absolute 1` to block publishers). */
+  ctl: (...args: string[]) => Promise<string>;
 }
 
 /**
@@ -80,5 +86,6 @@ export async function startPrivateRabbitMq(): Promise<PrivateRabbitMq> {
       await server?.kill(); // its data goes too: nothing to shut down cleanly for
       removeDir();
     },
+    ctl: async (...args) => (await promisify(execFile)(CTL, ['-n', env.RABBITMQ_NODENAME!, ...args], { env, timeout: 30_000 })).stdout,
   };
 }
