@@ -8,3 +8,4 @@ export { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './o
 export type { PublishFailure } from './publisher.js';
 export { declareEventsExchange, eventsExchange, unroutedEvents, type ConsumerQueues } from './topology.js';
 export { parsePayload } from './parse-payload.js';
+export { createEvent, defineEvent, parseEvent, type EventContract, type EventPayload } from './event-contract.js';
