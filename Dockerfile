@@ -13,6 +13,7 @@ FROM base AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/kit/package.json packages/kit/
+COPY packages/contracts/package.json packages/contracts/
 COPY hub-orchestrator/package.json hub-orchestrator/
 COPY spokes/auth-service/package.json spokes/auth-service/
 COPY spokes/user-service/package.json spokes/user-service/
@@ -36,7 +37,7 @@ WORKDIR /app/${SERVICE_DIR}
 EXPOSE ${SERVICE_PORT}
 CMD ["node", "--conditions=hubspoke-source", "--import", "tsx", "--watch", "src/main.ts"]
 
-# Production dependencies of one service only (its own plus the kit's).
+# Production dependencies of one service only (its own plus the kit's and the contracts').
 FROM deps AS prod-deps
 ARG SERVICE_DIR
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --workspace="${SERVICE_DIR}" --no-audit --no-fund --loglevel=error
@@ -44,8 +45,9 @@ RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --workspace="${SERVIC
 # What one service needs at run time: compiled output, manifests, SQL migrations.
 FROM build AS bundle
 ARG SERVICE_DIR
-RUN mkdir -p /out/packages/kit "/out/${SERVICE_DIR}" \
+RUN mkdir -p /out/packages/kit /out/packages/contracts "/out/${SERVICE_DIR}" \
  && cp -r packages/kit/package.json packages/kit/dist packages/kit/migrations /out/packages/kit/ \
+ && cp -r packages/contracts/package.json packages/contracts/dist /out/packages/contracts/ \
  && cp -r "${SERVICE_DIR}/package.json" "${SERVICE_DIR}/dist" "/out/${SERVICE_DIR}/" \
  && if [ -d "${SERVICE_DIR}/migrations" ]; then cp -r "${SERVICE_DIR}/migrations" "/out/${SERVICE_DIR}/"; fi \
  && find /out -name '*.tsbuildinfo' -delete -o -name '*.map' -delete

@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 const alias = {
   '@hubspoke/kit/testing': fileURLToPath(new URL('./packages/kit/src/testing/index.ts', import.meta.url)),
   '@hubspoke/kit': fileURLToPath(new URL('./packages/kit/src/index.ts', import.meta.url)),
+  '@hubspoke/contracts': fileURLToPath(new URL('./packages/contracts/src/index.ts', import.meta.url)),
 };
 const roots = ['packages/*', 'hub-orchestrator', 'spokes/*', 'scripts/*', 'e2e'];
 const RESILIENCE = '**/*.resilience.test.ts';

@@ -73,6 +73,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     REDIS_URL: testRedisUrl(), AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix, REGISTRY_SECRET: SECRET, REGISTRY_KEY_PREFIX: prefix,
     // As in compose: the JWKS comes through the hub, spokes never call each other.
     AUTH_JWKS_URL: `${hub}/api/auth${JWKS_PATH}`, AUTH_ISSUER: 'hubspoke-auth', AUTH_AUDIENCE: 'hubspoke', LOG_LEVEL: 'info', DRAIN_DELAY_MS: '100ms',
+    // Every response is checked against its route's schema: a mismatch is a 500 the tests see.
+    VALIDATE_RESPONSES: 'true',
   };
   const services: Record<string, ServiceProcess> = {};
   services.hub = spawnService(`${ROOT}hub-orchestrator/src/main.ts`, {

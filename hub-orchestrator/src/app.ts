@@ -1,18 +1,21 @@
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
-import { createServiceApp, type Lifecycle, type Logger, type Metrics, type RegistryReader, type TokenVerifier } from '@hubspoke/kit';
+import { apiRoutes, createServiceApp, type Lifecycle, type Logger, type Metrics, type RegistryReader, type TokenVerifier } from '@hubspoke/kit';
 import { registryRoutes } from './admin/registry-routes.js';
 import { UPSTREAM_DEFAULTS, type HubConfig } from './config.js';
 import { edgeAuth } from './edge/edge-auth.js';
 import { createHubMetrics } from './hub-metrics.js';
 import { createRateLimiter } from './rate-limit/rate-limiter.js';
+import { createApiReference } from './reference/api-reference.js';
+import { publicHubRoutes } from './reference/public-hub-routes.js';
+import { referenceAssets } from './reference/reference-page.js';
 import { createProxy } from './routing/proxy.js';
 import { resolveRoute } from './routing/resolve-route.js';
 import { createRouteTable } from './routing/route-table.js';
 
 export interface HubAppDeps {
   /** `upstream` defaults to UPSTREAM_DEFAULTS. */
-  config: Pick<HubConfig, 'trustedProxyHops' | 'upstreamTimeoutMs' | 'upstreamTimeoutByPrefix' | 'breaker' | 'rateLimit'> & Partial<Pick<HubConfig, 'upstream'>>;
+  config: Pick<HubConfig, 'trustedProxyHops' | 'upstreamTimeoutMs' | 'upstreamTimeoutByPrefix' | 'breaker' | 'rateLimit'> & Partial<Pick<HubConfig, 'upstream' | 'validateResponses'>>;
   logger: Logger;
   metrics: Metrics;
   lifecycle: Pick<Lifecycle, 'isDraining'>;
@@ -28,7 +31,8 @@ export interface HubAppDeps {
 /**
  * The hub: its own endpoints, then for `/api/*` route resolution → edge auth → rate limit → the hub's
  * API or the proxy. The hub's API sits behind the same edge as the spokes, so `/api/hub/*` is
- * authenticated and rate limited like everything else a client can reach.
+ * authenticated and rate limited like everything else a client can reach; only the API reference
+ * (`/api/hub/openapi.json`, `/api/hub/docs` and its assets) is public.
  */
 export function createApp(context: HubAppDeps): Express {
   const { config, logger, metrics, verifier, domain: { registry, redis } } = context;
@@ -46,6 +50,12 @@ export function createApp(context: HubAppDeps): Express {
   const rateLimiter = createRateLimiter({
     redis, logger, registry: metrics.registry, trustedHops: config.trustedProxyHops, ...config.rateLimit,
   });
+  const reference = createApiReference({ registry, logger });
+  const hubApi = apiRoutes({
+    title: 'hub', version: '1', description: 'The hub\'s own API',
+    routes: [...registryRoutes({ routes, registry }), ...reference.routes], verifier, validateResponses: config.validateResponses,
+  });
+  reference.setHubDocument(hubApi.document);
 
   return createServiceApp(context, {
     // Bodies stream to the spoke unparsed, whatever their size.
@@ -53,8 +63,8 @@ export function createApp(context: HubAppDeps): Express {
     // Without Redis the hub still routes on its last table: degraded, not unready.
     checks: { redis: { critical: false, check: () => assertConnected(registry.state().connected) } },
     routes: (app) => {
-      app.use(resolveRoute(routes), edgeAuth({ verifier }), rateLimiter.middleware);
-      app.use('/api/hub', registryRoutes({ routes, registry }));
+      app.use(resolveRoute(routes), publicHubRoutes(hubApi.routes, ['/docs/assets/']), edgeAuth({ verifier }), rateLimiter.middleware);
+      app.use('/api/hub', hubApi.router, referenceAssets());
       app.use(createProxy({
         routes, metrics: hubMetrics, logger, trustedHops: config.trustedProxyHops,
         timeoutMs: config.upstreamTimeoutMs, timeoutByPrefix: config.upstreamTimeoutByPrefix, ...upstream,

@@ -11,6 +11,7 @@ import { REGISTRY_SECRET } from './spokes.js';
 
 export const HUB_TEST_CONFIG: HubAppDeps['config'] = {
   trustedProxyHops: 1,
+  validateResponses: true,
   upstreamTimeoutMs: 10_000,
   upstreamTimeoutByPrefix: {},
   breaker: { consecutiveFailures: 5, failureRatio: 0.5, minRequests: 20, windowMs: 10_000, coolDownMs: 5_000 },

@@ -26,3 +26,4 @@ export * from './registry/reader.js';
 export * from './registry/instance-url.js';
 export * from './messaging/index.js';
 export * from './service/index.js';
+export * from './api/index.js';

@@ -1,5 +1,5 @@
 import type { Express } from 'express';
-import { createServiceApp } from '@hubspoke/kit';
+import { apiRoutes, createServiceApp } from '@hubspoke/kit';
 import { authRoutes } from './routes/auth-routes.js';
 import { jwksRoutes } from './routes/jwks-routes.js';
 import type { AuthContext } from './service.js';
@@ -11,6 +11,10 @@ export function createApp(context: AuthContext): Express {
     body: { limit: '16kb', maxDepth: 4 },
     // The gateway and the hub each append to X-Forwarded-For; per-IP login limits must see the client.
     trustProxyHops: config.trustProxyHops,
-    routes: (app) => app.use(jwksRoutes(domain.keys), authRoutes(domain)),
+    api: apiRoutes({
+      title: 'auth', version: '1', description: 'Accounts, sessions and the keys that verify access tokens',
+      routes: [...jwksRoutes(domain.keys), ...authRoutes(domain)],
+      validateResponses: config.validateResponses,
+    }),
   });
 }

@@ -18,6 +18,8 @@ export const TEST_ENV: NodeJS.ProcessEnv = {
   LOG_LEVEL: 'debug',
   TRUSTED_PROXY_HOPS: '1',
   DRAIN_DELAY_MS: '0',
+  // Every response the tests receive is checked against its route's schema: a mismatch is a 500.
+  VALIDATE_RESPONSES: 'true',
 };
 
 export interface AuthFixtureOptions {

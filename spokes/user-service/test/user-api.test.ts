@@ -313,7 +313,7 @@ describe('DELETE /:id', () => {
     const id = newUserId();
     const token = await tokenFor(h.keys, id);
     await request(h.app).delete(`/${id}`).set(bearer(token)).expect(204);
-    await h.register({ userId: id, email: 'early-leaver@example.com', role: 'user' });
+    await h.register({ userId: id, email: 'early-leaver@example.com', name: 'Early', role: 'user' });
     expect((await request(h.app).get('/me').set(bearer(token))).status).toBe(404);
   });
 

@@ -114,7 +114,7 @@ describe('user service with RabbitMQ unreachable at start', () => {
     proxy.cut();
     await eventually(async () => ((await (await get('/ready')).json()) as { status: string }).status === 'degraded', 10_000, 100);
     const userId = randomUUID();
-    await auth.publish(registeredEnvelope({ userId, email: 'during-cut@example.com', role: 'user' }));
+    await auth.publish(registeredEnvelope({ userId, email: 'during-cut@example.com', name: 'Cut', role: 'user' }));
     proxy.restore();
     const admin = await tokenFor(keys, randomUUID(), 'admin');
     await eventually(async () => (await get(`/${userId}`, admin)).status === 200, 30_000, 100);

@@ -1,10 +1,13 @@
 import express, { type Router } from 'express';
 
+/** Where a spoke serves its OpenAPI document, for the hub to merge into the one clients read. */
+export const OPENAPI_PATH = '/internal/openapi.json';
+
 /**
- * Endpoints every service serves for its orchestrator and Prometheus only. The hub never proxies them:
- * `/api/users/metrics` must not show a spoke's internals to a client.
+ * Endpoints every service serves for its orchestrator, Prometheus and the hub only. The hub never proxies
+ * them: `/api/users/metrics` must not show a spoke's internals to a client.
  */
-export const INTERNAL_PATHS: readonly string[] = ['/health', '/ready', '/metrics'];
+export const INTERNAL_PATHS: readonly string[] = ['/health', '/ready', '/metrics', OPENAPI_PATH];
 
 export interface DependencyCheck {
   /** Resolves when the dependency answers; rejects (or times out) when it does not. */

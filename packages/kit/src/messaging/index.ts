@@ -11,3 +11,4 @@ export {
   declareEventsExchange, declareTasksExchange, eventsExchange, tasksExchange, unroutedEvents, type ConsumerQueues, type ExchangeKind, type QueueType,
 } from './topology.js';
 export { parsePayload } from './parse-payload.js';
+export { createEvent, defineEvent, parseEvent, type EventContract, type EventPayload } from './event-contract.js';

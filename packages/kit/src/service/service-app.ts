@@ -2,7 +2,8 @@ import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import type { Queryable } from '../db/pool.js';
 import { errorHandler, notFoundHandler } from '../http/errors.js';
-import { healthRoutes, type DependencyCheck } from '../http/health.js';
+import type { Api } from '../api/api-routes.js';
+import { healthRoutes, OPENAPI_PATH, type DependencyCheck } from '../http/health.js';
 import { jsonBody, type JsonBodyOptions } from '../http/json-body.js';
 import type { Metrics } from '../http/metrics.js';
 import { requestContext } from '../http/request-context.js';
@@ -19,8 +20,10 @@ export interface ServiceAppContext {
 }
 
 export interface ServiceAppOptions {
-  /** Mounts the service's own routes, after health and metrics and before the 404 and error handlers. */
-  routes: (app: Express) => void;
+  /** The service's routes with their contracts (`apiRoutes`): mounted after `routes`, its document served at OPENAPI_PATH. */
+  api?: Api;
+  /** Mounts routes that are not the service's API (the hub's proxy), after health and metrics and before the 404 and error handlers. */
+  routes?: (app: Express) => void;
   /** JSON bodies parsed with a size and depth cap; `false` where bodies stream through unparsed (the hub). */
   body?: JsonBodyOptions | false;
   /** Proxies in front that append to X-Forwarded-For, so `req.ip` is the client's. */
@@ -31,10 +34,10 @@ export interface ServiceAppOptions {
 
 /**
  * The Express app every service builds around its routes: request ids and logging context, metrics,
- * a capped JSON body parser, `/health`, `/ready` (from what the service holds), `/metrics`, then the
- * routes, then a 404 and the one error handler, all in the shape clients and the hub expect.
+ * a capped JSON body parser, `/health`, `/ready` (from what the service holds), `/metrics`, the API's
+ * document, then the routes, then a 404 and the one error handler, all in the shape clients and the hub expect.
  */
-export function createServiceApp(context: ServiceAppContext, { routes, body = {}, trustProxyHops, checks = {} }: ServiceAppOptions): Express {
+export function createServiceApp(context: ServiceAppContext, { api, routes, body = {}, trustProxyHops, checks = {} }: ServiceAppOptions): Express {
   const { logger, metrics, lifecycle } = context;
   const app = express();
   app.disable('x-powered-by');
@@ -44,7 +47,14 @@ export function createServiceApp(context: ServiceAppContext, { routes, body = {}
   if (body !== false) app.use(jsonBody(body));
   app.use(healthRoutes({ isDraining: lifecycle.isDraining, checks: { ...dependencyChecks(context), ...checks } }));
   app.use(metrics.route);
-  routes(app);
+  if (api) {
+    const document = JSON.stringify(api.document);
+    app.get(OPENAPI_PATH, (_req, res) => {
+      res.type('application/json').send(document);
+    });
+  }
+  routes?.(app);
+  if (api) app.use(api.router);
   app.use(notFoundHandler(), errorHandler(logger));
   return app;
 }

@@ -8,6 +8,8 @@ export function readProcessEnv(read: EnvReader, { port }: { port: number }) {
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     drainDelayMs: read.durationMs('DRAIN_DELAY_MS', 5000),
     shutdownTimeoutMs: read.durationMs('SHUTDOWN_TIMEOUT_MS', 30_000),
+    /** Check each API response against its schema (tests, staging): see `apiRoutes`. */
+    validateResponses: read.bool('VALIDATE_RESPONSES', false),
   };
   if (env.drainDelayMs >= env.shutdownTimeoutMs) read.problem('DRAIN_DELAY_MS must be shorter than SHUTDOWN_TIMEOUT_MS');
   return env;

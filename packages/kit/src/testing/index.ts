@@ -9,3 +9,4 @@ export * from './log-capture.js';
 export * from './tokens.js';
 export * from './process.js';
 export * from './amqp.js';
+export * from './mounted-routes.js';

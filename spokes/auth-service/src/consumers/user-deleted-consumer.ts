@@ -1,10 +1,7 @@
-import { parsePayload, type ConsumeOptions } from '@hubspoke/kit';
-import { z } from 'zod';
+import { UserDeletedV1 } from '@hubspoke/contracts';
+import { parseEvent, type ConsumeOptions } from '@hubspoke/kit';
 import { closeAccount } from '../domain/accounts.js';
-import { USER_DELETED_V1 } from '../domain/events.js';
 import type { AuthContext } from '../service.js';
-
-const UserDeletedV1 = z.object({ userId: z.uuid() });
 
 /**
  * `user.deleted` v1 from the user spoke: disables the credentials and revokes every token family. The
@@ -14,10 +11,10 @@ const UserDeletedV1 = z.object({ userId: z.uuid() });
 export function userDeletedConsumer({ db, logger }: Pick<AuthContext, 'db' | 'logger'>): ConsumeOptions {
   return {
     name: 'user-deleted',
-    bindings: [USER_DELETED_V1],
+    bindings: [UserDeletedV1.routingKey],
     db,
     async handler(envelope, tx) {
-      const { userId } = parsePayload(UserDeletedV1, envelope);
+      const { userId } = parseEvent(UserDeletedV1, envelope);
       const result = await closeAccount(tx, userId);
       logger.info({ userId, ...result }, 'credentials closed after user.deleted');
     },

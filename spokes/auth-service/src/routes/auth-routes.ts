@@ -1,39 +1,43 @@
-import { parseInput } from '@hubspoke/kit';
-import express, { type Request, type Router } from 'express';
-import { z } from 'zod';
+import { defineRoute, type ApiRoute } from '@hubspoke/kit';
+import type { Request } from 'express';
+import { emailTaken, invalidCredentials, loginThrottled, refreshExpired, refreshInvalid, refreshReused } from '../domain/auth-errors.js';
 import type { Accounts } from '../domain/accounts.js';
 import type { Sessions } from '../domain/sessions.js';
+import { LoginBody, RefreshBody, RegisterBody, SignedIn, TokenPair } from './auth-schemas.js';
 
-const email = z.string().trim().toLowerCase().max(254).pipe(z.email());
-// The upper bound keeps argon2 work per request bounded.
-const password = z.string().min(12, 'must be at least 12 characters').max(256, 'must be at most 256 characters');
+const tags = ['auth'];
 
-const RegisterBody = z.strictObject({ email, password, name: z.string().trim().min(1).max(100) });
-const LoginBody = z.strictObject({ email: z.string().trim().toLowerCase().min(1).max(254), password: z.string().min(1).max(256) });
-const RefreshBody = z.strictObject({ refreshToken: z.string().min(1).max(512) });
-
-/** Routes after the hub strips `/api/auth`. */
-export function authRoutes({ accounts, sessions }: { accounts: Accounts; sessions: Sessions }): Router {
-  const router = express.Router();
-
-  router.post('/register', async (req, res) => {
-    res.status(201).json(await accounts.register(parseInput(RegisterBody, req.body)));
-  });
-
-  router.post('/login', async (req, res) => {
-    res.json(await accounts.login(parseInput(LoginBody, req.body), clientIp(req)));
-  });
-
-  router.post('/refresh', async (req, res) => {
-    res.json(await sessions.refresh(parseInput(RefreshBody, req.body).refreshToken));
-  });
-
-  router.post('/logout', async (req, res) => {
-    await sessions.logout(parseInput(RefreshBody, req.body).refreshToken);
-    res.status(204).end();
-  });
-
-  return router;
+/** Routes after the hub strips `/api/auth`; all public (hub-record.ts tells the hub the same). */
+export function authRoutes({ accounts, sessions }: { accounts: Accounts; sessions: Sessions }): ApiRoute[] {
+  return [
+    defineRoute({
+      method: 'post', path: '/register', public: true, tags, summary: 'Create an account and sign in',
+      request: { body: RegisterBody },
+      response: { status: 201, description: 'The account and its first session', body: SignedIn },
+      errors: [emailTaken],
+      handler: ({ body }) => accounts.register(body),
+    }),
+    defineRoute({
+      method: 'post', path: '/login', public: true, tags, summary: 'Sign in with email and password',
+      request: { body: LoginBody },
+      response: { description: 'A new session', body: SignedIn },
+      errors: [invalidCredentials, () => loginThrottled(60)],
+      handler: ({ body }, req) => accounts.login(body, clientIp(req)),
+    }),
+    defineRoute({
+      method: 'post', path: '/refresh', public: true, tags, summary: 'Exchange a refresh token for a new pair',
+      request: { body: RefreshBody },
+      response: { description: 'The next pair of the same session', body: TokenPair },
+      errors: [refreshInvalid, refreshExpired, refreshReused],
+      handler: ({ body }) => sessions.refresh(body.refreshToken),
+    }),
+    defineRoute({
+      method: 'post', path: '/logout', public: true, tags, summary: 'End the session of a refresh token',
+      request: { body: RefreshBody },
+      response: { status: 204, description: 'Ended, or there was nothing to end' },
+      handler: ({ body }) => sessions.logout(body.refreshToken),
+    }),
+  ];
 }
 
 /** `req.ip` honours exactly the configured proxy hops (`trust proxy`); IPv4-mapped IPv6 counts as IPv4. */

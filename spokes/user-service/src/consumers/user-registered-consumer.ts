@@ -1,9 +1,10 @@
+import { UserRegisteredV1 } from '@hubspoke/contracts';
 import type { ConsumeOptions } from '@hubspoke/kit';
 import { readUserRegisteredV1 } from '../domain/user-events.js';
 import type { UserContext } from '../service.js';
 
 /** The queue `user.user-registered` (with the bus prefix), bound to the auth spoke's user.registered v1. */
-export const USER_REGISTERED_QUEUE = { name: 'user-registered', bindings: ['user.registered.v1'] };
+export const USER_REGISTERED_QUEUE = { name: 'user-registered', bindings: [UserRegisteredV1.routingKey] };
 
 /**
  * `user.user-registered` (with the bus prefix), bound to the auth spoke's user.registered v1: creates

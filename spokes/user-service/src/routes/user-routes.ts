@@ -1,36 +1,63 @@
-import { authenticate, requireRole, type TokenVerifier } from '@hubspoke/kit';
-import express, { type Router } from 'express';
+import { defineRoute, type ApiRoute } from '@hubspoke/kit';
+import type { ProfileChanges } from '../domain/profile.js';
 import type { ProfileService } from '../domain/profile-service.js';
-import { parsePageQuery, parseProfileChanges, parseUserId } from './profile-input.js';
+import { invalidCursor, invalidUserId, userNotFound } from '../domain/user-errors.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageQuery, ProfileChangesBody, unknownProfileKey, UserIdParams } from './profile-input.js';
+import { ProfileBody, ProfilePageBody } from './profile-schemas.js';
 import { actorOf } from './request-identity.js';
 
-/** The hub strips `/api/users`: `/me`, `/:id`, `/`. Every route needs a token this spoke verifies itself. */
-export function userRoutes({ profiles, verifier }: { profiles: ProfileService; verifier: TokenVerifier }): Router {
-  const router = express.Router();
-  router.use(authenticate(verifier), (_req, res, next) => {
-    // Personal data: no shared cache may keep it.
-    res.setHeader('Cache-Control', 'private, no-store');
-    next();
-  });
+const tags = ['users'];
+// Personal data: no shared cache may keep it.
+const headers = { 'Cache-Control': 'private, no-store' };
 
-  router.get('/me', async (req, res) => {
-    res.json(await profiles.me(actorOf(req).identity));
-  });
-  router.patch('/me', async (req, res) => {
-    const actor = actorOf(req);
-    res.json(await profiles.updateMe(actor.identity, parseProfileChanges(req.body)));
-  });
-  router.get('/', requireRole('admin'), async (req, res) => {
-    res.json(await profiles.list(parsePageQuery(req.query)));
-  });
-  router.get('/:id', async (req, res) => {
-    const actor = actorOf(req);
-    res.json(await profiles.get(actor, actor.identity, parseUserId(req.params.id)));
-  });
-  router.delete('/:id', async (req, res) => {
-    const actor = actorOf(req);
-    await profiles.remove(actor, actor.identity, parseUserId(req.params.id));
-    res.status(204).end();
-  });
-  return router;
+/** The hub strips `/api/users`: `/me`, `/:id`, `/`. Every route needs a token this spoke verifies itself. */
+export function userRoutes({ profiles }: { profiles: ProfileService }): ApiRoute[] {
+  return [
+    defineRoute({
+      method: 'get', path: '/me', tags, summary: 'Your profile',
+      description: 'Made from your token if the registration has not reached this service yet.',
+      response: { description: 'Your profile', body: ProfileBody, headers },
+      errors: [userNotFound],
+      handler: (_input, req) => profiles.me(actorOf(req).identity),
+    }),
+    defineRoute({
+      method: 'patch', path: '/me', tags, summary: 'Change your name, bio, avatar or preferences',
+      request: { body: ProfileChangesBody, unknownKey: unknownProfileKey },
+      response: { description: 'The profile after the change', body: ProfileBody, headers },
+      errors: [userNotFound],
+      handler: ({ body }, req) => profiles.updateMe(actorOf(req).identity, definedFields(body)),
+    }),
+    defineRoute({
+      method: 'get', path: '/', role: 'admin', tags, summary: 'Every live profile, a page at a time (admins)',
+      request: { query: PageQuery },
+      response: { description: 'One page, oldest first', body: ProfilePageBody, headers },
+      errors: [invalidCursor],
+      handler: ({ query }) => profiles.list({ cursor: query.cursor, limit: Math.min(query.limit ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE) }),
+    }),
+    defineRoute({
+      method: 'get', path: '/:id', tags, summary: 'A profile: your own, or anyone\'s for admins',
+      request: { params: UserIdParams, invalidParams: invalidUserId },
+      response: { description: 'The profile', body: ProfileBody, headers },
+      errors: [userNotFound],
+      handler: ({ params }, req) => {
+        const actor = actorOf(req);
+        return profiles.get(actor, actor.identity, params.id);
+      },
+    }),
+    defineRoute({
+      method: 'delete', path: '/:id', tags, summary: 'Delete a profile: your own, or anyone\'s for admins',
+      request: { params: UserIdParams, invalidParams: invalidUserId },
+      response: { status: 204, description: 'Deleted; the other services are told (user.deleted)', headers },
+      errors: [userNotFound],
+      handler: ({ params }, req) => {
+        const actor = actorOf(req);
+        return profiles.remove(actor, actor.identity, params.id);
+      },
+    }),
+  ];
+}
+
+/** An absent field is not a change: `{ bio: undefined }` must not clear the bio. */
+function definedFields(body: object): ProfileChanges {
+  return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined)) as ProfileChanges;
 }

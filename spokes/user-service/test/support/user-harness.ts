@@ -38,7 +38,7 @@ export async function startUserHarness(label: string): Promise<UserHarness> {
   const config = loadConfig({
     DATABASE_URL: database.url, AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix, REDIS_URL: testRedisUrl(), REGISTRY_KEY_PREFIX: `${prefix}:`,
     REGISTRY_SECRET: 'user-test-registry-secret-0123456789', AUTH_JWKS_URL: 'http://127.0.0.1:9/unused', AUTH_ISSUER: TEST_ISSUER, AUTH_AUDIENCE: TEST_AUDIENCE,
-    DRAIN_DELAY_MS: '0',
+    DRAIN_DELAY_MS: '0', VALIDATE_RESPONSES: 'true',
   });
   const keys = await createTestKeys();
   const service = await startService(userService(config), {

@@ -1,0 +1,121 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { describe, expect, test } from 'vitest';
+import * as contracts from '@hubspoke/contracts';
+import { createEvent, InvalidEnvelopeError, parseEvent, type EventContract } from '@hubspoke/kit';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const SERVICE_SOURCES = ['hub-orchestrator/src', ...readdirSync(join(ROOT, 'spokes')).map((name) => `spokes/${name}/src`)];
+
+/** A valid payload per contract, so every contract is exercised by a build and a parse. */
+const SAMPLES: Record<string, unknown> = {
+  'user.registered.v1': { userId: '0b6f2c1e-8d4a-4c55-9d7e-2f1a3b4c5d6e', email: 'ana@example.com', name: 'Ana', role: 'user' },
+  'user.logged_in.v1': { userId: '0b6f2c1e-8d4a-4c55-9d7e-2f1a3b4c5d6e' },
+  'user.updated.v1': { userId: '0b6f2c1e-8d4a-4c55-9d7e-2f1a3b4c5d6e', changes: { bio: null, preferences: { theme: 'dark' } } },
+  'user.deleted.v1': { userId: '0b6f2c1e-8d4a-4c55-9d7e-2f1a3b4c5d6e' },
+};
+
+describe('the event contracts', () => {
+  test('when the package exports a contract, then it is in EVENT_CONTRACTS, once', () => {
+    const exported = Object.values(contracts).filter(isContract);
+    expect(new Set(contracts.EVENT_CONTRACTS)).toEqual(new Set(exported));
+    const keys = contracts.EVENT_CONTRACTS.map((c) => c.routingKey);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  test('when a producer builds each contract, then its consumers parse the same payload back', () => {
+    expect(Object.keys(SAMPLES).sort()).toEqual(contracts.EVENT_CONTRACTS.map((c) => c.routingKey).sort());
+    for (const contract of contracts.EVENT_CONTRACTS) {
+      const envelope = createEvent(contract, 'test', SAMPLES[contract.routingKey]);
+      expect(parseEvent(contract, envelope), contract.routingKey).toEqual(SAMPLES[contract.routingKey]);
+    }
+  });
+
+  test('when a producer adds a field, then consumers of the same version still parse it (additive change)', () => {
+    const payload = { ...(SAMPLES['user.deleted.v1'] as object), reason: 'asked' };
+    const envelope = { type: 'user.deleted', version: 1, payload };
+    expect(parseEvent(contracts.UserDeletedV1, envelope)).toEqual(SAMPLES['user.deleted.v1']);
+  });
+
+  test('when a producer builds a payload its contract refuses, then nothing is built', () => {
+    expect(() => createEvent(contracts.UserDeletedV1, 'test', { userId: 'not-a-uuid' })).toThrow(/user.deleted.v1 payload does not match its contract/);
+  });
+
+  test('when a consumer is handed another type or version, then it is an invalid envelope (dead-lettered)', () => {
+    const envelope = createEvent(contracts.UserDeletedV1, 'test', SAMPLES['user.deleted.v1'] as never);
+    expect(() => parseEvent(contracts.UserRegisteredV1, envelope)).toThrow(InvalidEnvelopeError);
+    expect(() => parseEvent(contracts.UserDeletedV1, { ...envelope, version: 2 })).toThrow(/expected user.deleted.v1, got user.deleted.v2/);
+  });
+});
+
+/**
+ * The types make `createEvent` and `parseEvent` take a contract; these scans close every other door.
+ * They read the syntax tree, so comments, line breaks and renamed imports change nothing.
+ */
+describe('the services use only the contracts', () => {
+  const findings = SERVICE_SOURCES.flatMap((dir) => sourceFiles(join(ROOT, dir))).flatMap(bypassesIn);
+
+  test('when the services are scanned, then every event published is built from a contract (no createEnvelope, no defineEvent, no hand-made envelope)', () => {
+    expect(findings.filter((f) => f.rule !== 'reads a payload' && f.rule !== 'binds by a literal routing key')).toEqual([]);
+  });
+
+  test('when the services are scanned, then no consumer parses a payload with its own schema or binds to a key without a contract', () => {
+    expect(findings.filter((f) => f.rule === 'reads a payload' || f.rule === 'binds by a literal routing key')).toEqual([]);
+  });
+
+  test('when a service bypasses a contract, then the scan names the file and the rule', () => {
+    const source = [
+      "import { createEnvelope as make, parsePayload } from '@hubspoke/kit';",
+      "import * as kit from '@hubspoke/kit';",
+      "const e = make({ source: 'x', type: 'a.b', version: 1, payload: {} });",
+      'kit.defineEvent("a.b", 1, schema);',
+      'const p = parsePayload(Schema, envelope); const q = envelope["payload"]; const r = envelope.payload;',
+      "const bindings = ['user.deleted.v1'];",
+    ].join('\n');
+    expect(bypassesIn({ file: 'spokes/x/src/consumer.ts', text: source }).map((f) => f.rule)).toEqual([
+      'builds an envelope without a contract', 'parses a payload without a contract',
+      'builds an envelope by hand', 'defines a contract outside @hubspoke/contracts',
+      'reads a payload', 'reads a payload', 'binds by a literal routing key',
+    ]);
+  });
+});
+
+function isContract(value: unknown): value is EventContract {
+  return typeof value === 'object' && value !== null && 'routingKey' in value && 'payload' in value;
+}
+
+function sourceFiles(dir: string): { file: string; text: string }[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.ts'))
+    .map((name) => ({ file: relative(ROOT, join(dir, name)), text: readFileSync(join(dir, name), 'utf8') }));
+}
+
+const KIT_BYPASSES = new Map(Object.entries({
+  createEnvelope: 'builds an envelope without a contract',
+  parsePayload: 'parses a payload without a contract',
+  defineEvent: 'defines a contract outside @hubspoke/contracts',
+}));
+const ROUTING_KEY = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\.v\d+$/;
+
+function bypassesIn({ file, text }: { file: string; text: string }): { file: string; rule: string }[] {
+  const found: { file: string; rule: string }[] = [];
+  const visit = (node: ts.Node): void => {
+    const rule = ruleFor(node);
+    if (rule) found.push({ file, rule });
+    ts.forEachChild(node, visit);
+  };
+  visit(ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true));
+  return found;
+}
+
+function ruleFor(node: ts.Node): string | undefined {
+  // Imported under any name, or used through a namespace import.
+  if (ts.isImportSpecifier(node)) return KIT_BYPASSES.get((node.propertyName ?? node.name).text);
+  if (ts.isPropertyAccessExpression(node)) return node.name.text === 'payload' ? 'reads a payload' : KIT_BYPASSES.get(node.name.text);
+  if (ts.isElementAccessExpression(node) && ts.isStringLiteralLike(node.argumentExpression) && node.argumentExpression.text === 'payload') return 'reads a payload';
+  if (ts.isPropertyAssignment(node) && ts.isIdentifier(node.name) && node.name.text === 'payload') return 'builds an envelope by hand';
+  if (ts.isStringLiteralLike(node) && ROUTING_KEY.test(node.text)) return 'binds by a literal routing key';
+  return undefined;
+}
