@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
@@ -18,8 +18,11 @@ const NAME = 'ledger-book';
 const PREFIX = 'ledgers';
 const DIR = `spokes/${NAME}-service`;
 const GENERATOR = 'scripts/new-spoke/main.ts';
+const EVENTS_DIR = 'packages/contracts/src/events';
+const CONTRACT = `${EVENTS_DIR}/${NAME}-item-created.ts`;
 const SHARED_FILES = ['tsconfig.json', 'Dockerfile', 'docker-compose.yml', 'docker-compose.dev.yml', 'docker-compose.prod.yml',
-  'init-scripts/01-service-databases.sh', '.env.example', 'monitoring/prometheus.yml', 'package.json'];
+  'init-scripts/01-service-databases.sh', '.env.example', 'monitoring/prometheus.yml', 'package.json', `${EVENTS_DIR}/index.ts`,
+  'packages/contracts/test/event-contracts.test.ts', 'docs/events.md'];
 
 let repo: RepoCopy;
 /** The port the spoke should get: the one after the highest the copy uses before generating. */
@@ -31,9 +34,10 @@ beforeAll(() => {
 }, 60_000);
 afterAll(() => repo?.remove());
 
-/** What a failed run must leave untouched: the shared files and the spokes present. */
+/** What a failed run must leave untouched: the shared files, the spokes and the event contracts present. */
 const snapshot = () => ({
   spokes: readdirSync(join(repo.root, 'spokes')).sort(),
+  contracts: readdirSync(join(repo.root, EVENTS_DIR)).sort(),
   files: Object.fromEntries(SHARED_FILES.map((file) => [file, readFileSync(join(repo.root, file), 'utf8')])),
 });
 const generate = (...args: string[]) => repo.runTs(GENERATOR, [...args, '--skip-install']);
@@ -61,17 +65,47 @@ describe('npm run new:spoke', () => {
     expect(snapshot()).toEqual(before);
   }, 30_000);
 
+  test('when its event contract\'s file exists already, then it exits 1 naming the file and writes nothing', async () => {
+    const orphan = join(repo.root, EVENTS_DIR, 'orphan-item-created.ts');
+    writeFileSync(orphan, '// left behind by a spoke that was removed\n');
+    try {
+      const before = snapshot();
+      const result = await generate('orphan');
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/orphan-item-created\.ts already exists/);
+      expect(snapshot()).toEqual(before);
+    } finally {
+      rmSync(orphan);
+    }
+  }, 30_000);
+
   test('when a spoke is generated, then it has the real spokes\' shape and every shared file lists it', async () => {
     const result = await generate(NAME, '--prefix', PREFIX);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/Next:[\s\S]*create-service-database\.sh ledger_book ledger_book/);
     for (const path of ['package.json', 'tsconfig.json', 'README.md', 'migrations/0001_create_items.sql', 'src/config.ts', 'src/service.ts', 'src/app.ts',
-      'src/main.ts', 'src/routes/item-routes.ts', 'src/domain/item-service.ts', 'src/data/item-repository.ts', 'src/consumers/user-deleted-consumer.ts',
-      'test/item-api.test.ts', `test/support/${NAME}-harness.ts`]) {
+      'src/main.ts', 'src/routes/item-routes.ts', 'src/routes/item-input.ts', 'src/routes/item-schemas.ts', 'src/domain/item-service.ts',
+      'src/domain/item-events.ts', 'src/data/item-repository.ts', 'src/consumers/user-deleted-consumer.ts', 'test/item-api.test.ts',
+      `test/${NAME}-api-contract.test.ts`, `test/support/${NAME}-harness.ts`]) {
       expect(existsSync(join(repo.root, DIR, path)), path).toBe(true);
     }
     expect(read(`${DIR}/src/config.ts`)).toContain(`port: ${port}`);
     expect(read(`${DIR}/src/service.ts`)).toContain(`routePrefix: '${PREFIX}'`);
+    expect(read(`${DIR}/src/app.ts`)).toMatch(/api: apiRoutes\(\{[\s\S]*validateResponses: config\.validateResponses/);
+    expect(JSON.parse(read(`${DIR}/package.json`)).dependencies).toHaveProperty('@hubspoke/contracts');
+    expect(JSON.parse(read(`${DIR}/tsconfig.json`)).references).toContainEqual({ path: '../../packages/contracts' });
+
+    // Its event is a contract in @hubspoke/contracts, listed wherever contracts are.
+    expect(read(CONTRACT)).toContain("export const LedgerBookItemCreatedV1 = defineEvent('ledger_book.item_created', 1,");
+    expect(read(`${DIR}/src/domain/item-events.ts`)).toContain('createEvent(LedgerBookItemCreatedV1,');
+    const index = read(`${EVENTS_DIR}/index.ts`);
+    expect(index).toContain("import { LedgerBookItemCreatedV1 } from './ledger-book-item-created.js';\n");
+    expect(index).toContain("export * from './ledger-book-item-created.js';\n");
+    expect(index).toMatch(/EVENT_CONTRACTS[^=]*= \[[^\]]*, LedgerBookItemCreatedV1\]/);
+    expect(read('packages/contracts/test/event-contracts.test.ts')).toMatch(/^ {2}'ledger_book\.item_created\.v1': \{ itemId: /m);
+    const doc = read('docs/events.md');
+    expect(doc).toMatch(/^\| `ledger_book\.item_created\.v1` \| ledger-book +\| — +\|$/m);
+    expect(doc).toMatch(/^\| `user\.deleted\.v1` +\| user +\| auth, ledger-book +\|$/m);
 
     expect((JSON.parse(read('tsconfig.json')) as { references: { path: string }[] }).references).toContainEqual({ path: DIR });
     expect(read('Dockerfile')).toContain(`COPY ${DIR}/package.json ${DIR}/\n`);
@@ -102,17 +136,21 @@ describe('npm run new:spoke', () => {
     expect(snapshot()).toEqual(before);
   }, 30_000);
 
-  test('when type-checked, then the generated spoke compiles against the kit', () => {
+  test('when type-checked, then the generated spoke compiles against the kit and the contracts', () => {
     repo.linkWorkspaces();
     // tsc -b builds the kit reference first (or finds the copied build up to date).
     execFileSync(process.execPath, [join(repo.root, 'node_modules/typescript/bin/tsc'), '-b', DIR], { cwd: repo.root, stdio: 'pipe' });
     expect(existsSync(join(repo.root, DIR, 'dist/main.js'))).toBe(true);
   }, 120_000);
 
-  test('when its own test file, the compose variable check and the linter run, then all pass as generated', async () => {
+  test('when its own tests, the contracts\' tests, the compose variable check and the linter run, then all pass as generated', async () => {
     const tool = (path: string, args: string[]) => repo.runJs(join('node_modules', path), args);
-    // e2e/service-env.test.ts reads the new spoke's loadConfig: every variable it reads must reach it through compose.
-    const [tests, lint] = await Promise.all([tool('vitest/vitest.mjs', ['run', DIR, 'e2e/service-env.test.ts']), tool('eslint/bin/eslint.js', [DIR])]);
+    // e2e/service-env.test.ts reads the new spoke's loadConfig: every variable it reads must reach it through compose. The
+    // contracts' tests build and parse every contract (the new one too) and scan the spoke's sources for any bypass of them.
+    const [tests, lint] = await Promise.all([
+      tool('vitest/vitest.mjs', ['run', DIR, 'packages/contracts', 'e2e/service-env.test.ts']),
+      tool('eslint/bin/eslint.js', [DIR, EVENTS_DIR]),
+    ]);
     expect(tests.code, tests.stdout + tests.stderr).toBe(0);
     expect(tests.stdout).toMatch(/Tests\s+\S*\d+ passed/);
     expect(lint.code, lint.stdout).toBe(0);
@@ -182,6 +220,14 @@ describe('npm run new:spoke', () => {
       expect({ status: hidden.status, code: hidden.body.error?.code }).toEqual({ status: 404, code: 'LEDGER_BOOK.ITEM_NOT_FOUND' });
       expect((await api('POST', '/', owner, { title: '' })).body.error?.code).toBe('REQUEST.VALIDATION_FAILED');
       expect((await api('GET', '/')).status).toBe(401);
+    }, 60_000);
+
+    test('when it registers, then the hub\'s API reference holds its routes under /api/<prefix>', async () => {
+      const paths = await eventually(async () => {
+        const document = (await (await fetch(`${hub.url}/api/hub/openapi.json`)).json()) as { paths: Record<string, unknown> };
+        return `/api/${PREFIX}/{id}` in document.paths ? Object.keys(document.paths) : undefined;
+      }, 30_000, 200);
+      expect(paths).toEqual(expect.arrayContaining([`/api/${PREFIX}`, `/api/${PREFIX}/{id}`]));
     }, 60_000);
   });
 });

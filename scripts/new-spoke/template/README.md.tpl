@@ -5,6 +5,9 @@ as service `{{name}}`, route prefix `{{prefix}}`); the hub strips the prefix.
 
 ## Routes (every one needs a bearer token, verified here against the auth spoke's JWKS)
 
+Declared with the kit's `defineRoute` in `src/routes/item-routes.ts`: the same schemas parse each request and
+make the OpenAPI document served at `/internal/openapi.json`, which the hub merges into its API reference.
+
 | route | answer |
 |---|---|
 | `POST /` | 201 item; body: `title` (1–200 characters), anything else is a 400 naming the field; publishes `{{snake}}.item_created` v1 |
@@ -15,10 +18,13 @@ as service `{{name}}`, route prefix `{{prefix}}`); the hub strips the prefix.
 
 ## Events
 
-- consumes `user.deleted` v1 `{ userId }` on queue `{{name}}.user-deleted`: deletes that user's items; dedupe by
-  envelope id in the handler's transaction; an invalid payload is dead-lettered at once.
+Their contracts are in `@hubspoke/contracts` (`packages/contracts/src/events/`, listed in `docs/events.md`).
+
+- consumes `user.deleted` v1 `{ userId }` (`UserDeletedV1`) on queue `{{name}}.user-deleted`: deletes that user's
+  items; dedupe by envelope id in the handler's transaction; an invalid payload is dead-lettered at once.
 - publishes through the outbox (same transaction as the change): `{{snake}}.item_created` v1
-  `{ itemId, ownerId, title }`; envelope source `{{name}}`.
+  `{ itemId, ownerId, title }` (`{{Pascal}}ItemCreatedV1`, `packages/contracts/src/events/{{name}}-item-created.ts`);
+  envelope source `{{name}}`.
 
 ## Database
 
@@ -32,4 +38,5 @@ Migrations in `migrations/` run at start.
 (optional: the hub network CIDR to advertise an address in), `DATABASE_URL`, `REDIS_URL`, `AMQP_URL`,
 `AMQP_PREFIX` (''), `REGISTRY_SECRET` (secret), `REGISTRY_KEY_PREFIX` (''), `AUTH_JWKS_URL`,
 `AUTH_ISSUER` (hubspoke-auth), `AUTH_AUDIENCE` (hubspoke), `DRAIN_DELAY_MS` (5000), `SHUTDOWN_TIMEOUT_MS`
-(30000), `LOG_LEVEL` (info).
+(30000), `LOG_LEVEL` (info), `VALIDATE_RESPONSES` (false: tests and staging set it to check every response against
+its schema).

@@ -9,5 +9,5 @@
     "start": "node dist/main.js",
     "dev": "node --conditions=hubspoke-source --import tsx --watch src/main.ts"
   },
-  "dependencies": { "@hubspoke/kit": "*", "express": "^5.2.0", "pg": "^8.23.0", "zod": "^4.3.0" }
+  "dependencies": { "@hubspoke/contracts": "*", "@hubspoke/kit": "*", "express": "^5.2.0", "zod": "^4.3.0" }
 }

@@ -1,13 +1,16 @@
 import type { Express } from 'express';
-import { createServiceApp } from '@hubspoke/kit';
+import { apiRoutes, createServiceApp } from '@hubspoke/kit';
 import { itemRoutes } from './routes/item-routes.js';
 import type { {{Pascal}}Context } from './service.js';
 
 /** The {{name}} spoke's HTTP app: built from its context, never listening by itself. */
 export function createApp(context: {{Pascal}}Context): Express {
-  const { domain, verifier } = context;
+  const { config, domain, verifier } = context;
   return createServiceApp(context, {
     body: { limit: '16kb' },
-    routes: (app) => app.use(itemRoutes({ items: domain.items, verifier })),
+    api: apiRoutes({
+      title: '{{prefix}}', version: '1', description: 'Items, owned by the user who created them',
+      routes: itemRoutes({ items: domain.items }), verifier, validateResponses: config.validateResponses,
+    }),
   });
 }

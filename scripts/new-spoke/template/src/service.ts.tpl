@@ -12,6 +12,7 @@ export function {{camel}}Service(config: {{Pascal}}Config): ServiceDefinition<{{
     version: '0.1.0',
     config,
     migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)),
+    // publicRoutes, when there are any: exactly the routes marked `public: true` (the API contract test checks).
     registration: { routePrefix: '{{prefix}}' },
     domain: ({ db, logger }) => ({ items: createItemService({ db, logger }) }),
     consumers: (context) => [userDeletedConsumer(context)],

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createEnvelope } from '@hubspoke/kit';
+import { UserDeletedV1 } from '@hubspoke/contracts';
+import { createEnvelope, createEvent } from '@hubspoke/kit';
 import { signTestToken } from '@hubspoke/kit/testing';
 import { start{{Pascal}}Harness, type {{Pascal}}Harness } from './support/{{name}}-harness.js';
 
@@ -124,14 +125,12 @@ describe('GET /', () => {
 });
 
 describe('user.deleted', () => {
-  const userDeleted = (payload: object) => createEnvelope({ source: 'user', type: 'user.deleted', version: 1, payload });
-
   test('when user.deleted v1 arrives, then that user\'s items are gone and others\' stay', async () => {
     const leaving = await newUser();
     const staying = await newUser();
     const gone = await createItem(leaving.token, 'Bye');
     const kept = await createItem(staying.token, 'Still here');
-    const envelope = userDeleted({ userId: leaving.id });
+    const envelope = createEvent(UserDeletedV1, 'user', { userId: leaving.id });
     const consumed = h.bus.waitFor('consumed', (c) => c.envelope.id === envelope.id);
     await h.probe.publish(envelope);
     await consumed;
@@ -140,7 +139,8 @@ describe('user.deleted', () => {
   });
 
   test('when the payload is not a user.deleted v1 payload, then it is dead-lettered at once', async () => {
-    const envelope = userDeleted({ id: 'no userId here' });
+    // Built by hand: createEvent refuses a payload its contract does not match, as a real producer would.
+    const envelope = createEnvelope({ source: 'user', type: UserDeletedV1.type, version: UserDeletedV1.version, payload: { id: 'no userId here' } });
     const deadLettered = h.bus.waitFor('dead-lettered', (r) => r.envelope?.id === envelope.id);
     await h.probe.publish(envelope);
     expect(await deadLettered).toMatchObject({ attempts: 1, error: expect.stringMatching(/payload is invalid/) });
