@@ -26,7 +26,9 @@ const envelope = (n: number): Envelope => ({
   id: randomUUID(), type: TYPE, version: 1, occurredAt: new Date().toISOString(), source: SERVICE, correlationId: randomUUID(), payload: { n },
 });
 const rate = (ms: number) => Math.round(COUNT / (ms / 1000));
-const report = (what: string, ms: number) => process.stdout.write(`${what}: ${COUNT} events in ${Math.round(ms)} ms = ${rate(ms)} events/s\n`);
+/** Wall time gives events/s; this process's CPU time (the relay or consumer, not the servers) gives µs per event. */
+const report = (what: string, ms: number, cpu: NodeJS.CpuUsage) =>
+  process.stdout.write(`${what}: ${COUNT} events in ${Math.round(ms)} ms = ${rate(ms)} events/s, ${Math.round((cpu.user + cpu.system) / COUNT)} CPU µs/event in this process\n`);
 
 try {
   await migrate(db, MESSAGING_MIGRATIONS_DIR, logger);
@@ -44,9 +46,10 @@ try {
      SELECT id, $2, 1, $3, jsonb_build_object('n', n), id::text, now() FROM unnest($1::uuid[]) WITH ORDINALITY AS r(id, n)`,
     [rows.map((r) => r.id), TYPE, SERVICE]);
   let started = performance.now();
+  let cpu = process.cpuUsage();
   const relay = startOutboxRelay({ db, bus, logger });
   await eventually(async () => (await db.query('SELECT 1 FROM outbox WHERE sent_at IS NULL LIMIT 1')).rowCount === 0, DEADLINE_MS, 20);
-  report('outbox relay', performance.now() - started);
+  report('outbox relay', performance.now() - started, process.cpuUsage(cpu));
   await relay.stop();
 
   // Consumer: the queue is declared and filled first, then timed from consume() until the last message is handled.
@@ -62,10 +65,11 @@ try {
   });
   const deadline = setTimeout(() => done.reject(new Error(`only ${consumed} of ${COUNT} consumed within ${DEADLINE_MS} ms`)), DEADLINE_MS);
   started = performance.now();
+  cpu = process.cpuUsage();
   await bus.consume({ name: 'bench', bindings: [KEY], db, handler: async (e, tx) => void (await tx.query('INSERT INTO effects (message_id) VALUES ($1)', [e.id])) });
   await done.promise;
   clearTimeout(deadline);
-  report('consumer', performance.now() - started);
+  report('consumer', performance.now() - started, process.cpuUsage(cpu));
   await bus.close();
 } finally {
   await withAmqpChannel((channel) => channel.deleteQueue(sink)).catch(() => undefined);
