@@ -4,7 +4,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { eventContractFor } from '@hubspoke/contracts';
 import { OPENAPI_PATH, parseEvent } from '@hubspoke/kit';
-import { mountedRoutes } from '@hubspoke/kit/testing';
+import { documentedOperations, mountedRoutes } from '@hubspoke/kit/testing';
 import { PUBLIC_ROUTES } from '../src/routes/hub-record.js';
 import { authFixture, PASSWORD, type AuthFixture } from './auth-fixture.js';
 
@@ -14,23 +14,19 @@ beforeAll(async () => {
 });
 afterAll(() => fx?.cleanup());
 
-const operationsOf = (document: { paths: Record<string, Record<string, { security?: unknown[] }>> }) =>
-  Object.entries(document.paths).flatMap(([path, item]) => Object.entries(item).map(([method, operation]) => ({
-    route: `${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`, operation,
-  })));
 
 describe('the auth spoke\'s API contract', () => {
   test('when its document is read, then it is valid OpenAPI 3.1 and lists exactly the routes the app mounts', async () => {
     const res = await request(fx.app).get(OPENAPI_PATH);
     expect(res.status).toBe(200);
     expect(await new Validator().validate(res.body)).toEqual({ valid: true });
-    const documented = operationsOf(res.body).map((o) => o.route).sort();
+    const documented = documentedOperations(res.body).map((o) => o.route).sort();
     expect(documented).toEqual(mountedRoutes(fx.app as Express).map((r) => `${r.method} ${r.path}`).sort());
   });
 
   test('when its document is read, then the routes it registers as public with the hub are the ones it documents as public', async () => {
     const { body } = await request(fx.app).get(OPENAPI_PATH);
-    const publicOperations = operationsOf(body).filter((o) => o.operation.security?.length === 0).map((o) => o.route).sort();
+    const publicOperations = documentedOperations(body).filter((o) => o.operation.security?.length === 0).map((o) => o.route).sort();
     expect(publicOperations).toEqual(PUBLIC_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
   });
 

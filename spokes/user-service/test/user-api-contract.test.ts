@@ -4,7 +4,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { eventContractFor } from '@hubspoke/contracts';
 import { OPENAPI_PATH, parseEvent, type Envelope } from '@hubspoke/kit';
-import { mountedRoutes } from '@hubspoke/kit/testing';
+import { documentedOperations, mountedRoutes } from '@hubspoke/kit/testing';
 import { tokenFor } from './support/tokens.js';
 import { newUserId, startUserHarness, type UserHarness } from './support/user-harness.js';
 
@@ -14,23 +14,18 @@ beforeAll(async () => {
 });
 afterAll(() => h?.close());
 
-type Operation = { security?: unknown[]; responses: Record<string, { content?: Record<string, { schema: { properties: { error: { properties: { code: { enum: string[] } } } } } }> }> };
-const operationsOf = (document: { paths: Record<string, Record<string, Operation>> }) =>
-  Object.entries(document.paths).flatMap(([path, item]) => Object.entries(item).map(([method, operation]) => ({
-    route: `${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`, operation,
-  })));
 
 describe('the user spoke\'s API contract', () => {
   test('when its document is read, then it is valid OpenAPI 3.1 and lists exactly the routes the app mounts', async () => {
     const res = await request(h.app).get(OPENAPI_PATH);
     expect(res.status).toBe(200);
     expect(await new Validator().validate(res.body)).toEqual({ valid: true });
-    const documented = operationsOf(res.body).map((o) => o.route).sort();
+    const documented = documentedOperations(res.body).map((o) => o.route).sort();
     expect(documented).toEqual(mountedRoutes(h.app as Express).map((r) => `${r.method} ${r.path}`).sort());
   });
 
   test('when its document is read, then every route needs a bearer token and lists the token errors, and GET / the admin role', async () => {
-    const operations = operationsOf((await request(h.app).get(OPENAPI_PATH)).body);
+    const operations = documentedOperations((await request(h.app).get(OPENAPI_PATH)).body);
     for (const { route, operation } of operations) {
       expect(operation.security, route).toEqual([{ bearerAuth: [] }]);
       expect(operation.responses['401']!.content!['application/json']!.schema.properties.error.properties.code.enum, route)

@@ -10,3 +10,4 @@ export * from './tokens.js';
 export * from './process.js';
 export * from './amqp.js';
 export * from './mounted-routes.js';
+export * from './documented-operations.js';

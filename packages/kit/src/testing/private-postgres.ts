@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from './free-port.js';
-import { launchServer, removeOnExit, runAs, serverDir, unprivileged, untilReady, type ServerProcess } from './server-process.js';
+import { controlServer, launchServer, runAs, serverDir, unprivileged, untilReady, type ServerProcess } from './server-process.js';
 
 const BIN = process.env.TEST_POSTGRES_BIN ?? '/usr/lib/postgresql/15/bin';
 
@@ -30,7 +30,6 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const port = await freePort();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   let server: ServerProcess | undefined;
-  const removeDir = removeOnExit(dir, () => server);
 
   const start = async () => {
     // fsync off: a killed server loses nothing the OS already has, and only a machine crash would need the flushes.
@@ -43,28 +42,11 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     await server?.signal(mode === 'fast' ? 'SIGINT' : 'SIGQUIT');
   };
 
-  try {
-    await runAs(user, join(BIN, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '--no-instructions', '-E', 'UTF8', '--locale=C']);
-    await start();
-  } catch (error) {
-    await server?.kill();
-    removeDir();
-    throw error;
-  }
-  return {
-    url,
-    port,
-    stop,
-    kill: async () => server?.kill(),
-    restart: async () => {
-      await stop();
-      await start();
-    },
-    remove: async () => {
-      await server?.kill(); // its data goes too: nothing to shut down cleanly for
-      removeDir();
-    },
-  };
+  const controls = await controlServer({
+    prepare: () => runAs(user, join(BIN, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '--no-instructions', '-E', 'UTF8', '--locale=C']),
+    start, stop, current: () => server, dir,
+  });
+  return { url, port, ...controls };
 }
 
 async function selectOne(url: string): Promise<void> {

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import { freePort } from './free-port.js';
-import { launchServer, removeOnExit, serverDir, untilReady, type ServerProcess } from './server-process.js';
+import { controlServer, launchServer, serverDir, untilReady, type ServerProcess } from './server-process.js';
 
 const SERVER = process.env.TEST_RABBITMQ_SERVER ?? '/usr/lib/rabbitmq/bin/rabbitmq-server';
 // Beside the server script; Debian's /usr/sbin wrapper would switch to the rabbitmq user and its cookie.
@@ -56,7 +56,6 @@ export async function startPrivateRabbitMq(): Promise<PrivateRabbitMq> {
     RUNNING_UNDER_SYSTEMD: 'true',
   };
   let server: ServerProcess | undefined;
-  const removeDir = removeOnExit(dir, () => server);
 
   const start = async () => {
     server = launchServer(SERVER, [], { dir, env });
@@ -66,26 +65,11 @@ export async function startPrivateRabbitMq(): Promise<PrivateRabbitMq> {
     await server?.signal('SIGTERM');
   };
 
-  try {
-    await start();
-  } catch (error) {
-    await server?.kill();
-    removeDir();
-    throw error;
-  }
+  const controls = await controlServer({ start, stop, current: () => server, dir });
   return {
     url,
     port,
-    stop,
-    kill: async () => server?.kill(),
-    restart: async () => {
-      await stop();
-      await start();
-    },
-    remove: async () => {
-      await server?.kill(); // its data goes too: nothing to shut down cleanly for
-      removeDir();
-    },
+    ...controls,
     ctl: async (...args) => (await promisify(execFile)(CTL, ['-n', env.RABBITMQ_NODENAME!, ...args], { env, timeout: 30_000 })).stdout,
   };
 }

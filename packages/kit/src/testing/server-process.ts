@@ -122,3 +122,50 @@ export function removeOnExit(dir: string, current: () => ServerProcess | undefin
     rmSync(dir, { recursive: true, force: true });
   };
 }
+
+/** What a test does with a private server, whichever it is. */
+export interface PrivateServerControls<StopMode extends unknown[]> {
+  stop: (...mode: StopMode) => Promise<void>;
+  /** SIGKILLs the server, like a crash. */
+  kill: () => Promise<void>;
+  /** Starts it again on the same port and data (stopping it first if it runs). */
+  restart: () => Promise<void>;
+  /** Kills it and deletes its data: for afterAll. */
+  remove: () => Promise<void>;
+}
+
+/**
+ * Runs `prepare` and the first `start` (killing the server and removing its dir if either fails), then hands
+ * out the controls every private server has.
+ */
+export async function controlServer<StopMode extends unknown[]>(
+  { prepare, start, stop, current, dir }: {
+    prepare?: () => Promise<void>;
+    start: () => Promise<void>;
+    stop: (...mode: StopMode) => Promise<void>;
+    current: () => ServerProcess | undefined;
+    dir: string;
+  },
+): Promise<PrivateServerControls<StopMode>> {
+  const removeDir = removeOnExit(dir, current);
+  try {
+    await prepare?.();
+    await start();
+  } catch (error) {
+    await current()?.kill();
+    removeDir();
+    throw error;
+  }
+  return {
+    stop,
+    kill: async () => current()?.kill(),
+    restart: async () => {
+      await stop(...([] as unknown as StopMode));
+      await start();
+    },
+    remove: async () => {
+      await current()?.kill(); // its data goes too: nothing to shut down cleanly for
+      removeDir();
+    },
+  };
+}

@@ -5,7 +5,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { eventContractFor } from '@hubspoke/contracts';
 import { OPENAPI_PATH, parseEvent } from '@hubspoke/kit';
-import { mountedRoutes, signTestToken } from '@hubspoke/kit/testing';
+import { documentedErrorCodes, documentedOperations, mountedRoutes, signTestToken } from '@hubspoke/kit/testing';
 import { start{{Pascal}}Harness, type {{Pascal}}Harness } from './support/{{name}}-harness.js';
 
 let h: {{Pascal}}Harness;
@@ -14,36 +14,29 @@ beforeAll(async () => {
 });
 afterAll(() => h?.close());
 
-type ErrorContent = { content?: Record<string, { schema: { properties: { error: { properties: { code: { enum: string[] } } } } } }> };
-type Operation = { security?: unknown[]; responses: Record<string, ErrorContent> };
-const operationsOf = (document: { paths: Record<string, Record<string, Operation>> }) =>
-  Object.entries(document.paths).flatMap(([path, item]) => Object.entries(item).map(([method, operation]) => ({
-    route: `${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`, operation,
-  })));
-const codesOf = (response: ErrorContent | undefined) => response?.content?.['application/json']?.schema.properties.error.properties.code.enum;
 
 describe('the {{name}} spoke\'s API contract', () => {
   test('when its document is read, then it is valid OpenAPI 3.1 and lists exactly the routes the app mounts', async () => {
     const res = await request(h.app).get(OPENAPI_PATH);
     expect(res.status).toBe(200);
     expect(await new Validator().validate(res.body)).toEqual({ valid: true });
-    const documented = operationsOf(res.body).map((o) => o.route).sort();
+    const documented = documentedOperations(res.body).map((o) => o.route).sort();
     expect(documented).toEqual(mountedRoutes(h.app as Express).map((r) => `${r.method} ${r.path}`).sort());
   });
 
   test('when its document is read, then the routes it registers as public with the hub are the ones it documents as public', async () => {
-    const operations = operationsOf((await request(h.app).get(OPENAPI_PATH)).body);
+    const operations = documentedOperations((await request(h.app).get(OPENAPI_PATH)).body);
     const publicOperations = operations.filter((o) => o.operation.security?.length === 0).map((o) => o.route).sort();
     expect(publicOperations).toEqual(h.publicRoutes.map((r) => `${r.method} ${r.path}`).sort());
     for (const { route, operation } of operations.filter((o) => o.operation.security?.length !== 0)) {
-      expect(codesOf(operation.responses['401']), route).toEqual(['AUTH.TOKEN_MISSING', 'AUTH.TOKEN_INVALID', 'AUTH.TOKEN_EXPIRED']);
+      expect(documentedErrorCodes(operation.responses['401']), route).toEqual(['AUTH.TOKEN_MISSING', 'AUTH.TOKEN_INVALID', 'AUTH.TOKEN_EXPIRED']);
     }
   });
 
   test('when its document is read, then GET /:id lists the malformed id and the missing item', async () => {
-    const byId = operationsOf((await request(h.app).get(OPENAPI_PATH)).body).find((o) => o.route === 'GET /:id')!;
-    expect(codesOf(byId.operation.responses['400'])).toContain('{{CONST}}.INVALID_ID');
-    expect(codesOf(byId.operation.responses['404'])).toEqual(['{{CONST}}.ITEM_NOT_FOUND']);
+    const byId = documentedOperations((await request(h.app).get(OPENAPI_PATH)).body).find((o) => o.route === 'GET /:id')!;
+    expect(documentedErrorCodes(byId.operation.responses['400'])).toContain('{{CONST}}.INVALID_ID');
+    expect(documentedErrorCodes(byId.operation.responses['404'])).toEqual(['{{CONST}}.ITEM_NOT_FOUND']);
   });
 
   test('when an item is created, then the event published has a contract and parses with it', async () => {
