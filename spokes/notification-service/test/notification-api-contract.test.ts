@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import type { Express } from 'express';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { eventContractFor } from '@hubspoke/contracts';
+import { OPENAPI_PATH, parseEvent } from '@hubspoke/kit';
+import { mountedRoutes, signTestToken } from '@hubspoke/kit/testing';
+import { startNotificationHarness, type NotificationHarness } from './support/notification-harness.js';
+
+let h: NotificationHarness;
+beforeAll(async () => {
+  h = await startNotificationHarness('notification_api_contract');
+});
+afterAll(() => h?.close());
+
+type ErrorContent = { content?: Record<string, { schema: { properties: { error: { properties: { code: { enum: string[] } } } } } }> };
+type Operation = { security?: unknown[]; responses: Record<string, ErrorContent> };
+const operationsOf = (document: { paths: Record<string, Record<string, Operation>> }) =>
+  Object.entries(document.paths).flatMap(([path, item]) => Object.entries(item).map(([method, operation]) => ({
+    route: `${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`, operation,
+  })));
+const codesOf = (response: ErrorContent | undefined) => response?.content?.['application/json']?.schema.properties.error.properties.code.enum;
+
+describe('the notification spoke\'s API contract', () => {
+  test('when its document is read, then it is valid OpenAPI 3.1 and lists exactly the routes the app mounts', async () => {
+    const res = await request(h.app).get(OPENAPI_PATH);
+    expect(res.status).toBe(200);
+    expect(await new Validator().validate(res.body)).toEqual({ valid: true });
+    const documented = operationsOf(res.body).map((o) => o.route).sort();
+    expect(documented).toEqual(mountedRoutes(h.app as Express).map((r) => `${r.method} ${r.path}`).sort());
+  });
+
+  test('when its document is read, then the routes it registers as public with the hub are the ones it documents as public', async () => {
+    const operations = operationsOf((await request(h.app).get(OPENAPI_PATH)).body);
+    const publicOperations = operations.filter((o) => o.operation.security?.length === 0).map((o) => o.route).sort();
+    expect(publicOperations).toEqual(h.publicRoutes.map((r) => `${r.method} ${r.path}`).sort());
+    for (const { route, operation } of operations.filter((o) => o.operation.security?.length !== 0)) {
+      expect(codesOf(operation.responses['401']), route).toEqual(['AUTH.TOKEN_MISSING', 'AUTH.TOKEN_INVALID', 'AUTH.TOKEN_EXPIRED']);
+    }
+  });
+
+  test('when its document is read, then GET /:id lists the malformed id and the missing item', async () => {
+    const byId = operationsOf((await request(h.app).get(OPENAPI_PATH)).body).find((o) => o.route === 'GET /:id')!;
+    expect(codesOf(byId.operation.responses['400'])).toContain('NOTIFICATION.INVALID_ID');
+    expect(codesOf(byId.operation.responses['404'])).toEqual(['NOTIFICATION.ITEM_NOT_FOUND']);
+  });
+
+  test('when an item is created, then the event published has a contract and parses with it', async () => {
+    const ownerId = randomUUID();
+    const published = h.waitForPublished('notification.item_created', (payload) => payload.ownerId === ownerId);
+    const token = await signTestToken(h.keys, { sub: ownerId, role: 'user' });
+    const { body: item } = await request(h.app).post('/').set({ authorization: `Bearer ${token}` }).send({ title: 'Contract' }).expect(201);
+    const envelope = await published;
+    const contract = eventContractFor(`${envelope.type}.v${envelope.version}`);
+    expect(contract, envelope.type).toBeDefined();
+    expect(parseEvent(contract!, envelope)).toEqual({ itemId: item.id, ownerId, title: 'Contract' });
+  });
+});
