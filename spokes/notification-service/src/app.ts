@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import { apiRoutes, createServiceApp } from '@hubspoke/kit';
-import { itemRoutes } from './routes/item-routes.js';
+import { contactRoutes } from './routes/contact-routes.js';
+import { notificationRoutes } from './routes/notification-routes.js';
 import type { NotificationContext } from './service.js';
 
 /** The notification spoke's HTTP app: built from its context, never listening by itself. */
@@ -9,8 +10,10 @@ export function createApp(context: NotificationContext): Express {
   return createServiceApp(context, {
     body: { limit: '16kb' },
     api: apiRoutes({
-      title: 'notifications', version: '1', description: 'Items, owned by the user who created them',
-      routes: itemRoutes({ items: domain.items }), verifier, validateResponses: config.validateResponses,
+      title: 'notifications', version: '1', description: 'Email, SMS and push notifications, sent once from a durable queue',
+      // /contacts before /:id, so "contacts" is never read as an id.
+      routes: [...contactRoutes({ contacts: domain.contacts }), ...notificationRoutes({ notifications: domain.notifications })],
+      verifier, validateResponses: config.validateResponses,
     }),
   });
 }

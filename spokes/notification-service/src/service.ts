@@ -3,7 +3,15 @@ import type { AppContext, ServiceDefinition } from '@hubspoke/kit';
 import { createApp } from './app.js';
 import type { NotificationConfig } from './config.js';
 import { userDeletedConsumer } from './consumers/user-deleted-consumer.js';
-import { createItemService } from './domain/item-service.js';
+import { userRegisteredConsumer } from './consumers/user-registered-consumer.js';
+import { createContactService } from './domain/contact-service.js';
+import { createNotificationService } from './domain/notification-service.js';
+import { createProviders } from './domain/providers/providers.js';
+import { createRateLimiter } from './domain/rate-limiter.js';
+import { startSendWorker } from './domain/send-worker.js';
+import { loadTemplates } from './domain/templates.js';
+
+const TEMPLATES_DIR = fileURLToPath(new URL('../templates', import.meta.url));
 
 /** Everything the kit needs to start the notification spoke; `main.ts` runs it, tests start it the same way. */
 export function notificationService(config: NotificationConfig): ServiceDefinition<NotificationConfig, NotificationDomain> {
@@ -12,13 +20,29 @@ export function notificationService(config: NotificationConfig): ServiceDefiniti
     version: '0.1.0',
     config,
     migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)),
-    // publicRoutes, when there are any: exactly the routes marked `public: true` (the API contract test checks).
     registration: { routePrefix: 'notifications' },
-    domain: ({ db, logger }) => ({ items: createItemService({ db, logger }) }),
-    consumers: (context) => [userDeletedConsumer(context)],
+    domain: async ({ db, logger, metrics, onStop }) => {
+      const templates = loadTemplates(TEMPLATES_DIR);
+      const providers = await createProviders(config, logger);
+      const limiter = createRateLimiter(config.rates);
+      const worker = startSendWorker({ db, providers, limiter, logger, registry: metrics.registry, settings: config.send });
+      // Steps stop in reverse order: the worker finishes its provider calls before the SMTP pool closes.
+      onStop('notification providers', async () => {
+        for (const provider of Object.values(providers)) await provider.close?.();
+      });
+      onStop('send worker', () => worker.stop());
+      return {
+        notifications: createNotificationService({ db, templates, limiter, logger, wake: worker.wake }),
+        contacts: createContactService({ db }),
+      };
+    },
+    consumers: (context) => [userRegisteredConsumer(context), userDeletedConsumer(context)],
     createApp,
   };
 }
 
-export type NotificationDomain = { items: ReturnType<typeof createItemService> };
+export type NotificationDomain = {
+  notifications: ReturnType<typeof createNotificationService>;
+  contacts: ReturnType<typeof createContactService>;
+};
 export type NotificationContext = AppContext<NotificationConfig, NotificationDomain>;

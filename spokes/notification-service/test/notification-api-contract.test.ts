@@ -40,20 +40,29 @@ describe('the notification spoke\'s API contract', () => {
     }
   });
 
-  test('when its document is read, then GET /:id lists the malformed id and the missing item', async () => {
-    const byId = operationsOf((await request(h.app).get(OPENAPI_PATH)).body).find((o) => o.route === 'GET /:id')!;
+  test('when its document is read, then GET /:id lists the malformed id and the missing notification, and POST / every template and recipient error', async () => {
+    const operations = operationsOf((await request(h.app).get(OPENAPI_PATH)).body);
+    const byId = operations.find((o) => o.route === 'GET /:id')!;
     expect(codesOf(byId.operation.responses['400'])).toContain('NOTIFICATION.INVALID_ID');
-    expect(codesOf(byId.operation.responses['404'])).toEqual(['NOTIFICATION.ITEM_NOT_FOUND']);
+    expect(codesOf(byId.operation.responses['404'])).toEqual(['NOTIFICATION.NOT_FOUND']);
+    const send = operations.find((o) => o.route === 'POST /')!;
+    expect(codesOf(send.operation.responses['400'])).toEqual(expect.arrayContaining([
+      'NOTIFICATION.UNKNOWN_TEMPLATE', 'NOTIFICATION.TEMPLATE_DATA_MISSING', 'NOTIFICATION.INVALID_ADDRESS', 'NOTIFICATION.NO_CONTACT',
+    ]));
+    expect(codesOf(send.operation.responses['403'])).toEqual(['NOTIFICATION.RECIPIENT_FORBIDDEN']);
   });
 
-  test('when an item is created, then the event published has a contract and parses with it', async () => {
+  test('when a notification is sent, then the event published has a contract and parses with it', async () => {
     const ownerId = randomUUID();
-    const published = h.waitForPublished('notification.item_created', (payload) => payload.ownerId === ownerId);
+    await request(h.app).post('/contacts').set({ authorization: `Bearer ${await signTestToken(h.keys, { sub: ownerId, role: 'user' })}` })
+      .send({ channel: 'push', address: 'device-token-0123456789' }).expect(201);
+    const published = h.waitForPublished('notification.sent', (payload) => payload.ownerId === ownerId);
     const token = await signTestToken(h.keys, { sub: ownerId, role: 'user' });
-    const { body: item } = await request(h.app).post('/').set({ authorization: `Bearer ${token}` }).send({ title: 'Contract' }).expect(201);
+    const { body } = await request(h.app).post('/').set({ authorization: `Bearer ${token}` })
+      .send({ channel: 'push', template: 'notice', data: { title: 'Hi', message: 'Contract' } }).expect(202);
     const envelope = await published;
     const contract = eventContractFor(`${envelope.type}.v${envelope.version}`);
     expect(contract, envelope.type).toBeDefined();
-    expect(parseEvent(contract!, envelope)).toEqual({ itemId: item.id, ownerId, title: 'Contract' });
+    expect(parseEvent(contract!, envelope)).toEqual({ notificationId: body.id, ownerId, channel: 'push', template: 'notice', provider: 'log', attempts: 1 });
   });
 });

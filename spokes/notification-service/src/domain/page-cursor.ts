@@ -1,4 +1,4 @@
-import { invalidCursor } from './item-errors.js';
+import { invalidCursor } from './notification-errors.js';
 
 /** Where a page ended: created_at in microseconds since the epoch (Postgres precision, exact), then id. */
 export interface PagePosition {
