@@ -17,6 +17,7 @@ COPY packages/contracts/package.json packages/contracts/
 COPY hub-orchestrator/package.json hub-orchestrator/
 COPY spokes/auth-service/package.json spokes/auth-service/
 COPY spokes/user-service/package.json spokes/user-service/
+COPY spokes/notification-service/package.json spokes/notification-service/
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund --loglevel=error
 
 # Compile everything once with tsc -b.
@@ -42,7 +43,7 @@ FROM deps AS prod-deps
 ARG SERVICE_DIR
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --workspace="${SERVICE_DIR}" --no-audit --no-fund --loglevel=error
 
-# What one service needs at run time: compiled output, manifests, SQL migrations.
+# What one service needs at run time: compiled output, manifests, SQL migrations, message templates.
 FROM build AS bundle
 ARG SERVICE_DIR
 RUN mkdir -p /out/packages/kit /out/packages/contracts "/out/${SERVICE_DIR}" \
@@ -50,6 +51,7 @@ RUN mkdir -p /out/packages/kit /out/packages/contracts "/out/${SERVICE_DIR}" \
  && cp -r packages/contracts/package.json packages/contracts/dist /out/packages/contracts/ \
  && cp -r "${SERVICE_DIR}/package.json" "${SERVICE_DIR}/dist" "/out/${SERVICE_DIR}/" \
  && if [ -d "${SERVICE_DIR}/migrations" ]; then cp -r "${SERVICE_DIR}/migrations" "/out/${SERVICE_DIR}/"; fi \
+ && if [ -d "${SERVICE_DIR}/templates" ]; then cp -r "${SERVICE_DIR}/templates" "/out/${SERVICE_DIR}/"; fi \
  && find /out -name '*.tsbuildinfo' -delete -o -name '*.map' -delete
 
 FROM base AS service

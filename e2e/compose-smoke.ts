@@ -16,13 +16,15 @@ import { freePort } from '@hubspoke/kit/testing';
 import { REPO_ROOT } from './support/compose.js';
 import { composeStack, type ComposeStack } from './support/compose-stack.js';
 import { apiClient } from './support/platform.js';
-import { hotReloaded, journey, scaledOut, type Note } from './support/smoke-checks.js';
+import { hotReloaded, journey, scaledOut, welcomeEmailDelivered, type Note } from './support/smoke-checks.js';
 
 const rig = process.env.HUBSPOKE_COMPOSE_RIG;
 const port = process.env.GATEWAY_PORT ?? '18480';
 const api = apiClient(() => `http://127.0.0.1:${port}`);
 const HEALTH_TIMEOUT_MS = Number(process.env.COMPOSE_HEALTH_TIMEOUT_MS ?? 300_000);
-const ALL_SERVICES = { 'hub-gateway': 1, 'hub-orchestrator': 1, 'spoke-auth': 1, 'spoke-user': 1, postgres: 1, redis: 1, rabbitmq: 1 };
+const ALL_SERVICES = {
+  'hub-gateway': 1, 'hub-orchestrator': 1, 'spoke-auth': 1, 'spoke-user': 1, 'spoke-notification': 1, postgres: 1, redis: 1, rabbitmq: 1, maildev: 1,
+};
 // The compose tools run with the machine's own PATH: the rig builds its Node stand-ins from the node and
 // npm it finds there, and the project's Node 24 in .tools/ ships without npm.
 const machinePath = (process.env.PATH ?? '').split(':').filter((dir) => !dir.includes('/.tools/') && !dir.includes('/node_modules/.bin')).join(':');
@@ -40,7 +42,11 @@ const VARIANTS: Variant[] = [
     name: 'base',
     files: ['docker-compose.yml'],
     env: async () => ({}),
-    check: async (stack, note) => scaledOut(stack, api, await journey(api, note), note, HEALTH_TIMEOUT_MS),
+    check: async (stack, note) => {
+      const { token, email } = await journey(api, note);
+      await welcomeEmailDelivered(stack, email, note, 30_000);
+      await scaledOut(stack, api, token, note, HEALTH_TIMEOUT_MS);
+    },
   },
   {
     name: 'dev',
@@ -48,9 +54,9 @@ const VARIANTS: Variant[] = [
     // Free loopback ports for the published data services and UIs, whatever else runs on this machine.
     env: async () => ({
       POSTGRES_DEV_PORT: String(await freePort()), REDIS_DEV_PORT: String(await freePort()),
-      RABBITMQ_UI_PORT: String(await freePort()), PROMETHEUS_PORT: String(await freePort()),
+      RABBITMQ_UI_PORT: String(await freePort()), PROMETHEUS_PORT: String(await freePort()), MAILDEV_UI_PORT: String(await freePort()),
     }),
-    check: async (_stack, note) => hotReloaded(api, await journey(api, note), note),
+    check: async (_stack, note) => hotReloaded(api, (await journey(api, note)).token, note),
   },
   {
     name: 'prod',

@@ -105,7 +105,8 @@ describe('npm run new:spoke', () => {
     expect(read('packages/contracts/test/event-contracts.test.ts')).toMatch(/^ {2}'ledger_book\.item_created\.v1': \{ itemId: /m);
     const doc = read('docs/events.md');
     expect(doc).toMatch(/^\| `ledger_book\.item_created\.v1` \| ledger-book +\| — +\|$/m);
-    expect(doc).toMatch(/^\| `user\.deleted\.v1` +\| user +\| auth, ledger-book +\|$/m);
+    // Joins the consumers already listed, last.
+    expect(doc).toMatch(/^\| `user\.deleted\.v1` +\| user +\| auth, [^|]*ledger-book +\|$/m);
 
     expect((JSON.parse(read('tsconfig.json')) as { references: { path: string }[] }).references).toContainEqual({ path: DIR });
     expect(read('Dockerfile')).toContain(`COPY ${DIR}/package.json ${DIR}/\n`);

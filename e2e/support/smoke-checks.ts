@@ -15,7 +15,7 @@ function expectStatus(note: Note, step: string, reply: ApiReply, status: number)
 }
 
 /** The README's curl journey through the gateway; returns an access token for further calls. */
-export async function journey(api: Api, note: Note): Promise<string> {
+export async function journey(api: Api, note: Note): Promise<{ token: string; email: string }> {
   const email = `smoke-${Date.now()}@example.com`;
   const password = 'a-long-smoke-passphrase';
   expectStatus(note, 'register', await api('POST', '/auth/register', { body: { email, password, name: 'Smoke Test' } }), 201);
@@ -28,7 +28,20 @@ export async function journey(api: Api, note: Note): Promise<string> {
   const refreshed = expectStatus(note, 'refresh', await api('POST', '/auth/refresh', { body: { refreshToken: login.body.refreshToken } }), 200);
   expectStatus(note, 'logout', await api('POST', '/auth/logout', { body: { refreshToken: refreshed.body.refreshToken } }), 204);
   expectStatus(note, 'refresh after logout', await api('POST', '/auth/refresh', { body: { refreshToken: refreshed.body.refreshToken } }), 401);
-  return token;
+  return { token, email };
+}
+
+/** The notification spoke's welcome email for `email`, found in MailDev's REST API (asked from inside the spoke's container). */
+export async function welcomeEmailDelivered(stack: ComposeStack, email: string, note: Note, timeoutMs: number): Promise<void> {
+  const spoke = stack.containers().find((c) => c.service === 'spoke-notification');
+  if (!spoke) throw new Error('no spoke-notification container');
+  const script = "fetch('http://maildev:1080/email').then(r=>r.json()).then(m=>process.stdout.write(JSON.stringify(m.map(e=>({to:e.to.map(t=>t.address),subject:e.subject})))))";
+  const started = Date.now();
+  const found = await eventually(() => {
+    const mails = JSON.parse(stack.nodeIn(spoke.name, script)) as { to: string[]; subject: string }[];
+    return mails.find((m) => m.to.includes(email) && m.subject.startsWith('Welcome'));
+  }, timeoutMs, 500);
+  note(`welcome email "${found.subject}" in MailDev ${Date.now() - started} ms after the journey`);
 }
 
 /** Each spoke-user replica's own count of /me requests, read inside its container. */

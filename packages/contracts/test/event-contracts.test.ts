@@ -15,6 +15,12 @@ const SAMPLES: Record<string, unknown> = {
   'user.logged_in.v1': { userId: '0b6f2c1e-8d4a-4c55-9d7e-2f1a3b4c5d6e' },
   'user.updated.v1': { userId: '0b6f2c1e-8d4a-4c55-9d7e-2f1a3b4c5d6e', changes: { bio: null, preferences: { theme: 'dark' } } },
   'user.deleted.v1': { userId: '0b6f2c1e-8d4a-4c55-9d7e-2f1a3b4c5d6e' },
+  'notification.sent.v1': {
+    notificationId: '6f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f', ownerId: '0b6f2c1e-8d4a-4c55-9d7e-2f1a3b4c5d6e', channel: 'email', template: 'welcome', provider: 'smtp', attempts: 1,
+  },
+  'notification.failed.v1': {
+    notificationId: '6f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f', ownerId: '0b6f2c1e-8d4a-4c55-9d7e-2f1a3b4c5d6e', channel: 'sms', template: 'notice', reason: 'permanent', attempts: 1,
+  },
 };
 
 describe('the event contracts', () => {

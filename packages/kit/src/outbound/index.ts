@@ -1,0 +1,2 @@
+export * from './outbound-address.js';
+export * from './hmac-signature.js';
