@@ -27,3 +27,4 @@ export * from './registry/instance-url.js';
 export * from './messaging/index.js';
 export * from './service/index.js';
 export * from './api/index.js';
+export * from './tasks/index.js';

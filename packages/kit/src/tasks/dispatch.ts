@@ -1,0 +1,44 @@
+import type { Pool, PoolClient } from '../db/pool.js';
+import { describeIssues } from '../http/parse-input.js';
+import type { ConsumeOptions } from '../messaging/consumer.js';
+import { createEnvelope, InvalidEnvelopeError, type Envelope } from '../messaging/envelope.js';
+import { enqueue } from '../messaging/outbox.js';
+import { TASK_RESULT_ROUTING_KEY, TASK_RESULT_TYPE, TASK_VERSION, TaskResultPayload, type TaskPayload, type TaskResult } from './protocol.js';
+
+/**
+ * Writes one attempt at one item to the outbox, in the caller's transaction (the one that records the
+ * attempt as dispatched): the task reaches the `tasks` exchange after the commit, or never if it rolls back.
+ * The envelope id is the attempt id, so a redelivered task is deduplicated by the worker's consumer.
+ */
+export async function enqueueTask(tx: PoolClient, source: string, type: string, task: TaskPayload): Promise<void> {
+  const envelope = createEnvelope({ source, type, version: TASK_VERSION, payload: task });
+  await enqueue(tx, { ...envelope, id: task.attemptId }, { exchange: 'tasks' });
+}
+
+export interface TaskResultsOptions {
+  /** The dispatcher's database: results are handled in its transaction, deduplicated like any consumer's messages. */
+  db: Pool;
+  /** Records the result; runs in the delivery's transaction. A result for an attempt it no longer waits for is simply ignored. */
+  handler: (result: TaskResult, tx: PoolClient, envelope: Envelope) => Promise<void>;
+  prefetch?: number;
+  /** The queue is `<service>.<name>`: one queue shared by every replica of the dispatcher. */
+  name?: string;
+}
+
+/** The dispatcher's consumer of task results, on the `results` exchange. */
+export function taskResultsConsumer({ db, handler, prefetch, name = 'task-results' }: TaskResultsOptions): ConsumeOptions {
+  return {
+    name,
+    bindings: [TASK_RESULT_ROUTING_KEY],
+    exchange: 'results',
+    db,
+    ...(prefetch !== undefined && { prefetch }),
+    handler: async (envelope, tx) => {
+      const parsed = TaskResultPayload.safeParse(envelope.payload);
+      if (envelope.type !== TASK_RESULT_TYPE || !parsed.success) {
+        throw new InvalidEnvelopeError(`not a task result: ${parsed.success ? `type ${envelope.type}` : describeIssues(parsed.error)}`);
+      }
+      await handler(parsed.data, tx, envelope);
+    },
+  };
+}
