@@ -15,6 +15,11 @@ const SAMPLES: Record<string, unknown> = {
   'user.logged_in.v1': { userId: '0b6f2c1e-8d4a-4c55-9d7e-2f1a3b4c5d6e' },
   'user.updated.v1': { userId: '0b6f2c1e-8d4a-4c55-9d7e-2f1a3b4c5d6e', changes: { bio: null, preferences: { theme: 'dark' } } },
   'user.deleted.v1': { userId: '0b6f2c1e-8d4a-4c55-9d7e-2f1a3b4c5d6e' },
+  'job.created.v1': { jobId: '5d1c9a0e-3b7f-4e21-8c6d-9a8b7c6d5e4f', taskType: 'notification.send', creatorId: 'u-1', total: 200 },
+  'job.finished.v1': {
+    jobId: '5d1c9a0e-3b7f-4e21-8c6d-9a8b7c6d5e4f', taskType: 'notification.send', creatorId: 'u-1', status: 'partially_failed',
+    total: 200, succeeded: 190, failed: 10, cancelled: 0, retries: 37, durationMs: 5400,
+  },
 };
 
 describe('the event contracts', () => {

@@ -8,11 +8,12 @@ import { TASK_RESULT_ROUTING_KEY, TASK_RESULT_TYPE, TASK_VERSION, TaskResultPayl
 /**
  * Writes one attempt at one item to the outbox, in the caller's transaction (the one that records the
  * attempt as dispatched): the task reaches the `tasks` exchange after the commit, or never if it rolls back.
- * The envelope id is the attempt id, so a redelivered task is deduplicated by the worker's consumer.
+ * The envelope id is the attempt id, so a redelivered task is deduplicated by the worker's consumer; the
+ * correlation id (say, the request that created the job) follows the task into the worker's logs and its result.
  */
-export async function enqueueTask(tx: PoolClient, source: string, type: string, task: TaskPayload): Promise<void> {
+export async function enqueueTask(tx: PoolClient, source: string, type: string, task: TaskPayload, correlationId?: string): Promise<void> {
   const envelope = createEnvelope({ source, type, version: TASK_VERSION, payload: task });
-  await enqueue(tx, { ...envelope, id: task.attemptId }, { exchange: 'tasks' });
+  await enqueue(tx, { ...envelope, id: task.attemptId, ...(correlationId && { correlationId }) }, { exchange: 'tasks' });
 }
 
 export interface TaskResultsOptions {

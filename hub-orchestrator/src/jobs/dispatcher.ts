@@ -1,0 +1,143 @@
+import { enqueueTask, withTransaction, type Logger, type Pool, type PoolClient } from '@hubspoke/kit';
+import { HUB_SOURCE } from './job-events.js';
+import { applyOutcome, type AppliedOutcome } from './item-outcomes.js';
+import type { JobRow } from './job-row.js';
+
+export interface DispatcherOptions {
+  db: Pool;
+  logger: Logger;
+  /** Dispatching while the broker is away would only start leases on tasks that cannot leave the outbox. */
+  canDispatch: () => boolean;
+  /** Poll for work this often; a result recorded by this replica wakes it at once. */
+  intervalMs: number;
+  onOutcome: (outcome: AppliedOutcome) => void;
+  onDispatched: (type: string, count: number) => void;
+}
+
+export interface Dispatcher {
+  /** Run a pass soon (a result freed a slot, a job was created). */
+  wake: () => void;
+  stop: () => Promise<void>;
+}
+
+// Per pass: a job gets at most this many items, and a pass serves at most this many jobs, least recently
+// served first, so one huge job never starves the others and one pass never holds locks for long.
+const ITEMS_PER_JOB_PER_PASS = 100;
+const JOBS_PER_PASS = 50;
+const LEASES_PER_PASS = 200;
+
+type DispatchableJob = Pick<JobRow, 'id' | 'type' | 'creator_id' | 'creator_role' | 'correlation_id' | 'max_parallel' | 'running' | 'rate_per_second' | 'item_timeout_ms'>;
+
+/**
+ * Moves work along on every hub replica: expires leases (an attempt with no result by its deadline is a
+ * failed attempt, retried with backoff), then dispatches pending items. All state is in Postgres: a job is
+ * dispatched under its row lock (FOR UPDATE SKIP LOCKED), so `maxParallel` holds across replicas, and a
+ * replica that dies mid-pass leaves nothing behind but a rolled-back transaction.
+ */
+export function startDispatcher({ db, logger, canDispatch, intervalMs, onOutcome, onDispatched }: DispatcherOptions): Dispatcher {
+  let stopped = false;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  function wake() {
+    if (stopped) return;
+    if (running) return void (again = true);
+    clearTimeout(timer);
+    running = pass()
+      .catch((error: unknown) => logger.warn({ err: error }, 'job dispatch pass failed; retrying'))
+      .finally(() => {
+        running = undefined;
+        if (stopped) return;
+        if (again) {
+          again = false;
+          wake();
+        } else {
+          timer = setTimeout(wake, intervalMs);
+        }
+      });
+  }
+
+  async function pass() {
+    await expireLeases();
+    if (!canDispatch()) return;
+    const served: string[] = [];
+    while (served.length < JOBS_PER_PASS && !stopped) {
+      const jobId = await withTransaction(db, (tx) => dispatchNextJob(tx, served));
+      if (!jobId) break;
+      served.push(jobId);
+    }
+  }
+
+  async function expireLeases() {
+    const outcomes = await withTransaction(db, async (tx) => {
+      // Sorted by job: transactions that lock several jobs always lock them in the same order.
+      const { rows } = await tx.query<{ job_id: string; key: string; attempt_id: string; item_timeout_ms: number }>(
+        `SELECT i.job_id, i.key, i.attempt_id, j.item_timeout_ms FROM job_items i JOIN jobs j ON j.id = i.job_id
+         WHERE i.status = 'running' AND i.lease_until < now()
+         ORDER BY i.job_id, i.key LIMIT $1 FOR UPDATE OF i SKIP LOCKED`, [LEASES_PER_PASS]);
+      const applied: AppliedOutcome[] = [];
+      for (const row of rows) {
+        const outcome = await applyOutcome(tx, { jobId: row.job_id, itemKey: row.key, attemptId: row.attempt_id }, {
+          kind: 'failed', permanent: false, error: `no result within ${row.item_timeout_ms} ms (itemTimeoutMs)`, durationMs: row.item_timeout_ms,
+        });
+        if (outcome) applied.push(outcome);
+      }
+      return applied;
+    });
+    for (const outcome of outcomes) onOutcome(outcome);
+    if (outcomes.length > 0) logger.info({ expired: outcomes.length }, 'job item leases expired: attempts failed');
+  }
+
+  /** Dispatches one job's next items; the job's id, or undefined when no job can take more now. */
+  async function dispatchNextJob(tx: PoolClient, served: string[]): Promise<string | undefined> {
+    const { rows: [job] } = await tx.query<DispatchableJob>(
+      `SELECT id, type, creator_id, creator_role, correlation_id, max_parallel, running, rate_per_second, item_timeout_ms FROM jobs
+       WHERE status IN ('queued', 'running') AND NOT cancel_requested AND pending > 0 AND running < max_parallel
+         AND paused_until <= now() AND next_dispatch_at <= now() AND id <> ALL($1::uuid[])
+       ORDER BY last_dispatch_at, created_at LIMIT 1 FOR UPDATE SKIP LOCKED`, [served]);
+    if (!job) return undefined;
+    const slots = Math.min(job.max_parallel - job.running, ITEMS_PER_JOB_PER_PASS, burstOf(job.rate_per_second));
+    const { rows: items } = await tx.query<{ key: string; input: unknown; attempts: number; attempt_id: string; lease_until: Date }>(
+      `WITH next AS (
+         SELECT key FROM job_items WHERE job_id = $1 AND status = 'pending' AND available_at <= now()
+         ORDER BY (attempts = 0), available_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED)
+       UPDATE job_items i SET status = 'running', attempts = attempts + 1, attempt_id = gen_random_uuid(),
+         lease_until = now() + $3::float8 * interval '1 millisecond', attempt_started_at = now()
+       FROM next WHERE i.job_id = $1 AND i.key = next.key
+       RETURNING i.key, i.input, i.attempts, i.attempt_id, i.lease_until`, [job.id, slots, job.item_timeout_ms]);
+    for (const item of items) {
+      await enqueueTask(tx, HUB_SOURCE, job.type, {
+        jobId: job.id, itemKey: item.key, attemptId: item.attempt_id, attempt: item.attempts, input: item.input,
+        creator: { userId: job.creator_id, role: job.creator_role }, deadlineAt: item.lease_until.toISOString(),
+      }, job.correlation_id);
+    }
+    // With a rate, the next dispatch waits as long as these items take at that rate.
+    await tx.query(
+      `UPDATE jobs SET running = running + $2, pending = pending - $2, last_dispatch_at = now(),
+         status = CASE WHEN $2 > 0 THEN 'running' ELSE status END,
+         started_at = CASE WHEN $2 > 0 THEN COALESCE(started_at, now()) ELSE started_at END,
+         next_dispatch_at = CASE WHEN rate_per_second IS NULL OR $2 = 0 THEN next_dispatch_at
+           ELSE GREATEST(next_dispatch_at, now()) + ($2 / rate_per_second) * interval '1 second' END,
+         version = version + CASE WHEN $2 > 0 THEN 1 ELSE 0 END
+       WHERE id = $1`, [job.id, items.length]);
+    if (items.length > 0) onDispatched(job.type, items.length);
+    return job.id;
+  }
+
+  wake();
+  return {
+    wake,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
+/** Items one pass may send under a rate: about a tenth of a second's worth, at least one. */
+function burstOf(ratePerSecond: number | null): number {
+  return ratePerSecond === null ? Number.MAX_SAFE_INTEGER : Math.max(1, Math.floor(ratePerSecond / 10));
+}
+
