@@ -34,8 +34,8 @@ describe('a fan-out job', () => {
 
     expect(job).toMatchObject({ status: 'partially_failed', total: 200, pending: 0, running: 0, succeeded: 190, failed: 10, cancelled: 0, retries: 60 });
     expect(job.durationMs).toBeGreaterThan(0);
-    expect(world.recorder.maxInFlight).toBeLessThanOrEqual(10);
-    expect(world.recorder.maxInFlight).toBeGreaterThan(1);
+    expect(world.recorder.maxInFlight.get(job.id as string)).toBeLessThanOrEqual(10);
+    expect(world.recorder.maxInFlight.get(job.id as string)).toBeGreaterThan(1);
     const failed = await allItems(user, job.id as string, 'failed');
     expect(failed.map((item) => item.key)).toEqual(items(200).filter((_, i) => i % 20 === 0).map((item) => item.key));
     expect(failed[0]).toMatchObject({ attempts: 1, lastError: 'TaskRejectedError: refused on purpose' });
@@ -43,7 +43,7 @@ describe('a fan-out job', () => {
     expect(all).toHaveLength(200);
     expect(all.find((item) => item.key === 'item-0005')).toMatchObject({ status: 'succeeded', attempts: 3, result: { attempt: 3, creator: 'user-1' } });
     // Full jitter: each retry waits a random time below a ceiling that doubles, so second retries wait longer on average.
-    const flaky = [...world.recorder.starts.entries()].filter(([key]) => Number(key.slice(5)) % 5 === 0 && Number(key.slice(5)) % 20 !== 0);
+    const flaky = [...world.recorder.startsOf(job.id as string).entries()].filter(([key]) => Number(key.slice(5)) % 5 === 0 && Number(key.slice(5)) % 20 !== 0);
     const firstGaps = flaky.map(([, times]) => times[1]! - times[0]!);
     const secondGaps = flaky.map(([, times]) => times[2]! - times[1]!);
     expect(mean(secondGaps)).toBeGreaterThan(mean(firstGaps));
