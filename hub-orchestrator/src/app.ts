@@ -25,8 +25,9 @@ export interface HubAppDeps {
     registry: Pick<RegistryReader, 'instances' | 'onChange' | 'state'>;
     /** For rate limits only: a client that fails fast while Redis is down (see rate-limit/rate-limiter.ts). */
     redis: Redis;
-    /** The jobs API (jobs/jobs.ts); absent in tests of the proxy alone. */
+    /** The jobs API (jobs/jobs.ts) and the dead-letter routes; absent in tests of the proxy alone. */
     jobs?: { routes: ApiRoute[] };
+    dlq?: ApiRoute[];
   };
   /** The hub's database and broker, for /ready; absent in tests of the proxy alone. */
   db?: HubReadiness['db'];
@@ -40,7 +41,7 @@ export interface HubAppDeps {
  * (`/api/hub/openapi.json`, `/api/hub/docs` and its assets) is public.
  */
 export function createApp(context: HubAppDeps): Express {
-  const { config, logger, metrics, verifier, domain: { registry, redis, jobs } } = context;
+  const { config, logger, metrics, verifier, domain: { registry, redis, jobs, dlq } } = context;
   const upstream = config.upstream ?? UPSTREAM_DEFAULTS;
   const routes = createRouteTable({
     upstream: { breaker: config.breaker, ...upstream },
@@ -58,7 +59,7 @@ export function createApp(context: HubAppDeps): Express {
   const reference = createApiReference({ registry, logger });
   const hubApi = apiRoutes({
     title: 'hub', version: '1', description: 'The hub\'s own API',
-    routes: [...registryRoutes({ routes, registry }), ...(jobs?.routes ?? []), ...reference.routes], verifier, validateResponses: config.validateResponses,
+    routes: [...registryRoutes({ routes, registry }), ...(jobs?.routes ?? []), ...(dlq ?? []), ...reference.routes], verifier, validateResponses: config.validateResponses,
   });
   reference.setHubDocument(hubApi.document);
 

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { createRegistryReader, type AppContext, type ServiceContext, type ServiceDefinition } from '@hubspoke/kit';
 import { createApp } from './app.js';
+import { dlqRoutes } from './admin/dlq-routes.js';
 import type { HubConfig } from './config.js';
 import { startJobs } from './jobs/jobs.js';
 
@@ -16,7 +17,7 @@ export function hubService(config: HubConfig): ServiceDefinition<HubConfig, HubD
   };
 }
 
-/** The live registry the route table follows, the Redis client rate limits count in, and the jobs. */
+/** The live registry the route table follows, the Redis client rate limits count in, the jobs and the dead-letter routes. */
 async function startHubDomain({ config, logger, onStop, db, bus, metrics, lifecycle }: ServiceContext<HubConfig>) {
   const registry = createRegistryReader({ redisUrl: config.redisUrl, logger, ...config.registry });
   await registry.start();
@@ -27,7 +28,10 @@ async function startHubDomain({ config, logger, onStop, db, bus, metrics, lifecy
   onStop('rate-limit redis', () => redis.quit());
   const jobs = startJobs({ db, bus, registry, logger, metricsRegistry: metrics.registry, lifecycle, config: config.jobs });
   onStop('jobs: dispatcher and event streams', () => jobs.stop());
-  return { registry, redis, jobs };
+  const dlq = dlqRoutes({
+    managementUrl: config.rabbitMqManagementUrl, amqpUrl: config.amqpUrl, amqpPrefix: config.amqpPrefix, metricsRegistry: metrics.registry, logger,
+  });
+  return { registry, redis, jobs, dlq };
 }
 
 export type HubDomain = Awaited<ReturnType<typeof startHubDomain>>;
