@@ -44,7 +44,8 @@ describe('dead letters', () => {
 
     const again = spoke.context.bus.waitFor('dead-lettered', (d) => d.envelope?.id === poison.id, 10_000);
     const replay = await admin.call('POST', `/dlq/${encodeURIComponent(queue)}/replay`, { limit: 10 });
-    expect(replay.body).toEqual({ queue, replayed: 1, failed: [], remaining: 0 });
+    // `remaining` is the queue's depth right after: 0, or 1 if the poison already came back.
+    expect(replay.body).toMatchObject({ queue, replayed: 1, failed: [] });
     // Back through the tasks exchange to the worker's queue, with its correlation id and a fresh attempt count; still poison.
     expect(await again).toMatchObject({ attempts: 1, envelope: expect.objectContaining({ correlationId: 'poison-request-1' }) });
     expect((await admin.call('POST', '/dlq/no-such.dlq/replay', {})).body.error.code).toBe('HUB.DLQ_NOT_FOUND');

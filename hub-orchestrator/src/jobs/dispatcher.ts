@@ -1,6 +1,6 @@
-import { enqueueTask, withTransaction, type Logger, type Pool, type PoolClient } from '@hubspoke/kit';
+import { enqueueTasks, withTransaction, type Logger, type Pool, type PoolClient } from '@hubspoke/kit';
 import { HUB_SOURCE } from './job-events.js';
-import { applyOutcome, type AppliedOutcome } from './item-outcomes.js';
+import { applyOutcome, cancelPending, commitWithoutWaitingForDisk, type AppliedOutcome } from './item-outcomes.js';
 import type { JobRow } from './job-row.js';
 
 export interface DispatcherOptions {
@@ -25,6 +25,7 @@ export interface Dispatcher {
 const ITEMS_PER_JOB_PER_PASS = 100;
 const JOBS_PER_PASS = 50;
 const LEASES_PER_PASS = 200;
+const COALESCE_MS = 5;
 
 type DispatchableJob = Pick<JobRow, 'id' | 'type' | 'creator_id' | 'creator_role' | 'correlation_id' | 'max_parallel' | 'running' | 'rate_per_second' | 'item_timeout_ms'>;
 
@@ -39,6 +40,7 @@ export function startDispatcher({ db, logger, canDispatch, intervalMs, onOutcome
   let running: Promise<void> | undefined;
   let again = false;
   let timer: NodeJS.Timeout | undefined;
+  let maintainedAt = 0;
 
   function wake() {
     if (stopped) return;
@@ -50,8 +52,9 @@ export function startDispatcher({ db, logger, canDispatch, intervalMs, onOutcome
         running = undefined;
         if (stopped) return;
         if (again) {
+          // Results arriving during a pass are served together by the next one, a moment later.
           again = false;
-          wake();
+          timer = setTimeout(wake, COALESCE_MS);
         } else {
           timer = setTimeout(wake, intervalMs);
         }
@@ -59,7 +62,12 @@ export function startDispatcher({ db, logger, canDispatch, intervalMs, onOutcome
   }
 
   async function pass() {
-    await expireLeases();
+    // Leases and cancels need looking at once per interval, not on every wake-up a result causes.
+    if (Date.now() - maintainedAt >= intervalMs) {
+      maintainedAt = Date.now();
+      await expireLeases();
+      await sweepCancelled();
+    }
     if (!canDispatch()) return;
     const served: string[] = [];
     while (served.length < JOBS_PER_PASS && !stopped) {
@@ -89,8 +97,17 @@ export function startDispatcher({ db, logger, canDispatch, intervalMs, onOutcome
     if (outcomes.length > 0) logger.info({ expired: outcomes.length }, 'job item leases expired: attempts failed');
   }
 
+  /** An item whose outcome put it back in line while its job was being cancelled is cancelled now. */
+  async function sweepCancelled() {
+    const { rows } = await db.query<{ id: string }>(
+      `SELECT id FROM jobs WHERE cancel_requested AND pending > 0 AND status IN ('queued', 'running') LIMIT $1`, [JOBS_PER_PASS]);
+    for (const { id } of rows) await withTransaction(db, (tx) => cancelPending(tx, id));
+  }
+
   /** Dispatches one job's next items; the job's id, or undefined when no job can take more now. */
   async function dispatchNextJob(tx: PoolClient, served: string[]): Promise<string | undefined> {
+    // A dispatch lost in a Postgres crash is dispatched again under a new attempt id; the worker runs an item once to success.
+    await commitWithoutWaitingForDisk(tx);
     const { rows: [job] } = await tx.query<DispatchableJob>(
       `SELECT id, type, creator_id, creator_role, correlation_id, max_parallel, running, rate_per_second, item_timeout_ms FROM jobs
        WHERE status IN ('queued', 'running') AND NOT cancel_requested AND pending > 0 AND running < max_parallel
@@ -106,12 +123,13 @@ export function startDispatcher({ db, logger, canDispatch, intervalMs, onOutcome
          lease_until = now() + $3::float8 * interval '1 millisecond', attempt_started_at = now()
        FROM next WHERE i.job_id = $1 AND i.key = next.key
        RETURNING i.key, i.input, i.attempts, i.attempt_id, i.lease_until`, [job.id, slots, job.item_timeout_ms]);
-    for (const item of items) {
-      await enqueueTask(tx, HUB_SOURCE, job.type, {
+    await enqueueTasks(tx, {
+      source: HUB_SOURCE, type: job.type, correlationId: job.correlation_id,
+      tasks: items.map((item) => ({
         jobId: job.id, itemKey: item.key, attemptId: item.attempt_id, attempt: item.attempts, input: item.input,
         creator: { userId: job.creator_id, role: job.creator_role }, deadlineAt: item.lease_until.toISOString(),
-      }, job.correlation_id);
-    }
+      })),
+    });
     // With a rate, the next dispatch waits as long as these items take at that rate.
     await tx.query(
       `UPDATE jobs SET running = running + $2, pending = pending - $2, last_dispatch_at = now(),

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { isUniqueViolation, withTransaction, type Pool } from '@hubspoke/kit';
-import { finishIfDone } from './item-outcomes.js';
+import { cancelPending } from './item-outcomes.js';
 import { idempotencyConflict, invalidCursor, jobNotActive, nothingToRetry } from './job-errors.js';
 import { jobCreated } from './job-events.js';
 import { JOB_COLUMNS, type JobRow } from './job-row.js';
@@ -111,15 +111,9 @@ export function jobStore(db: Pool) {
      */
     cancel(id: string): Promise<JobRow> {
       return withTransaction(db, async (tx) => {
-        const { rows: [job] } = await tx.query<{ status: JobStatus }>('SELECT status FROM jobs WHERE id = $1', [id]);
-        if (job?.status !== 'queued' && job?.status !== 'running') throw jobNotActive();
-        const { rowCount } = await tx.query(
-          `UPDATE job_items SET status = 'cancelled', finished_at = now() WHERE job_id = $1 AND status = 'pending'`, [id]);
-        const { rows: [updated] } = await tx.query<JobRow>(
-          `UPDATE jobs SET cancel_requested = true, pending = pending - $2, cancelled = cancelled + $2, version = version + 1
-           WHERE id = $1 AND status IN ('queued', 'running') RETURNING ${JOB_COLUMNS}`, [id, rowCount ?? 0]);
-        if (!updated) throw jobNotActive();
-        return finishIfDone(tx, updated);
+        const cancelled = await cancelPending(tx, id);
+        if (!cancelled) throw jobNotActive();
+        return cancelled;
       });
     },
 

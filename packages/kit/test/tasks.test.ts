@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { z } from 'zod';
 import {
-  createEnvelope, createLogger, enqueueTask, envReader, readAmqpEnv, readInstanceEnv, readPostgresEnv, rejectTask, serveTasks, startService,
+  createEnvelope, createLogger, enqueueTasks, envReader, readAmqpEnv, readInstanceEnv, readPostgresEnv, rejectTask, serveTasks, startService,
   taskResultsConsumer, taskRoutingKey, tasksExchange, throttleTask, withTransaction, type Bus, type RunningService, type TaskPayload, type TaskResult,
 } from '../src/index.js';
 import { createTestDatabase, eventually, publishRaw, testAmqpUrl, testRedisUrl, type TestDatabase } from '../src/testing/index.js';
@@ -78,7 +78,7 @@ function task(itemKey: string, input: unknown, overrides: Partial<TaskPayload> =
 }
 
 async function dispatch(payload: TaskPayload): Promise<void> {
-  await withTransaction(fixture.db, (tx) => enqueueTask(tx, 'hub', TYPE, payload));
+  await withTransaction(fixture.db, (tx) => enqueueTasks(tx, { source: 'hub', type: TYPE, tasks: [payload] }));
 }
 
 const resultOf = (payload: TaskPayload) => eventually(() => results.find((r) => r.attemptId === payload.attemptId), 10_000);

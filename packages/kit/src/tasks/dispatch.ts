@@ -2,18 +2,20 @@ import type { Pool, PoolClient } from '../db/pool.js';
 import { describeIssues } from '../http/parse-input.js';
 import type { ConsumeOptions } from '../messaging/consumer.js';
 import { createEnvelope, InvalidEnvelopeError, type Envelope } from '../messaging/envelope.js';
-import { enqueue } from '../messaging/outbox.js';
+import { enqueueAll } from '../messaging/outbox.js';
 import { TASK_RESULT_ROUTING_KEY, TASK_RESULT_TYPE, TASK_VERSION, TaskResultPayload, type TaskPayload, type TaskResult } from './protocol.js';
 
 /**
- * Writes one attempt at one item to the outbox, in the caller's transaction (the one that records the
- * attempt as dispatched): the task reaches the `tasks` exchange after the commit, or never if it rolls back.
- * The envelope id is the attempt id, so a redelivered task is deduplicated by the worker's consumer; the
+ * Writes attempts at items to the outbox in one statement, in the caller's transaction (the one that records
+ * them as dispatched): the tasks reach the `tasks` exchange after the commit, or never if it rolls back. Each
+ * envelope id is its attempt id, so a redelivered task is deduplicated by the worker's consumer; the
  * correlation id (say, the request that created the job) follows the task into the worker's logs and its result.
  */
-export async function enqueueTask(tx: PoolClient, source: string, type: string, task: TaskPayload, correlationId?: string): Promise<void> {
-  const envelope = createEnvelope({ source, type, version: TASK_VERSION, payload: task });
-  await enqueue(tx, { ...envelope, id: task.attemptId, ...(correlationId && { correlationId }) }, { exchange: 'tasks' });
+export async function enqueueTasks(tx: PoolClient, { source, type, tasks, correlationId }: { source: string; type: string; tasks: TaskPayload[]; correlationId?: string }): Promise<void> {
+  await enqueueAll(tx, tasks.map((task) => {
+    const envelope = createEnvelope({ source, type, version: TASK_VERSION, payload: task });
+    return { ...envelope, id: task.attemptId, ...(correlationId && { correlationId }) };
+  }), { exchange: 'tasks' });
 }
 
 export interface TaskResultsOptions {
