@@ -27,7 +27,8 @@ describe('the API reference at the hub', () => {
     expect(await new Validator().validate(document)).toEqual({ valid: true });
     expect(Object.keys(document.paths).sort()).toEqual([
       '/api/auth/.well-known/jwks.json', '/api/auth/login', '/api/auth/logout', '/api/auth/refresh', '/api/auth/register',
-      '/api/hub/docs', '/api/hub/openapi.json', '/api/hub/registry',
+      '/api/hub/dlq', '/api/hub/dlq/{queue}/replay', '/api/hub/docs', '/api/hub/jobs', '/api/hub/jobs/{id}', '/api/hub/jobs/{id}/events',
+      '/api/hub/jobs/{id}/items', '/api/hub/jobs/{id}/retry-failed', '/api/hub/openapi.json', '/api/hub/registry',
       '/api/users', '/api/users/me', '/api/users/{id}',
     ]);
     const operationIds = Object.values(document.paths).flatMap((item) => Object.values(item).map((o) => o.operationId));

@@ -189,6 +189,7 @@ describe('npm run new:spoke', () => {
         await process.exited;
       }
       await jwks?.close();
+      await hub?.cleanup();
       await database?.drop();
       await deleteTestTopology(prefix, [`${prefix}.${NAME}.user-deleted`]);
     }, 30_000);

@@ -16,7 +16,7 @@ const TEST_ONLY = ['REGISTRY_KEY_PREFIX', 'RATE_LIMIT_KEY_PREFIX', 'AMQP_PREFIX'
 const NOT_FOR_COMPOSE = ['PUBLIC_URL'];
 // Compose builds these from the topology (service names, ports, proxy hops) and other .env variables,
 // e.g. DATABASE_URL from AUTH_DB_PASSWORD, so they are not set under their own name.
-const WIRED = ['PORT', 'REDIS_URL', 'AMQP_URL', 'DATABASE_URL', 'AUTH_JWKS_URL', 'REGISTRY_ADVERTISE_SUBNET', 'TRUSTED_PROXY_HOPS'];
+const WIRED = ['PORT', 'REDIS_URL', 'AMQP_URL', 'DATABASE_URL', 'AUTH_JWKS_URL', 'REGISTRY_ADVERTISE_SUBNET', 'TRUSTED_PROXY_HOPS', 'RABBITMQ_MANAGEMENT_URL'];
 const COMPOSE_FILES = ['docker-compose.yml', 'docker-compose.dev.yml', 'docker-compose.prod.yml', 'docker-compose.tls.yml'];
 const VARIANTS = { base: [], dev: ['docker-compose.dev.yml'], prod: ['docker-compose.prod.yml'] } as const;
 

@@ -28,4 +28,9 @@ if ! (echo > /dev/tcp/127.0.0.1/5672) 2>/dev/null; then
   as_root rabbitmq-server -detached
   as_root rabbitmqctl await_startup >/dev/null
 fi
-echo "services: postgres, redis, rabbitmq up"
+# The hub lists and peeks dead-letter queues through the management HTTP API (compose runs the management image).
+if ! (echo > /dev/tcp/127.0.0.1/15672) 2>/dev/null; then
+  as_root rabbitmq-plugins enable --quiet rabbitmq_management >/dev/null
+  for _ in $(seq 1 30); do (echo > /dev/tcp/127.0.0.1/15672) 2>/dev/null && break; sleep 0.5; done
+fi
+echo "services: postgres, redis, rabbitmq (with management) up"

@@ -67,6 +67,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const { spokes = [SPOKES.auth, SPOKES.user], gateway: withGateway = false, admin, hubEnv = {} } = options;
   const prefix = uniquePrefix('platform');
   const databases: TestDatabase[] = await Promise.all(spokes.map((spoke) => createTestDatabase(`platform_${spoke.name.replace(/-/g, '_')}`)));
+  const hubDatabase = await createTestDatabase('platform_hub');
   const hubPort = await freePort();
   const hub = `http://127.0.0.1:${hubPort}`;
   const shared = {
@@ -78,7 +79,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   };
   const services: Record<string, ServiceProcess> = {};
   services.hub = spawnService(`${ROOT}hub-orchestrator/src/main.ts`, {
-    ...shared, PORT: String(hubPort), TRUSTED_PROXY_HOPS: withGateway ? '1' : '0', RATE_LIMIT_KEY_PREFIX: `${prefix}:rl`, REGISTRY_RESYNC_MS: '500', ...hubEnv,
+    ...shared, PORT: String(hubPort), DATABASE_URL: hubDatabase.url, TRUSTED_PROXY_HOPS: withGateway ? '1' : '0', RATE_LIMIT_KEY_PREFIX: `${prefix}:rl`, REGISTRY_RESYNC_MS: '500', ...hubEnv,
   });
   for (const [index, spoke] of spokes.entries()) {
     const port = await freePort();
@@ -115,8 +116,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         service.child.kill('SIGTERM');
         await service.exited;
       }));
-      await Promise.all(databases.map((db) => db.drop()));
-      await deleteTestTopology(prefix, spokes.flatMap((spoke) => (spoke.queues ?? []).map((queue) => `${prefix}.${queue}`)));
+      await Promise.all([...databases, hubDatabase].map((db) => db.drop()));
+      await deleteTestTopology(prefix, [`${prefix}.hub.task-results`, ...spokes.flatMap((spoke) => (spoke.queues ?? []).map((queue) => `${prefix}.${queue}`))]);
     },
   };
 }

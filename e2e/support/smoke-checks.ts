@@ -22,6 +22,9 @@ export async function journey(api: Api, note: Note): Promise<{ token: string; em
   const login = expectStatus(note, 'login', await api('POST', '/auth/login', { body: { email, password } }), 200);
   const token = login.body.accessToken as string;
   expectStatus(note, 'me', await api('GET', '/users/me', { token }), 200);
+  // The hub's jobs reach its own database (migrated in the image); no compose spoke serves a task type yet.
+  expectStatus(note, 'jobs list', await api('GET', '/hub/jobs', { token }), 200);
+  expectStatus(note, 'job of an unserved type', await api('POST', '/hub/jobs', { token, body: { type: 'smoke.none', items: [{ key: 'a', input: {} }] } }), 400);
   expectStatus(note, 'update me', await api('PATCH', '/users/me', { token, body: { name: 'Smoke Tested', bio: 'through the gateway' } }), 200);
   const updated = await api('GET', '/users/me', { token });
   if (updated.body.name !== 'Smoke Tested') throw new Error(`update not visible: ${JSON.stringify(updated.body)}`);

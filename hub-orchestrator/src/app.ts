@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
-import { apiRoutes, createServiceApp, type Lifecycle, type Logger, type Metrics, type RegistryReader, type TokenVerifier } from '@hubspoke/kit';
+import { apiRoutes, createServiceApp, jsonBody, type ApiRoute, type Lifecycle, type Logger, type Metrics, type RegistryReader, type TokenVerifier } from '@hubspoke/kit';
 import { registryRoutes } from './admin/registry-routes.js';
 import { UPSTREAM_DEFAULTS, type HubConfig } from './config.js';
 import { edgeAuth } from './edge/edge-auth.js';
@@ -25,7 +25,13 @@ export interface HubAppDeps {
     registry: Pick<RegistryReader, 'instances' | 'onChange' | 'state'>;
     /** For rate limits only: a client that fails fast while Redis is down (see rate-limit/rate-limiter.ts). */
     redis: Redis;
+    /** The jobs API (jobs/jobs.ts) and the dead-letter routes; absent in tests of the proxy alone. */
+    jobs?: { routes: ApiRoute[] };
+    dlq?: ApiRoute[];
   };
+  /** The hub's database and broker, for /ready; absent in tests of the proxy alone. */
+  db?: HubReadiness['db'];
+  bus?: HubReadiness['bus'];
 }
 
 /**
@@ -35,7 +41,7 @@ export interface HubAppDeps {
  * (`/api/hub/openapi.json`, `/api/hub/docs` and its assets) is public.
  */
 export function createApp(context: HubAppDeps): Express {
-  const { config, logger, metrics, verifier, domain: { registry, redis } } = context;
+  const { config, logger, metrics, verifier, domain: { registry, redis, jobs, dlq } } = context;
   const upstream = config.upstream ?? UPSTREAM_DEFAULTS;
   const routes = createRouteTable({
     upstream: { breaker: config.breaker, ...upstream },
@@ -53,7 +59,7 @@ export function createApp(context: HubAppDeps): Express {
   const reference = createApiReference({ registry, logger });
   const hubApi = apiRoutes({
     title: 'hub', version: '1', description: 'The hub\'s own API',
-    routes: [...registryRoutes({ routes, registry }), ...reference.routes], verifier, validateResponses: config.validateResponses,
+    routes: [...registryRoutes({ routes, registry }), ...(jobs?.routes ?? []), ...(dlq ?? []), ...reference.routes], verifier, validateResponses: config.validateResponses,
   });
   reference.setHubDocument(hubApi.document);
 
@@ -64,7 +70,8 @@ export function createApp(context: HubAppDeps): Express {
     checks: { redis: { critical: false, check: () => assertConnected(registry.state().connected) } },
     routes: (app) => {
       app.use(resolveRoute(routes), publicHubRoutes(hubApi.routes, ['/docs/assets/']), edgeAuth({ verifier }), rateLimiter.middleware);
-      app.use('/api/hub', hubApi.router, referenceAssets());
+      // Only the hub's own API parses bodies (a job's items); proxied bodies stream through untouched.
+      app.use('/api/hub', jsonBody({ limit: HUB_API_BODY_LIMIT }), hubApi.router, referenceAssets());
       app.use(createProxy({
         routes, metrics: hubMetrics, logger, trustedHops: config.trustedProxyHops,
         timeoutMs: config.upstreamTimeoutMs, timeoutByPrefix: config.upstreamTimeoutByPrefix, ...upstream,
@@ -72,6 +79,11 @@ export function createApp(context: HubAppDeps): Express {
     },
   });
 }
+
+// The gateway's own cap (GATEWAY_MAX_BODY_SIZE) is 1m: a job of a few thousand small items.
+const HUB_API_BODY_LIMIT = '1mb';
+
+type HubReadiness = Parameters<typeof createServiceApp>[0];
 
 function assertConnected(connected: boolean): void {
   if (!connected) throw new Error('registry is not connected');

@@ -1,4 +1,4 @@
-import { envReader, readProcessEnv, readTokenEnv, type EnvReader } from '@hubspoke/kit';
+import { envReader, readAmqpEnv, readPostgresEnv, readProcessEnv, readTokenEnv, type EnvReader } from '@hubspoke/kit';
 
 /**
  * Failover and load shedding per spoke instance (routing/proxy.ts): connect and per-attempt limits well
@@ -24,6 +24,19 @@ export function loadConfig(env: NodeJS.ProcessEnv) {
       resyncMs: read.durationMs('REGISTRY_RESYNC_MS', 2_000),
     },
     ...readTokenEnv(read),
+    // Jobs: their state in the hub's own database, their tasks and results over RabbitMQ.
+    ...readPostgresEnv(read),
+    ...readAmqpEnv(read),
+    /** The broker's management HTTP API with credentials (http://user:pass@rabbitmq:15672), for the dead-letter admin routes. */
+    rabbitMqManagementUrl: read.optionalUrl('RABBITMQ_MANAGEMENT_URL'),
+    jobs: {
+      maxItems: read.int('JOBS_MAX_ITEMS', 10_000, { min: 1, max: 100_000 }),
+      maxInputBytes: read.int('JOBS_MAX_INPUT_BYTES', 16_384, { min: 16, max: 1_048_576 }),
+      maxActivePerUser: read.int('JOBS_MAX_ACTIVE_PER_USER', 10, { min: 1 }),
+      maxOpenItemsPerUser: read.int('JOBS_MAX_OPEN_ITEMS_PER_USER', 50_000, { min: 1 }),
+      dispatchIntervalMs: read.durationMs('JOBS_DISPATCH_INTERVAL_MS', 100),
+      eventsHeartbeatMs: read.durationMs('JOBS_EVENTS_HEARTBEAT_MS', 15_000),
+    },
     trustedProxyHops: read.int('TRUSTED_PROXY_HOPS', 1, { max: 10 }),
     upstreamTimeoutMs: read.durationMs('UPSTREAM_TIMEOUT_MS', 10_000),
     upstreamTimeoutByPrefix: prefixDurations(read, 'UPSTREAM_TIMEOUT_BY_PREFIX'),

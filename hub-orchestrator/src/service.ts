@@ -1,15 +1,24 @@
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { createRegistryReader, type AppContext, type ServiceContext, type ServiceDefinition } from '@hubspoke/kit';
 import { createApp } from './app.js';
+import { dlqRoutes } from './admin/dlq-routes.js';
 import type { HubConfig } from './config.js';
+import { startJobs } from './jobs/jobs.js';
+
+// Outside src/ so the same path holds from src/ (tests) and dist/ (images).
+const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
 
 /** Everything the kit needs to start the hub; `main.ts` runs it. The hub reads the registry, it never registers. */
 export function hubService(config: HubConfig): ServiceDefinition<HubConfig, HubDomain> {
-  return { name: 'hub', version: '0.1.0', config, domain: startHubDomain, createApp };
+  return {
+    name: 'hub', version: '0.1.0', config, migrationsDir: MIGRATIONS_DIR, domain: startHubDomain, createApp,
+    consumers: ({ domain }) => [domain.jobs.consumer],
+  };
 }
 
-/** The live registry the route table follows, and the Redis client rate limits count in. */
-async function startHubDomain({ config, logger, onStop }: ServiceContext<HubConfig>) {
+/** The live registry the route table follows, the Redis client rate limits count in, the jobs and the dead-letter routes. */
+async function startHubDomain({ config, logger, onStop, db, bus, metrics, lifecycle }: ServiceContext<HubConfig>) {
   const registry = createRegistryReader({ redisUrl: config.redisUrl, logger, ...config.registry });
   await registry.start();
   onStop('registry reader', () => registry.close());
@@ -17,7 +26,12 @@ async function startHubDomain({ config, logger, onStop }: ServiceContext<HubConf
   const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, commandTimeout: 150, maxRetriesPerRequest: 1 });
   redis.on('error', (error) => logger.debug({ err: error }, 'rate-limit redis connection error'));
   onStop('rate-limit redis', () => redis.quit());
-  return { registry, redis };
+  const jobs = startJobs({ db, bus, registry, logger, metricsRegistry: metrics.registry, lifecycle, config: config.jobs });
+  onStop('jobs: dispatcher and event streams', () => jobs.stop());
+  const dlq = dlqRoutes({
+    managementUrl: config.rabbitMqManagementUrl, amqpUrl: config.amqpUrl, amqpPrefix: config.amqpPrefix, metricsRegistry: metrics.registry, logger,
+  });
+  return { registry, redis, jobs, dlq };
 }
 
 export type HubDomain = Awaited<ReturnType<typeof startHubDomain>>;

@@ -19,6 +19,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await spoke?.kill('SIGKILL');
   for (const hub of hubs) if (hub.process.child.exitCode === null) hub.process.child.kill('SIGKILL');
+  await Promise.all(hubs.map(async (hub) => {
+    await hub.process.exited;
+    await hub.cleanup();
+  }));
   await jwks?.close();
 });
 

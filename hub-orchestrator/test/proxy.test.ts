@@ -146,7 +146,7 @@ describe('the registry as the hub reads it', () => {
     const key = `${keyPrefix}registry:instance:rogue:rogue-1`;
     const record = {
       service: 'rogue', instanceId: 'rogue-1', url: spokes[0]!.url, routePrefix: 'rogue', version: '1', publicRoutes: [{ method: 'GET', path: '/*' }],
-      routeLimits: [], taskTypes: [], status: 'ready', heartbeatAt: Date.now(), ttlMs: 30_000,
+      routeLimits: [], taskTypes: [], tasks: [], status: 'ready', heartbeatAt: Date.now(), ttlMs: 30_000,
     };
     await redis.multi().set(key, JSON.stringify(record), 'PX', 30_000).zadd(`${keyPrefix}registry:instances`, Date.now() + 30_000, key)
       .publish(`${keyPrefix}registry:changes`, 'registered').exec();

@@ -13,7 +13,7 @@ const LOGIN_LIMIT = { method: 'POST', path: '/login', limit: 2, windowMs: 60_000
 function record(service: string, url: string, extra: Partial<InstanceRecord> = {}): InstanceRecord {
   return {
     service, instanceId: `${service}-${randomUUID()}`, url, routePrefix: service, version: '1', publicRoutes: [], routeLimits: [],
-    taskTypes: [], status: 'ready', heartbeatAt: Date.now(), ttlMs: 30_000, ...extra,
+    taskTypes: [], tasks: [], status: 'ready', heartbeatAt: Date.now(), ttlMs: 30_000, ...extra,
   };
 }
 

@@ -21,6 +21,11 @@ const SAMPLES: Record<string, unknown> = {
   'notification.failed.v1': {
     notificationId: '6f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f', ownerId: '0b6f2c1e-8d4a-4c55-9d7e-2f1a3b4c5d6e', channel: 'sms', template: 'notice', reason: 'permanent', attempts: 1,
   },
+  'job.created.v1': { jobId: '5d1c9a0e-3b7f-4e21-8c6d-9a8b7c6d5e4f', taskType: 'notification.send', creatorId: 'u-1', total: 200 },
+  'job.finished.v1': {
+    jobId: '5d1c9a0e-3b7f-4e21-8c6d-9a8b7c6d5e4f', taskType: 'notification.send', creatorId: 'u-1', status: 'partially_failed',
+    total: 200, succeeded: 190, failed: 10, cancelled: 0, retries: 37, durationMs: 5400,
+  },
 };
 
 describe('the event contracts', () => {

@@ -28,3 +28,4 @@ export * from './messaging/index.js';
 export * from './service/index.js';
 export * from './api/index.js';
 export * from './outbound/index.js';
+export * from './tasks/index.js';

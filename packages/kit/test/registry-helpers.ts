@@ -19,7 +19,7 @@ export function debugLogger(): { logger: Logger; lines: Record<string, unknown>[
   return { logger: createLogger({ service: 'registry-test', level: 'debug', destination: stream }), lines };
 }
 
-export function spokeFields(service = 'users'): Pick<RegisterInstanceOptions, 'service' | 'routePrefix' | 'url' | 'version' | 'publicRoutes' | 'routeLimits' | 'taskTypes'> {
+export function spokeFields(service = 'users'): Pick<RegisterInstanceOptions, 'service' | 'routePrefix' | 'url' | 'version' | 'publicRoutes' | 'routeLimits' | 'tasks'> {
   return {
     service,
     routePrefix: service,
@@ -27,6 +27,6 @@ export function spokeFields(service = 'users'): Pick<RegisterInstanceOptions, 's
     version: '1.2.3',
     publicRoutes: [{ method: 'POST', path: '/login' }],
     routeLimits: [{ method: 'POST', path: '/login', limit: 5, windowMs: 60_000, onStoreDown: 'closed' }],
-    taskTypes: ['users.reindex'],
+    tasks: [{ type: 'users.reindex', allowed: 'admins', inputSchema: { type: 'object' } }],
   };
 }

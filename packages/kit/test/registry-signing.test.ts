@@ -12,7 +12,7 @@ const record = (overrides: Partial<InstanceRecord> = {}): InstanceRecord => ({
   version: '1.0.0',
   publicRoutes: [{ method: 'GET', path: '/public/*' }],
   routeLimits: [],
-  taskTypes: [],
+  taskTypes: [], tasks: [],
   status: 'ready',
   heartbeatAt: now,
   ttlMs: 10_000,

@@ -46,7 +46,7 @@ async function plant(keyPrefix: string, instanceId: string, stored: string): Pro
 }
 
 function recordFor(instanceId: string): InstanceRecord {
-  return { ...spokeFields(), instanceId, publicRoutes: [], routeLimits: [], taskTypes: [], status: 'ready', heartbeatAt: Date.now(), ttlMs: 30_000 } as InstanceRecord;
+  return { ...spokeFields(), instanceId, publicRoutes: [], routeLimits: [], taskTypes: [], tasks: [], status: 'ready', heartbeatAt: Date.now(), ttlMs: 30_000 } as InstanceRecord;
 }
 
 describe('registry: register, drain, deregister', () => {

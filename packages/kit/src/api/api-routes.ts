@@ -55,6 +55,8 @@ function handle(route: ApiRoute, validateResponses: boolean): RequestHandler {
       body: request.body ? parseInput(request.body, req.body, { unknownKey: request.unknownKey }) : undefined,
     };
     const body: unknown = await route.handler(input, req, res);
+    // A route that streams (server-sent events) has written its own response.
+    if (res.headersSent) return;
     check?.(body);
     res.status(status);
     if (!response.body) res.end();

@@ -10,7 +10,7 @@ import { waitForEvent, type BusEventName, type BusEvents } from './events.js';
 import { instrumentBus } from './metrics.js';
 import { confirmedPublisher, publishFailed, type ConfirmedPublish } from './publisher.js';
 import {
-  consumerQueues, declareEventsExchange, declareTasksExchange, eventsExchange, exchangeOf, tasksExchange, type ConsumerQueues, type ExchangeKind,
+  consumerQueues, declareEventsExchange, declareResultsExchange, declareTasksExchange, eventsExchange, exchangeOf, tasksExchange, type ConsumerQueues, type ExchangeKind,
 } from './topology.js';
 
 export interface BusOptions {
@@ -33,7 +33,7 @@ export interface BusOptions {
 }
 
 export interface PublishOptions {
-  /** `events` (the default) or `tasks`, where an unroutable message fails instead of being parked. */
+  /** `events` (the default), or `tasks` / `results`, where an unroutable message fails instead of being parked. */
   exchange?: ExchangeKind;
 }
 
@@ -238,6 +238,7 @@ export class Bus extends EventEmitter<BusEvents> {
     });
     await declareEventsExchange(channel, this.#prefix);
     await declareTasksExchange(channel, this.#prefix);
+    await declareResultsExchange(channel, this.#prefix);
     this.#publish = confirmedPublisher(channel, model, {
       maxUnconfirmed: this.#options.maxUnconfirmed ?? 1_000,
       confirmTimeoutMs: this.#options.confirmTimeoutMs ?? 10_000,
@@ -251,6 +252,7 @@ export class Bus extends EventEmitter<BusEvents> {
     const channel = await model.createChannel();
     await declareEventsExchange(channel, this.#prefix);
     await declareTasksExchange(channel, this.#prefix);
+    await declareResultsExchange(channel, this.#prefix);
     await channel.close();
     this.#consumingModel = model;
     for (const slot of this.#slots) slot.running = undefined;

@@ -60,6 +60,8 @@ export interface RunningConsumer {
 }
 
 const MAX_ERROR_LENGTH = 1000;
+export const ORIGINAL_EXCHANGE_HEADER = 'x-original-exchange';
+export const ORIGINAL_ROUTING_KEY_HEADER = 'x-original-routing-key';
 const DEFAULT_POOL_SIZE = 10;
 const DEFAULT_HANDLER_TIMEOUT_MS = 60_000;
 const CONNECTION_WAIT_MS = { min: 100, max: 5_000 };
@@ -93,7 +95,7 @@ export async function startConsumer(connection: ChannelModel, options: ConsumeOp
   const inFlight = new Set<Promise<void>>();
 
   const move = async (message: ConsumeMessage, queue: string, attempts: number, error: string) => {
-    const headers = { ...withoutDeathHeaders(message.properties.headers), 'x-attempts': attempts, 'x-last-error': error };
+    const headers = { ...withoutDeathHeaders(message.properties.headers), 'x-attempts': attempts, 'x-last-error': error, ...originOf(message) };
     const { messageId, correlationId, type, appId, timestamp, contentType } = message.properties;
     await publish('', queue, message.content, {
       messageId: typeof messageId === 'string' ? messageId : randomUUID(),
@@ -218,6 +220,16 @@ function previousAttempts(message: ConsumeMessage): number {
 
 function withoutDeathHeaders(headers: Record<string, unknown> | undefined): Record<string, unknown> {
   return Object.fromEntries(Object.entries(headers ?? {}).filter(([key]) => !/^x-(first-|last-)?death/.test(key)));
+}
+
+/**
+ * Where the message was first published, kept across retries (which arrive from the default exchange) so a
+ * dead letter can be replayed to its original exchange and routing key.
+ */
+function originOf(message: ConsumeMessage): Record<string, string> {
+  const headers = message.properties.headers ?? {};
+  if (typeof headers[ORIGINAL_EXCHANGE_HEADER] === 'string') return {};
+  return { [ORIGINAL_EXCHANGE_HEADER]: message.fields.exchange, [ORIGINAL_ROUTING_KEY_HEADER]: message.fields.routingKey };
 }
 
 function describe(error: unknown): string {

@@ -3,12 +3,13 @@ export type { BusState } from './connection.js';
 export type { ConsumeOptions, MessageHandler } from './consumer.js';
 export { createEnvelope, parseEnvelope, routingKeyOf, InvalidEnvelopeError, type Envelope, type NewEnvelope } from './envelope.js';
 export type { BusEvents, BusEventName } from './events.js';
-export { enqueue, MESSAGING_MIGRATIONS_DIR } from './outbox.js';
+export { enqueue, enqueueAll, MESSAGING_MIGRATIONS_DIR } from './outbox.js';
 export { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
 export type { PublishFailure } from './publisher.js';
 export { busReadinessCheck } from './readiness.js';
 export {
-  declareEventsExchange, declareTasksExchange, eventsExchange, tasksExchange, unroutedEvents, type ConsumerQueues, type ExchangeKind, type QueueType,
+  declareEventsExchange, declareResultsExchange, declareTasksExchange, eventsExchange, resultsExchange, tasksExchange, unroutedEvents, type ConsumerQueues, type ExchangeKind, type QueueType,
 } from './topology.js';
 export { parsePayload } from './parse-payload.js';
 export { createEvent, defineEvent, parseEvent, type EventContract, type EventPayload } from './event-contract.js';
+export { deadLetterQueues, replayDeadLetters, type DeadLetter, type DeadLetterQueue, type ReplayReport } from './dead-letters.js';

@@ -153,7 +153,12 @@ export function startOutboxRelay({
         `DELETE FROM processed_messages WHERE (consumer, message_id) IN (
            SELECT consumer, message_id FROM processed_messages WHERE processed_at < now() - $1::float8 * interval '1 millisecond' LIMIT $2)`,
         retentionMs.processed);
-      if (sent + processed > 0) logger.info({ sent, processed }, 'pruned sent outbox rows and old dedupe records');
+      // serveTasks' outcomes are dedupe records too: kept as long as the consumers' own.
+      const outcomes = await deleteInBatches(
+        `DELETE FROM task_outcomes WHERE (task_type, job_id, item_key) IN (
+           SELECT task_type, job_id, item_key FROM task_outcomes WHERE updated_at < now() - $1::float8 * interval '1 millisecond' LIMIT $2)`,
+        retentionMs.processed);
+      if (sent + processed + outcomes > 0) logger.info({ sent, processed, outcomes }, 'pruned sent outbox rows and old dedupe records');
     } catch (error) {
       logger.warn({ err: error }, 'outbox pruning failed');
     }

@@ -29,3 +29,23 @@ export async function enqueue(tx: Queryable, envelope: Envelope, { exchange = 'e
       envelope.correlationId, envelope.occurredAt, OUTBOX_NOTIFY_CHANNEL, exchange],
   );
 }
+
+/**
+ * `enqueue` for many envelopes in one statement: a dispatcher writing a batch of tasks under a lock holds it
+ * for one round trip instead of one per envelope.
+ */
+export async function enqueueAll(tx: Queryable, envelopes: Envelope[], { exchange = 'events' }: { exchange?: ExchangeKind } = {}): Promise<void> {
+  if (envelopes.length === 0) return;
+  const column = <T>(pick: (envelope: Envelope) => T) => envelopes.map(pick);
+  await tx.query(
+    `WITH added AS (
+       INSERT INTO outbox (id, type, version, source, payload, correlation_id, occurred_at, exchange)
+       SELECT id, type, version, source, payload, correlation_id, occurred_at, $8
+       FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::jsonb[], $6::text[], $7::timestamptz[])
+         AS t(id, type, version, source, payload, correlation_id, occurred_at)
+       RETURNING 1)
+     SELECT pg_notify($9, '') FROM (SELECT 1 FROM added LIMIT 1) AS any_added, outbox_relay_wakeup WHERE waiting`,
+    [column((e) => e.id), column((e) => e.type), column((e) => e.version), column((e) => e.source), column((e) => JSON.stringify(e.payload)),
+      column((e) => e.correlationId), column((e) => e.occurredAt), exchange, OUTBOX_NOTIFY_CHANNEL],
+  );
+}

@@ -6,11 +6,15 @@ import type { Channel } from 'amqplib';
  */
 const EVENTS_EXCHANGE = 'events';
 const TASKS_EXCHANGE = 'tasks';
+const RESULTS_EXCHANGE = 'task-results';
 const UNROUTED_EVENTS = 'events.unrouted';
 const UNROUTED_RETENTION = { 'x-message-ttl': 7 * 24 * 3_600_000, 'x-max-length': 100_000 };
 
-/** `events`: facts, fine with no subscriber (parked). `tasks`: commands and work, which fail when no queue takes them. */
-export type ExchangeKind = 'events' | 'tasks';
+/**
+ * `events`: facts, fine with no subscriber (parked). `tasks`: commands and work, which fail when no queue
+ * takes them. `results`: what a task's worker answers, back to whoever dispatched it (the hub).
+ */
+export type ExchangeKind = 'events' | 'tasks' | 'results';
 export type QueueType = 'classic' | 'quorum';
 
 export interface ConsumerQueues {
@@ -41,8 +45,16 @@ export function tasksExchange(prefix: string): string {
   return withPrefix(prefix, TASKS_EXCHANGE);
 }
 
+export function resultsExchange(prefix: string): string {
+  return withPrefix(prefix, RESULTS_EXCHANGE);
+}
+
 export function exchangeOf(kind: ExchangeKind, prefix: string): string {
-  return kind === 'tasks' ? tasksExchange(prefix) : eventsExchange(prefix);
+  switch (kind) {
+    case 'tasks': return tasksExchange(prefix);
+    case 'results': return resultsExchange(prefix);
+    case 'events': return eventsExchange(prefix);
+  }
 }
 
 export function consumerQueues({ prefix, service, name, bindings, retryDelaysMs }: ConsumerQueuesSpec): ConsumerQueues {
@@ -90,6 +102,13 @@ export async function declareEventsExchange(channel: Channel, prefix: string): P
  */
 export async function declareTasksExchange(channel: Channel, prefix: string): Promise<string> {
   const exchange = tasksExchange(prefix);
+  await channel.assertExchange(exchange, 'topic', { durable: true });
+  return exchange;
+}
+
+/** Task results, like tasks, must reach a queue: with the dispatcher's queue missing the publish fails and is retried. */
+export async function declareResultsExchange(channel: Channel, prefix: string): Promise<string> {
+  const exchange = resultsExchange(prefix);
   await channel.assertExchange(exchange, 'topic', { durable: true });
   return exchange;
 }

@@ -6,6 +6,7 @@ import { createRegistryConnection } from './connection.js';
 import { registryKeys, type RegistryChange } from './keys.js';
 import { parseOwnRecord } from './record-schema.js';
 import { signRecord } from './signing.js';
+import type { TaskDeclaration } from '../tasks/declaration.js';
 import type { InstanceRecord, PublicRoute, RouteLimit } from './types.js';
 
 // Index entries whose instance key has been gone this long are pruned; the margin absorbs clock skew.
@@ -26,7 +27,8 @@ export interface RegisterInstanceOptions {
   version: string;
   publicRoutes?: PublicRoute[];
   routeLimits?: RouteLimit[];
-  taskTypes?: string[];
+  /** The task types this instance serves (`serveTasks`): the hub accepts jobs of these types. */
+  tasks?: TaskDeclaration[];
   ttlMs?: number;
   heartbeatMs?: number;
   logger: Logger;
@@ -61,7 +63,8 @@ export async function registerInstance(options: RegisterInstanceOptions): Promis
     version: options.version,
     publicRoutes: options.publicRoutes ?? [],
     routeLimits: options.routeLimits ?? [],
-    taskTypes: options.taskTypes ?? [],
+    taskTypes: (options.tasks ?? []).map((task) => task.type),
+    tasks: options.tasks ?? [],
     status: 'ready',
     heartbeatAt: Date.now(),
     ttlMs,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { taskDeclarationSchema } from '../tasks/declaration.js';
 import type { InstanceRecord } from './types.js';
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,40}$/;
@@ -8,6 +9,7 @@ const METHOD = /^[A-Z]{1,16}$/;
 const ROUTE_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]{0,200}$/;
 const TASK_TYPE = /^[a-z0-9][a-z0-9._-]{0,100}$/;
 const MAX_ROUTES = 200;
+const MAX_TASKS = 20;
 
 function isHttpUrl(value: string): boolean {
   if (!URL.canParse(value)) return false;
@@ -39,6 +41,8 @@ export const instanceRecordSchema = z.object({
     )
     .max(MAX_ROUTES),
   taskTypes: z.array(z.string().regex(TASK_TYPE)).max(MAX_ROUTES),
+  // Absent from records written before tasks were declared.
+  tasks: z.array(taskDeclarationSchema).max(MAX_TASKS).default([]),
   status: z.enum(['ready', 'draining']),
   heartbeatAt: z.int().min(0),
   ttlMs: z.int().min(100).max(600_000),

@@ -1,3 +1,5 @@
+import type { TaskDeclaration } from '../tasks/declaration.js';
+
 /** A route a spoke serves without a token, e.g. `{ method: 'POST', path: '/login' }` (path after the prefix). */
 export interface PublicRoute {
   method: string;
@@ -29,8 +31,10 @@ export interface InstanceRecord {
   version: string;
   publicRoutes: PublicRoute[];
   routeLimits: RouteLimit[];
-  /** Hub task types this instance consumes (jobs fan-out, later issue). */
+  /** The task types this instance serves (the `type` of each of `tasks`), for a quick look. */
   taskTypes: string[];
+  /** Each task type it serves, with who may submit it and its input schema (`serveTasks`). */
+  tasks: TaskDeclaration[];
   status: InstanceStatus;
   /** ms since epoch, refreshed by every heartbeat. */
   heartbeatAt: number;

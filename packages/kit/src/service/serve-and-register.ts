@@ -5,6 +5,7 @@ import type { Lifecycle } from '../lifecycle.js';
 import { registerInstance, type Registration } from '../registry/client.js';
 import { deriveInstanceUrl } from '../registry/instance-url.js';
 import type { PublicRoute, RouteLimit } from '../registry/types.js';
+import type { TaskDeclaration } from '../tasks/declaration.js';
 import type { ProcessEnv, RegistrationEnv } from './service-env.js';
 
 /** What a spoke tells the hub about itself, besides its address. */
@@ -13,6 +14,8 @@ export interface RegistrationSpec {
   routePrefix: string;
   publicRoutes?: PublicRoute[];
   routeLimits?: RouteLimit[];
+  /** Filled by startService from the definition's `tasks`. */
+  tasks?: TaskDeclaration[];
 }
 
 export interface ServeOptions extends RegistrationSpec {
@@ -38,7 +41,7 @@ export async function serveAndRegister(options: ServeOptions): Promise<{ server:
     registration = await registerInstance({
       redis: env.redisUrl, keyPrefix: env.registryKeyPrefix, secret: env.registrySecret, logger,
       service: options.service, routePrefix: options.routePrefix, version: options.version,
-      publicRoutes: options.publicRoutes, routeLimits: options.routeLimits,
+      publicRoutes: options.publicRoutes, routeLimits: options.routeLimits, tasks: options.tasks,
       // The bound port: with port 0 (tests) the system picked it.
       url: deriveInstanceUrl({ port: serverPort(server), override: env.publicUrl, subnet: env.advertiseSubnet }),
     });

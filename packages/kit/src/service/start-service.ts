@@ -15,6 +15,7 @@ import { MESSAGING_MIGRATIONS_DIR } from '../messaging/outbox.js';
 import type { ConsumerQueues } from '../messaging/topology.js';
 import { startOutboxRelay, type OutboxRelayOptions } from '../messaging/outbox-relay.js';
 import type { Registration } from '../registry/client.js';
+import type { TaskServer } from '../tasks/serve-tasks.js';
 import { serveAndRegister, type RegistrationSpec } from './serve-and-register.js';
 import type { AmqpEnv, PostgresEnv, ProcessEnv, RegistrationEnv, TokenEnv } from './service-env.js';
 
@@ -49,6 +50,8 @@ export interface ServiceDefinition<C extends ProcessEnv, D> {
   /** Builds the service's flows once infrastructure is up; start-up work (first admin, key ring) goes here. */
   domain: (context: ServiceContext<C>) => D | Promise<D>;
   consumers?: (context: AppContext<C, D>) => ConsumeOptions[];
+  /** The task types this spoke serves (`serveTasks`): consumed like `consumers` and declared in its registry record. */
+  tasks?: (context: AppContext<C, D>) => TaskServer[];
   createApp: (context: AppContext<C, D>) => RequestListener;
 }
 
@@ -76,7 +79,7 @@ export interface RunningService<C extends ProcessEnv, D> {
   /** `http://127.0.0.1:<port>`. */
   url: string;
   registration: Registration | undefined;
-  /** The queues each consumer declared, in the order of `definition.consumers`. */
+  /** The queues each consumer declared, in the order of `definition.consumers`, then those of `definition.tasks`. */
   queues: ConsumerQueues[];
   /** The same shutdown SIGTERM runs: drain, wait the drain delay, stop in order. */
   shutdown: (reason?: string) => Promise<void>;
@@ -133,7 +136,9 @@ export async function startService<C extends ProcessEnv, D>(
 
     context.domain = await definition.domain(context as ServiceContext<C>);
     const appContext = context as AppContext<C, D>;
-    const consumers = definition.consumers?.(appContext) ?? [];
+    const tasks = definition.tasks?.(appContext) ?? [];
+    if (tasks.length > 0 && (!db || !definition.registration)) throw new Error(`${name}: serving tasks needs DATABASE_URL and a registration`);
+    const consumers = [...definition.consumers?.(appContext) ?? [], ...tasks.map((task) => task.consumer({ db: db!, service: name }))];
     if (consumers.length > 0 && !bus) throw new Error(`${name}: consumers need AMQP_URL in the config`);
     const queues: ConsumerQueues[] = [];
     if (bus) {
@@ -153,6 +158,7 @@ export async function startService<C extends ProcessEnv, D>(
       if (!isRegistrationEnv(config)) throw new Error(`${name}: registering with the hub needs REDIS_URL and REGISTRY_SECRET in the config`);
       ({ server, registration } = await serveAndRegister({
         app, env: { ...config, port: options.port ?? config.port }, lifecycle, logger, service: name, version: definition.version, ...definition.registration,
+        tasks: tasks.map((task) => task.declaration),
       }));
     } else {
       const listening = await listen(app, { port: options.port ?? config.port });

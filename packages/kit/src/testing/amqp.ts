@@ -1,5 +1,5 @@
 import amqp, { type Options } from 'amqplib';
-import { eventsExchange, tasksExchange, unroutedEvents, type ConsumerQueues } from '../messaging/index.js';
+import { eventsExchange, resultsExchange, tasksExchange, unroutedEvents, type ConsumerQueues } from '../messaging/index.js';
 import { testAmqpUrl } from './env.js';
 
 /** The bus's default retry delays: each has its own `<queue>.retry.<ms>ms` queue. */
@@ -29,6 +29,7 @@ export function deleteTestTopology(prefix: string, consumers: DeclaredQueues[] =
     for (const name of [...consumers.flatMap(queueNamesOf), unroutedEvents(prefix)]) await channel.deleteQueue(name);
     await channel.deleteExchange(eventsExchange(prefix));
     await channel.deleteExchange(tasksExchange(prefix));
+    await channel.deleteExchange(resultsExchange(prefix));
     await channel.deleteExchange(unroutedEvents(prefix));
   });
 }

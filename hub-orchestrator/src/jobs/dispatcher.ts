@@ -1,0 +1,161 @@
+import { enqueueTasks, withTransaction, type Logger, type Pool, type PoolClient } from '@hubspoke/kit';
+import { HUB_SOURCE } from './job-events.js';
+import { applyOutcome, cancelPending, commitWithoutWaitingForDisk, type AppliedOutcome } from './item-outcomes.js';
+import type { JobRow } from './job-row.js';
+
+export interface DispatcherOptions {
+  db: Pool;
+  logger: Logger;
+  /** Dispatching while the broker is away would only start leases on tasks that cannot leave the outbox. */
+  canDispatch: () => boolean;
+  /** Poll for work this often; a result recorded by this replica wakes it at once. */
+  intervalMs: number;
+  onOutcome: (outcome: AppliedOutcome) => void;
+  onDispatched: (type: string, count: number) => void;
+}
+
+export interface Dispatcher {
+  /** Run a pass soon (a result freed a slot, a job was created). */
+  wake: () => void;
+  stop: () => Promise<void>;
+}
+
+// Per pass: a job gets at most this many items, and a pass serves at most this many jobs, least recently
+// served first, so one huge job never starves the others and one pass never holds locks for long.
+const ITEMS_PER_JOB_PER_PASS = 100;
+const JOBS_PER_PASS = 50;
+const LEASES_PER_PASS = 200;
+const COALESCE_MS = 5;
+
+type DispatchableJob = Pick<JobRow, 'id' | 'type' | 'creator_id' | 'creator_role' | 'correlation_id' | 'max_parallel' | 'running' | 'rate_per_second' | 'item_timeout_ms'>;
+
+/**
+ * Moves work along on every hub replica: expires leases (an attempt with no result by its deadline is a
+ * failed attempt, retried with backoff), then dispatches pending items. All state is in Postgres: a job is
+ * dispatched under its row lock (FOR UPDATE SKIP LOCKED), so `maxParallel` holds across replicas, and a
+ * replica that dies mid-pass leaves nothing behind but a rolled-back transaction.
+ */
+export function startDispatcher({ db, logger, canDispatch, intervalMs, onOutcome, onDispatched }: DispatcherOptions): Dispatcher {
+  let stopped = false;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+  let maintainedAt = 0;
+
+  function wake() {
+    if (stopped) return;
+    if (running) return void (again = true);
+    clearTimeout(timer);
+    running = pass()
+      .catch((error: unknown) => logger.warn({ err: error }, 'job dispatch pass failed; retrying'))
+      .finally(() => {
+        running = undefined;
+        if (stopped) return;
+        if (again) {
+          // Results arriving during a pass are served together by the next one, a moment later.
+          again = false;
+          timer = setTimeout(wake, COALESCE_MS);
+        } else {
+          timer = setTimeout(wake, intervalMs);
+        }
+      });
+  }
+
+  async function pass() {
+    // Leases and cancels need looking at once per interval, not on every wake-up a result causes.
+    if (Date.now() - maintainedAt >= intervalMs) {
+      maintainedAt = Date.now();
+      await expireLeases();
+      await sweepCancelled();
+    }
+    if (!canDispatch()) return;
+    const served: string[] = [];
+    while (served.length < JOBS_PER_PASS && !stopped) {
+      const jobId = await withTransaction(db, (tx) => dispatchNextJob(tx, served));
+      if (!jobId) break;
+      served.push(jobId);
+    }
+  }
+
+  async function expireLeases() {
+    const outcomes = await withTransaction(db, async (tx) => {
+      // Sorted by job: transactions that lock several jobs always lock them in the same order.
+      const { rows } = await tx.query<{ job_id: string; key: string; attempt_id: string; item_timeout_ms: number }>(
+        `SELECT i.job_id, i.key, i.attempt_id, j.item_timeout_ms FROM job_items i JOIN jobs j ON j.id = i.job_id
+         WHERE i.status = 'running' AND i.lease_until < now()
+         ORDER BY i.job_id, i.key LIMIT $1 FOR UPDATE OF i SKIP LOCKED`, [LEASES_PER_PASS]);
+      const applied: AppliedOutcome[] = [];
+      for (const row of rows) {
+        const outcome = await applyOutcome(tx, { jobId: row.job_id, itemKey: row.key, attemptId: row.attempt_id }, {
+          kind: 'failed', permanent: false, error: `no result within ${row.item_timeout_ms} ms (itemTimeoutMs)`, durationMs: row.item_timeout_ms,
+        });
+        if (outcome) applied.push(outcome);
+      }
+      return applied;
+    });
+    for (const outcome of outcomes) onOutcome(outcome);
+    if (outcomes.length > 0) logger.info({ expired: outcomes.length }, 'job item leases expired: attempts failed');
+  }
+
+  /** An item whose outcome put it back in line while its job was being cancelled is cancelled now. */
+  async function sweepCancelled() {
+    const { rows } = await db.query<{ id: string }>(
+      `SELECT id FROM jobs WHERE cancel_requested AND pending > 0 AND status IN ('queued', 'running') LIMIT $1`, [JOBS_PER_PASS]);
+    for (const { id } of rows) await withTransaction(db, (tx) => cancelPending(tx, id));
+  }
+
+  /** Dispatches one job's next items; the job's id, or undefined when no job can take more now. */
+  async function dispatchNextJob(tx: PoolClient, served: string[]): Promise<string | undefined> {
+    // A dispatch lost in a Postgres crash is dispatched again under a new attempt id; the worker runs an item once to success.
+    await commitWithoutWaitingForDisk(tx);
+    const { rows: [job] } = await tx.query<DispatchableJob>(
+      `SELECT id, type, creator_id, creator_role, correlation_id, max_parallel, running, rate_per_second, item_timeout_ms FROM jobs
+       WHERE status IN ('queued', 'running') AND NOT cancel_requested AND pending > 0 AND running < max_parallel
+         AND paused_until <= now() AND next_dispatch_at <= now() AND id <> ALL($1::uuid[])
+       ORDER BY last_dispatch_at, created_at LIMIT 1 FOR UPDATE SKIP LOCKED`, [served]);
+    if (!job) return undefined;
+    const slots = Math.min(job.max_parallel - job.running, ITEMS_PER_JOB_PER_PASS, burstOf(job.rate_per_second));
+    const { rows: items } = await tx.query<{ key: string; input: unknown; attempts: number; attempt_id: string; lease_until: Date }>(
+      `WITH next AS (
+         SELECT key FROM job_items WHERE job_id = $1 AND status = 'pending' AND available_at <= now()
+         ORDER BY (attempts = 0), available_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED)
+       UPDATE job_items i SET status = 'running', attempts = attempts + 1, attempt_id = gen_random_uuid(),
+         lease_until = now() + $3::float8 * interval '1 millisecond', attempt_started_at = now()
+       FROM next WHERE i.job_id = $1 AND i.key = next.key
+       RETURNING i.key, i.input, i.attempts, i.attempt_id, i.lease_until`, [job.id, slots, job.item_timeout_ms]);
+    await enqueueTasks(tx, {
+      source: HUB_SOURCE, type: job.type, correlationId: job.correlation_id,
+      tasks: items.map((item) => ({
+        jobId: job.id, itemKey: item.key, attemptId: item.attempt_id, attempt: item.attempts, input: item.input,
+        creator: { userId: job.creator_id, role: job.creator_role }, deadlineAt: item.lease_until.toISOString(),
+      })),
+    });
+    // With a rate, the next dispatch waits as long as these items take at that rate.
+    await tx.query(
+      `UPDATE jobs SET running = running + $2, pending = pending - $2, last_dispatch_at = now(),
+         status = CASE WHEN $2 > 0 THEN 'running' ELSE status END,
+         started_at = CASE WHEN $2 > 0 THEN COALESCE(started_at, now()) ELSE started_at END,
+         next_dispatch_at = CASE WHEN rate_per_second IS NULL OR $2 = 0 THEN next_dispatch_at
+           ELSE GREATEST(next_dispatch_at, now()) + ($2 / rate_per_second) * interval '1 second' END,
+         version = version + CASE WHEN $2 > 0 THEN 1 ELSE 0 END
+       WHERE id = $1`, [job.id, items.length]);
+    if (items.length > 0) onDispatched(job.type, items.length);
+    return job.id;
+  }
+
+  wake();
+  return {
+    wake,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
+/** Items one pass may send under a rate: about a tenth of a second's worth, at least one. */
+function burstOf(ratePerSecond: number | null): number {
+  return ratePerSecond === null ? Number.MAX_SAFE_INTEGER : Math.max(1, Math.floor(ratePerSecond / 10));
+}
+
