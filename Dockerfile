@@ -17,6 +17,7 @@ COPY packages/contracts/package.json packages/contracts/
 COPY hub-orchestrator/package.json hub-orchestrator/
 COPY spokes/auth-service/package.json spokes/auth-service/
 COPY spokes/user-service/package.json spokes/user-service/
+COPY spokes/analytics-service/package.json spokes/analytics-service/
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund --loglevel=error
 
 # Compile everything once with tsc -b.

@@ -9,3 +9,4 @@ create() { # create <database> <role> <password>
 create hub hub "${HUB_DB_PASSWORD:?HUB_DB_PASSWORD is missing}"
 create auth auth "${AUTH_DB_PASSWORD:?AUTH_DB_PASSWORD is missing}"
 create users users "${USER_DB_PASSWORD:?USER_DB_PASSWORD is missing}"
+create analytics analytics "${ANALYTICS_DB_PASSWORD:?ANALYTICS_DB_PASSWORD is missing}"
