@@ -9,13 +9,16 @@ const Timestamp = z.iso.datetime({ offset: true }).transform((value) => new Date
 /** A client event: its type is stored as `client.<type>`, so a client can never pass for a service's event. */
 const ClientEventInput = z.strictObject({
   id: z.uuid().transform((id) => id.toLowerCase()).optional()
-    .meta({ description: 'Yours, to make a retry safe: an id already stored is a duplicate, not stored again' }),
+    .meta({ description: 'Yours, to make a retry safe: with the same occurredAt, an event already stored is a duplicate, not stored again' }),
   type: z.string().max(100).regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/, 'must be dotted lower-case words (page_view, checkout.started)'),
   occurredAt: Timestamp.optional().meta({ description: 'When it happened (ISO 8601 with offset); now by default. Not in the future, not older than the retention' }),
   properties: z.record(
     z.string().min(1).max(64),
     z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]),
   ).refine((properties) => Object.keys(properties).length <= MAX_PROPERTIES, `must have at most ${MAX_PROPERTIES} keys`).optional(),
+}).superRefine((event, context) => {
+  // An event is stored under (id, occurredAt): a retry defaulting to a new "now" would not be the same event.
+  if (event.id !== undefined && event.occurredAt === undefined) context.addIssue({ code: 'custom', path: ['occurredAt'], message: 'is required with an id' });
 });
 
 export const ClientEventsBody = z.strictObject({
