@@ -23,8 +23,9 @@ CREATE INDEX events_user_idx ON events (user_id, occurred_at DESC, id DESC) WHER
 -- Counts per type, maintained in the transaction that stores the events (src/data/event-repository.ts).
 -- Each count is split over a few shards (a transaction picks one at random, readers sum them): with one
 -- row per type and day, every transaction storing that type would wait for the previous one's commit.
+-- Types compare byte by byte ("C"), so the summary's `job.%` is a range of the key, not a scan.
 CREATE TABLE counts_minute (
-  type text NOT NULL,
+  type text COLLATE "C" NOT NULL,
   bucket timestamptz NOT NULL,
   shard smallint NOT NULL,
   count bigint NOT NULL,
@@ -33,7 +34,7 @@ CREATE TABLE counts_minute (
 
 -- Kept past the events' retention: a year of daily data stays answerable from here alone.
 CREATE TABLE counts_day (
-  type text NOT NULL,
+  type text COLLATE "C" NOT NULL,
   day date NOT NULL,
   shard smallint NOT NULL,
   count bigint NOT NULL,
