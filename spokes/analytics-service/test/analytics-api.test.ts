@@ -150,3 +150,19 @@ describe('GET /users/me/activity', () => {
     expect((await request(h.app).get('/users/me/activity').set(bearer(token)).query({ cursor: 'forged' })).body.error.code).toBe('ANALYTICS.INVALID_CURSOR');
   });
 });
+
+describe('GET /metrics (Prometheus)', () => {
+  test('when signups, logins and notification outcomes are ingested, then the business metrics count them, a duplicate once', async () => {
+    const read = async () => (await request(h.app).get('/metrics')).text;
+    const value = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    const before = await read();
+    const userId = randomUUID();
+    const login = loggedIn(userId);
+    await h.publishAndWait([registered(userId), login, login, uncontracted('notification.sent', {}), uncontracted('notification.failed', {})]);
+    const after = await read();
+    expect(value(after, 'analytics_signups_total{service="analytics"}') - value(before, 'analytics_signups_total{service="analytics"}')).toBe(1);
+    expect(value(after, 'analytics_logins_total{service="analytics"}') - value(before, 'analytics_logins_total{service="analytics"}')).toBe(1);
+    expect(value(after, 'analytics_notifications_total{outcome="failed",service="analytics"}')).toBe(1);
+    expect(value(after, 'analytics_active_users{service="analytics"}')).toBeGreaterThanOrEqual(1);
+  });
+});
