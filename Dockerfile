@@ -18,6 +18,7 @@ COPY hub-orchestrator/package.json hub-orchestrator/
 COPY spokes/auth-service/package.json spokes/auth-service/
 COPY spokes/user-service/package.json spokes/user-service/
 COPY spokes/notification-service/package.json spokes/notification-service/
+COPY spokes/analytics-service/package.json spokes/analytics-service/
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund --loglevel=error
 
 # Compile everything once with tsc -b.

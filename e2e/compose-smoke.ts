@@ -23,7 +23,7 @@ const port = process.env.GATEWAY_PORT ?? '18480';
 const api = apiClient(() => `http://127.0.0.1:${port}`);
 const HEALTH_TIMEOUT_MS = Number(process.env.COMPOSE_HEALTH_TIMEOUT_MS ?? 300_000);
 const ALL_SERVICES = {
-  'hub-gateway': 1, 'hub-orchestrator': 1, 'spoke-auth': 1, 'spoke-user': 1, 'spoke-notification': 1, postgres: 1, redis: 1, rabbitmq: 1, maildev: 1,
+  'hub-gateway': 1, 'hub-orchestrator': 1, 'spoke-auth': 1, 'spoke-user': 1, 'spoke-notification': 1, 'spoke-analytics': 1, postgres: 1, redis: 1, rabbitmq: 1, maildev: 1,
 };
 // The compose tools run with the machine's own PATH: the rig builds its Node stand-ins from the node and
 // npm it finds there, and the project's Node 24 in .tools/ ships without npm.

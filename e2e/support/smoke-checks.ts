@@ -26,6 +26,8 @@ export async function journey(api: Api, note: Note): Promise<{ token: string; em
   expectStatus(note, 'jobs list', await api('GET', '/hub/jobs', { token }), 200);
   expectStatus(note, 'job of an unserved type', await api('POST', '/hub/jobs', { token, body: { type: 'smoke.none', items: [{ key: 'a', input: {} }] } }), 400);
   expectStatus(note, 'update me', await api('PATCH', '/users/me', { token, body: { name: 'Smoke Tested', bio: 'through the gateway' } }), 200);
+  expectStatus(note, 'client event', await api('POST', '/analytics/events', { token, body: { events: [{ type: 'smoke.checked' }] } }), 202);
+  expectStatus(note, 'my activity', await api('GET', '/analytics/users/me/activity', { token }), 200);
   const updated = await api('GET', '/users/me', { token });
   if (updated.body.name !== 'Smoke Tested') throw new Error(`update not visible: ${JSON.stringify(updated.body)}`);
   const refreshed = expectStatus(note, 'refresh', await api('POST', '/auth/refresh', { body: { refreshToken: login.body.refreshToken } }), 200);

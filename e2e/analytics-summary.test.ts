@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { connectBus, createEnvelope, createLogger, type Bus } from '@hubspoke/kit';
+import { eventually, testAmqpUrl } from '@hubspoke/kit/testing';
+import { apiClient, SPOKES, startPlatform, type Platform, type SpokeSpec } from './support/platform.js';
+
+// Client → hub → auth, user and analytics spokes, all real processes; the notification and job events come
+// straight onto the bus under their type names, as their spokes (not in this repository yet) will publish them.
+const ANALYTICS: SpokeSpec = { name: 'analytics', prefix: 'analytics', queues: ['analytics.events'] };
+const ADMIN = { email: 'analytics-admin@example.com', password: 'a-long-analytics-admin-passphrase' };
+const PASSWORD = 'a-long-analytics-passphrase';
+
+let platform: Platform;
+let bus: Bus;
+const api = apiClient(() => platform.url);
+
+beforeAll(async () => {
+  platform = await startPlatform({ spokes: [SPOKES.auth, SPOKES.user, ANALYTICS], admin: ADMIN });
+  bus = await connectBus({ url: testAmqpUrl(), service: 'script', prefix: platform.prefix, logger: createLogger({ service: 'script', level: 'silent' }) });
+}, 120_000);
+
+afterAll(async () => {
+  await bus?.close();
+  await platform?.stop();
+}, 30_000);
+
+const today = () => new Date().toISOString().slice(0, 10);
+const publish = (source: string, type: string, payload: Record<string, unknown>) => bus.publish(createEnvelope({ source, type, version: 1, payload }));
+
+describe('the analytics summary through the hub', () => {
+  test('when a day of activity is scripted (signups, logins, client events, notifications, a job), then the day\'s summary counts it exactly', async () => {
+    const admin = (await api('POST', '/auth/login', { body: ADMIN })).body.accessToken as string;
+    const summary = async () => (await api('GET', `/analytics/reports/summary?from=${today()}&to=${today()}`, { token: admin })).body.days as Record<string, unknown>[];
+    // The admin's own login is the first thing counted; whether the admin's registration at auth's start
+    // reached analytics depends on which spoke declared its queue first, so signups are compared from here.
+    const before = await eventually(async () => {
+      const [day] = await summary();
+      return day && day.logins === 1 ? day : undefined;
+    }, 15_000, 100);
+
+    const users = [];
+    for (const name of ['Ana', 'Ben', 'Cy']) {
+      const email = `${name.toLowerCase()}-${randomUUID().slice(0, 8)}@example.com`;
+      expect((await api('POST', '/auth/register', { body: { email, password: PASSWORD, name } })).status).toBe(201);
+      const login = await api('POST', '/auth/login', { body: { email, password: PASSWORD } });
+      users.push({ id: (login.body.user as { id: string }).id, token: login.body.accessToken as string });
+    }
+    const sent = await api('POST', '/analytics/events', { token: users[0]!.token, body: { events: [{ type: 'page_view' }, { type: 'page_view' }] } });
+    expect(sent.status).toBe(202);
+    await publish('notify', 'notification.sent', { userId: users[0]!.id, channel: 'email' });
+    await publish('notify', 'notification.sent', { userId: users[1]!.id, channel: 'email' });
+    await publish('notify', 'notification.failed', { userId: users[2]!.id, channel: 'email' });
+    const jobId = randomUUID();
+    await publish('hub', 'job.created', { jobId, type: 'analytics.aggregate' });
+    await publish('hub', 'job.finished', { jobId, status: 'succeeded' });
+
+    const expected = {
+      day: today(), signups: Number(before.signups) + 3, logins: 4, activeUsers: 4,
+      notifications: { sent: 2, failed: 1 }, jobs: { created: 1, finished: 1 },
+    };
+    const after = await eventually(async () => {
+      const [day] = await summary();
+      return isDeepStrictEqual(day, expected) ? day : undefined;
+    }, 20_000, 200).catch(async () => (await summary())[0]);
+    expect(after).toEqual(expected);
+
+    const own = await api('GET', '/analytics/users/me/activity', { token: users[0]!.token });
+    expect((own.body.events as { type: string }[]).map((e) => e.type)).toEqual(expect.arrayContaining(['client.page_view', 'user.logged_in', 'user.registered']));
+    expect((await api('GET', `/analytics/reports/summary?from=${today()}&to=${today()}`, { token: users[0]!.token })).status).toBe(403);
+  }, 90_000);
+});
