@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { parse } from 'yaml';
 import { composeConfig, REPO_ROOT, type ComposeConfig } from './support/compose.js';
 
 // The hub and every spoke (a generated one too): the services built from this repository's Dockerfile.
 const nodeServices = (config: ComposeConfig) => Object.keys(config.services).filter((name) => config.services[name]!.image?.startsWith('hubspoke/'));
+// Minimal images with no shell to run a healthcheck in; Prometheus watches them instead (`up`, TargetDown).
+const EXPORTERS = ['postgres-exporter', 'redis-exporter', 'nginx-exporter'];
 const publishing = (config: ComposeConfig) => Object.entries(config.services).filter(([, s]) => (s.ports ?? []).length > 0).map(([name]) => name);
 
 describe('docker-compose.yml', () => {
@@ -30,7 +33,7 @@ describe('docker-compose.yml', () => {
         continue;
       }
       expect(service.image, name).toMatch(/:v?\d+\.\d+/);
-      expect(service.healthcheck?.test, name).toBeDefined();
+      if (!EXPORTERS.includes(name)) expect(service.healthcheck?.test, name).toBeDefined();
     }
     const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/HEALTHCHECK[\s\S]*CMD \["node", "-e"/);
@@ -43,6 +46,44 @@ describe('docker-compose.yml', () => {
     expect(nodeServices(config)).toEqual(expect.arrayContaining(['hub-orchestrator', 'spoke-auth', 'spoke-user']));
     for (const name of nodeServices(config)) expect(Object.keys(config.services[name]!.networks ?? {}).sort(), name).toEqual(['data', 'hub']);
     expect(Object.keys(config.services['hub-gateway']!.networks ?? {}).sort()).toEqual(['edge', 'hub']);
+  });
+});
+
+describe('monitoring in docker-compose.yml', () => {
+  const config = composeConfig('docker-compose.yml');
+  const scrapeConfig = parse(readFileSync(join(REPO_ROOT, 'monitoring/prometheus.yml'), 'utf8')) as {
+    scrape_configs: { job_name: string; static_configs?: { targets: string[] }[]; http_sd_configs?: { url: string }[]; dns_sd_configs?: { names: string[] }[] }[];
+  };
+  const targets = scrapeConfig.scrape_configs.flatMap((job) => (job.static_configs ?? []).flatMap((group) => group.targets));
+
+  test('when read, then Prometheus, Alertmanager, Grafana and one exporter per data service run, and Prometheus scrapes each', () => {
+    expect(Object.keys(config.services)).toEqual(expect.arrayContaining(['prometheus', 'alertmanager', 'grafana', ...EXPORTERS]));
+    expect(targets).toEqual(expect.arrayContaining(['rabbitmq:15692', 'postgres-exporter:9187', 'redis-exporter:9121', 'nginx-exporter:9113', 'alertmanager:9093', 'localhost:9090']));
+    expect(config.services['nginx-exporter']!.command).toEqual(['--nginx.scrape-uri=http://hub-gateway:8081/stub_status']);
+    expect(config.services['hub-gateway']!.environment?.GATEWAY_STATUS_LISTEN_PORT).toBe('8081');
+  });
+
+  test('when read, then spokes are found through the hub and hub replicas through DNS, with no job per spoke', () => {
+    const jobs = scrapeConfig.scrape_configs;
+    expect(jobs.find((job) => job.job_name === 'spokes')?.http_sd_configs).toEqual([expect.objectContaining({ url: 'http://hub-orchestrator:3000/internal/prometheus/targets' })]);
+    expect(jobs.find((job) => job.job_name === 'hub')?.dns_sd_configs?.[0]?.names).toEqual(['hub-orchestrator']);
+    expect(jobs.map((job) => job.job_name)).not.toEqual(expect.arrayContaining(['auth', 'user']));
+  });
+
+  test('when read, then Prometheus reaches the hub, spokes and data services, and mounts the alert rules; Grafana is provisioned from files', () => {
+    expect(Object.keys(config.services.prometheus!.networks ?? {}).sort()).toEqual(['data', 'hub', 'monitoring']);
+    expect(JSON.stringify(config.services.prometheus!.volumes)).toContain('/etc/prometheus/alerts.yml');
+    expect(JSON.stringify(config.services.grafana!.volumes)).toContain('/etc/grafana/provisioning');
+    expect(config.services.grafana!.environment).toMatchObject({ GF_SECURITY_ADMIN_PASSWORD: expect.stringMatching(/^changeme-/) });
+  });
+
+  test('when read, then exporters log in as monitoring roles, never as the superuser or the services\' own roles', () => {
+    expect(config.services['postgres-exporter']!.environment?.DATA_SOURCE_NAME).toMatch(/^postgresql:\/\/monitoring:changeme-monitoring-db-password@postgres:5432\//);
+    expect(config.services['redis-exporter']!.environment).toMatchObject({ REDIS_USER: 'monitoring', REDIS_PASSWORD: 'changeme-redis-monitoring-password' });
+    // Redis: the monitoring user may run INFO and friends, and touch no key.
+    expect(JSON.stringify(config.services.redis!.command)).toMatch(/"--user","monitoring","on",">changeme-redis-monitoring-password","resetkeys","-@all","\+info"/);
+    expect(config.services.postgres!.environment?.MONITORING_DB_PASSWORD).toBe('changeme-monitoring-db-password');
+    expect(readFileSync(join(REPO_ROOT, 'init-scripts/02-monitoring-role.sh'), 'utf8')).toContain('GRANT pg_monitor TO');
   });
 });
 
@@ -91,7 +132,7 @@ describe('docker-compose.dev.yml over the base', () => {
   });
 
   test('when merged, then admin UIs and data ports bind to loopback only, never on the host services\' ports', () => {
-    const published = JSON.stringify(['postgres', 'redis', 'rabbitmq', 'prometheus'].map((n) => config.services[n]!.ports));
+    const published = JSON.stringify(['postgres', 'redis', 'rabbitmq', 'prometheus', 'alertmanager', 'grafana'].map((n) => config.services[n]!.ports));
     expect(published).not.toMatch(/"published":"?(5432|6379|5672)"?/);
     expect(published).toContain('127.0.0.1');
   });

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure the three servers the tests talk to are installed (Debian packages) and running.
+# Makes sure the three servers the tests talk to are installed (Debian packages) and running, with
+# RabbitMQ's Prometheus plugin on; promtool and prometheus for the monitoring tests.
 set -euo pipefail
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
 apt_updated=0
@@ -14,6 +15,7 @@ need rabbitmq-server rabbitmq-server
 need nginx nginx-light
 need openssl openssl
 need docker-compose docker-compose   # `config` only (tests read the merged compose files); no engine needed
+need promtool prometheus             # alert rules and dashboards queries are checked against a real Prometheus
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
@@ -33,4 +35,8 @@ if ! (echo > /dev/tcp/127.0.0.1/15672) 2>/dev/null; then
   as_root rabbitmq-plugins enable --quiet rabbitmq_management >/dev/null
   for _ in $(seq 1 30); do (echo > /dev/tcp/127.0.0.1/15672) 2>/dev/null && break; sleep 0.5; done
 fi
-echo "services: postgres, redis, rabbitmq (with management) up"
+# Port 15692: what the compose image exports, scraped by the monitoring test's Prometheus.
+if ! rabbitmq-plugins list -e -m 2>/dev/null | grep -qx rabbitmq_prometheus; then
+  as_root rabbitmq-plugins enable rabbitmq_prometheus >/dev/null
+fi
+echo "services: postgres, redis, rabbitmq (management and prometheus plugins) up"

@@ -12,6 +12,8 @@ const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
 export interface Gateway {
   url: string;
   tlsUrl: string | undefined;
+  /** The internal server with NGINX's stub_status (what nginx-exporter reads). */
+  statusUrl: string;
   port: number;
   /** JSON access-log lines written so far. */
   accessLog: () => Promise<Record<string, unknown>[]>;
@@ -38,9 +40,10 @@ export async function startGateway({ hubPorts, maxBodySize = '1m', tls }: Gatewa
   const port = await freePort();
   const tlsPort = tls ? await freePort() : undefined;
   const reloadProbePort = await freePort();
+  const statusPort = await freePort();
   const serversFile = join(dir, 'hub-servers.conf');
   const vars: Record<string, string> = {
-    HUB_SERVERS_FILE: serversFile, GATEWAY_LISTEN_PORT: `127.0.0.1:${port}`,
+    HUB_SERVERS_FILE: serversFile, GATEWAY_LISTEN_PORT: `127.0.0.1:${port}`, GATEWAY_STATUS_LISTEN_PORT: `127.0.0.1:${statusPort}`,
     GATEWAY_MAX_BODY_SIZE: maxBodySize, GATEWAY_ACCESS_LOG: join(dir, 'logs', 'access.log'), GATEWAY_CONF_DIR: dir,
     ...(tls ? { GATEWAY_TLS_LISTEN_PORT: `127.0.0.1:${tlsPort}`, GATEWAY_TLS_CERT: tls.cert, GATEWAY_TLS_KEY: tls.key } : {}),
   };
@@ -85,6 +88,7 @@ http {
     url,
     port,
     tlsUrl: tlsPort ? `https://127.0.0.1:${tlsPort}` : undefined,
+    statusUrl: `http://127.0.0.1:${statusPort}`,
     accessLog: async () =>
       (await readFile(vars.GATEWAY_ACCESS_LOG!, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
     setHubs: async (ports) => {

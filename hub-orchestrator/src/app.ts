@@ -4,6 +4,7 @@ import { apiRoutes, createServiceApp, jsonBody, type ApiRoute, type Lifecycle, t
 import { registryRoutes } from './admin/registry-routes.js';
 import { UPSTREAM_DEFAULTS, type HubConfig } from './config.js';
 import { edgeAuth } from './edge/edge-auth.js';
+import { prometheusTargets } from './discovery/prometheus-targets.js';
 import { createHubMetrics } from './hub-metrics.js';
 import { createRateLimiter } from './rate-limit/rate-limiter.js';
 import { createApiReference } from './reference/api-reference.js';
@@ -49,7 +50,7 @@ export function createApp(context: HubAppDeps): Express {
     onBreaker: (u, from, to) => hubMetrics.breakerChanged(u.record.service, from, to),
   });
   const hubMetrics = createHubMetrics({
-    registry: metrics.registry, routes, registryDownSince: () => registry.state().downSince ?? undefined,
+    registry: metrics.registry, routes, registryDownSince: () => registry.state().downSince ?? undefined, instances: registry,
   });
   routes.update(registry.instances());
   registry.onChange((instances) => routes.update(instances));
@@ -69,6 +70,7 @@ export function createApp(context: HubAppDeps): Express {
     // Without Redis the hub still routes on its last table: degraded, not unready.
     checks: { redis: { critical: false, check: () => assertConnected(registry.state().connected) } },
     routes: (app) => {
+      app.use(prometheusTargets(routes));
       app.use(resolveRoute(routes), publicHubRoutes(hubApi.routes, ['/docs/assets/']), edgeAuth({ verifier }), rateLimiter.middleware);
       // Only the hub's own API parses bodies (a job's items); proxied bodies stream through untouched.
       app.use('/api/hub', jsonBody({ limit: HUB_API_BODY_LIMIT }), hubApi.router, referenceAssets());

@@ -1,3 +1,4 @@
+import type { InstanceRecord, RegistryReader } from '@hubspoke/kit';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { BREAKER_STATES, type BreakerState } from './routing/breaker.js';
 import type { RouteTable } from './routing/route-table.js';
@@ -17,13 +18,16 @@ export interface HubMetricsOptions {
   routes: RouteTable;
   /** When the registry (Redis) became unreachable, ms since epoch; undefined while it is up. */
   registryDownSince: () => number | undefined;
+  /** The registry snapshot and its changes: instances that joined or left are counted per spoke. */
+  instances: Pick<RegistryReader, 'instances' | 'onChange'>;
 }
 
 /**
- * The hub's own series, per spoke (`service` is the spoke; it overrides the process's default label).
+ * The hub's own series, per spoke (`service` is the spoke; it overrides the process's default label; a spoke
+ * instance is `spoke_instance`, as Prometheus's own `instance` names the hub replica scraped).
  * Gauges are computed at scrape time from the route table, so they can never drift from it.
  */
-export function createHubMetrics({ registry, routes, registryDownSince }: HubMetricsOptions): HubMetrics {
+export function createHubMetrics({ registry, routes, registryDownSince, instances }: HubMetricsOptions): HubMetrics {
   const registers = [registry];
   const requests = new Counter({
     name: 'hub_proxy_requests_total', help: 'Requests proxied to spokes, by spoke and status code returned to the client',
@@ -51,10 +55,10 @@ export function createHubMetrics({ registry, routes, registryDownSince }: HubMet
   });
   new Gauge({
     name: 'hub_upstream_outstanding', help: 'Requests the hub has outstanding per instance',
-    labelNames: ['service', 'instance'] as const, registers,
+    labelNames: ['service', 'spoke_instance'] as const, registers,
     collect() {
       this.reset();
-      for (const entry of routes.entries()) for (const u of entry.all) this.set({ service: entry.service, instance: u.record.instanceId }, u.inFlight);
+      for (const entry of routes.entries()) for (const u of entry.all) this.set({ service: entry.service, spoke_instance: u.record.instanceId }, u.inFlight);
     },
   });
   new Gauge({
@@ -66,13 +70,37 @@ export function createHubMetrics({ registry, routes, registryDownSince }: HubMet
   });
   new Gauge({
     name: 'hub_breaker_state', help: 'Circuit breaker per instance: 0 closed, 1 half-open, 2 open',
-    labelNames: ['service', 'instance'] as const, registers,
+    labelNames: ['service', 'spoke_instance'] as const, registers,
     collect() {
       this.reset();
       for (const entry of routes.entries()) {
-        for (const u of entry.all) this.set({ service: entry.service, instance: u.record.instanceId }, BREAKER_STATES[u.breaker.state()]);
+        for (const u of entry.all) this.set({ service: entry.service, spoke_instance: u.record.instanceId }, BREAKER_STATES[u.breaker.state()]);
       }
     },
+  });
+  new Gauge({
+    name: 'hub_registry_instances', help: 'Instances in the registry by spoke and status (ready, draining)',
+    labelNames: ['service', 'status'] as const, registers,
+    collect() {
+      this.reset();
+      for (const entry of routes.entries()) {
+        this.set({ service: entry.service, status: 'ready' }, entry.ready.length);
+        this.set({ service: entry.service, status: 'draining' }, entry.all.length - entry.ready.length);
+      }
+    },
+  });
+  const changes = new Counter({
+    name: 'hub_registry_changes_total', help: 'Spoke instances that joined or left the registry (deregistered or expired), by spoke',
+    labelNames: ['service', 'change'] as const, registers,
+  });
+  // Instance ids are new at every start, so a restarting instance shows as one leaving and another joining.
+  const byKey = (records: readonly InstanceRecord[]) => new Map(records.map((r) => [`${r.service}/${r.instanceId}`, r.service]));
+  let known = byKey(instances.instances());
+  instances.onChange((records) => {
+    const next = byKey(records);
+    for (const [key, service] of next) if (!known.has(key)) changes.inc({ service, change: 'joined' });
+    for (const [key, service] of known) if (!next.has(key)) changes.inc({ service, change: 'left' });
+    known = next;
   });
   new Gauge({
     name: 'hub_registry_down_since_seconds', help: 'Unix time the registry (Redis) became unreachable; 0 while it is up', registers,

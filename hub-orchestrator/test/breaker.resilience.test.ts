@@ -12,7 +12,7 @@ let hub: TestHub;
 let spokes: Spoke[] = [];
 
 const spoke = (service: string): SpokeOptions => ({ keyPrefix, service, env: PUBLIC });
-const breakerOf = (instanceId: string, service = 'flaky') => metricValue(hub, `hub_breaker_state{service="${service}",instance="${instanceId}"}`);
+const breakerOf = (instanceId: string, service = 'flaky') => metricValue(hub, `hub_breaker_state{service="${service}",spoke_instance="${instanceId}"}`);
 const transitions = (service: string, from: string, to: string) => metricValue(hub, `hub_breaker_transitions_total{service="${service}",from="${from}",to="${to}"}`);
 
 beforeAll(async () => {

@@ -4,7 +4,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { eventually, testRedisUrl, uniquePrefix } from '@hubspoke/kit/testing';
 import { UPSTREAM_DEFAULTS } from '../src/config.js';
-import { startHub, type TestHub } from './support/hub.js';
+import { PROMETHEUS_TARGETS_PATH } from '../src/discovery/prometheus-targets.js';
+import { metricValue, startHub, type TestHub } from './support/hub.js';
 import { startSpoke, startSpokes, stopAll, type Spoke } from './support/spokes.js';
 
 const keyPrefix = `${uniquePrefix('hub-proxy')}:`;
@@ -180,11 +181,35 @@ describe('observability', () => {
     expect(text).toMatch(/hub_proxy_requests_total\{service="echo",status_code="200"\} \d+/);
     expect(text).toMatch(/hub_proxy_duration_seconds_count\{service="echo"\} \d+/);
     expect(text).toMatch(/hub_live_instances\{service="echo"\} 3/);
-    expect(text).toMatch(/hub_breaker_state\{service="echo",instance="[^"]+"\} 0/);
+    expect(text).toMatch(/hub_breaker_state\{service="echo",spoke_instance="[^"]+"\} 0/);
     expect(text).toMatch(/hub_registry_down_since_seconds\{service="hub"\} 0/);
     // The generic HTTP series name the spoke's route template, not the raw path.
     expect(text).toMatch(/http_requests_total\{method="GET",route="\/api\/echo\/\*",status_code="200",service="hub"\} \d+/);
     expect(text).not.toContain('route="/api/echo/m"');
     expect(await (await fetch(`${hub.url}/ready`)).json()).toMatchObject({ status: 'ready', degraded: [] });
+  });
+
+  test('when Prometheus asks the hub for targets, then it gets every spoke instance with service, role and instance labels', async () => {
+    const groups = (await (await fetch(`${hub.url}${PROMETHEUS_TARGETS_PATH}`)).json()) as { targets: string[]; labels: Record<string, string> }[];
+    const echoes = spokes.filter((spoke) => spoke.service === 'echo');
+    expect(groups.filter((group) => group.labels.service === 'echo').sort((a, b) => a.labels.instance!.localeCompare(b.labels.instance!)))
+      .toEqual(echoes.map((spoke) => ({ targets: [new URL(spoke.url).host], labels: { service: 'echo', role: 'spoke', instance: spoke.instanceId } }))
+        .sort((a, b) => a.labels.instance.localeCompare(b.labels.instance)));
+    expect(groups.map((group) => group.labels.service)).toContain('auth');
+  });
+
+  test('when a client asks for the targets under /api, then it is not found', async () => {
+    const admin = { authorization: `Bearer ${await hub.token('admin')}` };
+    expect((await get(`/api/hub${PROMETHEUS_TARGETS_PATH}`, admin)).status).toBe(404);
+  });
+
+  test('when an instance registers and then deregisters, then the hub counts it joining and leaving, and its instances by status', async () => {
+    const blip = await startSpoke({ keyPrefix, service: 'blip' });
+    await eventually(async () => (await metricValue(hub, 'hub_registry_instances{service="blip",status="ready"}')) === 1);
+    expect(await metricValue(hub, 'hub_registry_changes_total{service="blip",change="joined"}')).toBe(1);
+    expect(await metricValue(hub, 'hub_registry_instances{service="echo",status="ready"}')).toBe(3);
+    await blip.kill('SIGTERM');
+    await eventually(async () => (await metricValue(hub, 'hub_registry_changes_total{service="blip",change="left"}')) === 1);
+    expect(await metricValue(hub, 'hub_registry_instances{service="blip",status="ready"}')).toBe(0);
   });
 });

@@ -43,8 +43,8 @@ afterAll(async () => {
 const series = (hub: HubProcess) => ({
   timeouts: () => metricValue(hub, 'hub_upstream_errors_total{service="busy",kind="timeout"}'),
   opened: () => metricValue(hub, 'hub_breaker_transitions_total{service="busy",from="closed",to="open"}'),
-  breaker: () => metricValue(hub, `hub_breaker_state{service="busy",instance="${spoke.instanceId}"}`),
-  outstanding: () => metricValue(hub, `hub_upstream_outstanding{service="busy",instance="${spoke.instanceId}"}`),
+  breaker: () => metricValue(hub, `hub_breaker_state{service="busy",spoke_instance="${spoke.instanceId}"}`),
+  outstanding: () => metricValue(hub, `hub_upstream_outstanding{service="busy",spoke_instance="${spoke.instanceId}"}`),
   shed: () => metricValue(hub, 'hub_shed_requests_total{service="busy"}'),
 });
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { CONSUMED_EVENTS, ITEM_CREATED_SAMPLE } from './example-events.js';
 import { renderTemplate } from './render-template.js';
 import { assertFree, nextPort, readRepoFacts } from './repo-facts.js';
-import { addScrapeJob, addToComposeBase, addToComposeFile } from './shared-files/compose-files.js';
+import { addToComposeBase, addToComposeFile } from './shared-files/compose-files.js';
 import { addContractSample, addToContractIndex, readContract } from './shared-files/contract-files.js';
 import { addToEventsTable } from './shared-files/events-doc.js';
 import { addPasswordVariable, addProjectReference, addServiceDatabase, addToDockerfile } from './shared-files/text-files.js';
@@ -47,7 +47,6 @@ export function generateSpoke(root: string, name: string, prefix = name): Genera
     ...readdirSync(root).filter((file) => COMPOSE_OVERRIDE.test(file)).sort().map((file): [string, Edit] => [file, addToComposeFile]),
     ['init-scripts/01-service-databases.sh', addServiceDatabase],
     ['.env.example', addPasswordVariable],
-    ['monitoring/prometheus.yml', addScrapeJob],
     [`${CONTRACTS_DIR}/index.ts`, (source, _names, file) => addToContractIndex(source, contract, file)],
     ['packages/contracts/test/event-contracts.test.ts', (source, _names, file) => addContractSample(source, contract.routingKey, ITEM_CREATED_SAMPLE, file)],
     ['docs/events.md', (source, { name }, file) => addToEventsTable(source, { routingKey: contract.routingKey, producer: name, consumes: CONSUMED_EVENTS }, file)],

@@ -11,7 +11,6 @@ export interface RepoFacts {
   composeServices: string[];
   databases: string[];
   variables: string[];
-  scrapeJobs: string[];
 }
 
 const read = (root: string, path: string) => (existsSync(join(root, path)) ? readFileSync(join(root, path), 'utf8') : '');
@@ -21,7 +20,6 @@ export function readRepoFacts(root: string): RepoFacts {
   const spokeDirs = readdirSync(join(root, 'spokes'), { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => `spokes/${entry.name}`);
   const compose = (parse(read(root, 'docker-compose.yml')) ?? {}) as { services?: Record<string, { build?: { args?: Record<string, unknown> } }> };
   const services = compose.services ?? {};
-  const prometheus = (parse(read(root, 'monitoring/prometheus.yml')) ?? {}) as { scrape_configs?: { job_name?: string }[] };
   return {
     spokeDirs,
     routePrefixes: spokeDirs.flatMap((dir) => matches(read(root, `${dir}/src/service.ts`), /routePrefix:\s*'([^']+)'/g)),
@@ -33,7 +31,6 @@ export function readRepoFacts(root: string): RepoFacts {
     composeServices: Object.keys(services),
     databases: matches(read(root, 'init-scripts/01-service-databases.sh'), /^create\s+(\S+)\s/gm),
     variables: matches(read(root, '.env.example'), /^([A-Z0-9_]+)=/gm),
-    scrapeJobs: (prometheus.scrape_configs ?? []).flatMap((job) => (job.job_name ? [job.job_name] : [])),
   };
 }
 
@@ -48,7 +45,6 @@ export function assertFree(names: SpokeNames, facts: RepoFacts): void {
     [facts.routePrefixes.includes(names.prefix), `route prefix "${names.prefix}" is taken by another spoke (choose one with --prefix)`],
     [facts.databases.includes(names.snake), `init-scripts already create a database ${names.snake}`],
     [facts.variables.includes(names.passwordVariable), `.env.example already has ${names.passwordVariable}`],
-    [facts.scrapeJobs.includes(names.name), `monitoring/prometheus.yml already has a job ${names.name}`],
   ];
   const clash = clashes.find(([taken]) => taken);
   if (clash) throw new SpokeInputError(clash[1]);

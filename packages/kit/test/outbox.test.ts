@@ -32,6 +32,24 @@ describe('outbox relay', () => {
     await relay.stop();
   });
 
+  test('when rows wait unsent, then the backlog and the age of the oldest are exported, and both fall to 0 once they are sent', async () => {
+    const registry = new Registry();
+    const waiting = [event('backlog'), event('backlog')];
+    for (const row of waiting) await withTransaction(fixture.db, (tx) => enqueue(tx, row));
+    // Not due for an hour: they wait as they would with every relay down, the oldest for 90 s.
+    await fixture.db.query("UPDATE outbox SET next_attempt_at = now() + interval '1 hour' WHERE id = ANY($1::uuid[])", [waiting.map((row) => row.id)]);
+    await fixture.db.query("UPDATE outbox SET occurred_at = now() - interval '90 seconds' WHERE id = $1", [waiting[0]!.id]);
+    const relay = fixture.relay(bus, { registry, pollIntervalMs: 50 });
+    const value = async (name: string) => Number(/ ([\d.e+-]+)$/m.exec(await registry.getSingleMetricAsString(name))?.[1]);
+    expect(await value('outbox_pending_rows')).toBeGreaterThanOrEqual(2);
+    expect(await value('outbox_oldest_pending_age_seconds')).toBeGreaterThanOrEqual(90);
+
+    await fixture.db.query('UPDATE outbox SET next_attempt_at = now() WHERE id = ANY($1::uuid[])', [waiting.map((row) => row.id)]);
+    await eventually(async () => (await value('outbox_pending_rows')) === 0);
+    expect(await value('outbox_oldest_pending_age_seconds')).toBe(0);
+    await relay.stop();
+  });
+
   test('when a row can never be published (its type is too long for a routing key), then it is parked at once', async () => {
     const relay = fixture.relay(bus);
     const tooLong = { ...event('toolong'), type: `toolong.${'x'.repeat(300)}` };

@@ -1,7 +1,7 @@
 import type { Document, Node } from 'yaml';
 import type { SpokeNames } from '../spoke-names.js';
 import { applyEdits, type TextEdit } from './source-lines.js';
-import { findPair, insertBlock, isMap, isScalar, isSeq, itemLines, keysOf, pairLines, readYaml, scalarEdit, sequencesWith } from './yaml-blocks.js';
+import { findPair, insertBlock, isMap, isScalar, itemLines, keysOf, pairLines, readYaml, scalarEdit, sequencesWith } from './yaml-blocks.js';
 
 // The spoke every new one is modelled on: whatever shape it has in a compose file, the new one gets.
 export const REFERENCE_SERVICE = 'spoke-user';
@@ -78,33 +78,4 @@ function addDatabasePassword(source: string, names: SpokeNames, file: string): s
   const [start, end] = pairLines(source, last);
   const text = source.slice(start, end).replaceAll(String((last.key as { value: unknown }).value), names.passwordVariable);
   return applyEdits(source, [{ start: end, end, text }]);
-}
-
-/** monitoring/prometheus.yml: a scrape job like the reference spoke's, after the last spoke's job. */
-export function addScrapeJob(source: string, names: SpokeNames, file: string): string {
-  const jobsOf = (doc: Document) => {
-    const jobs = doc.get('scrape_configs', true);
-    if (!isSeq(jobs)) throw new Error(`${file}: no scrape_configs list`);
-    return jobs.items;
-  };
-  const scrapes = (service: string | RegExp) => (job: unknown) => {
-    const targets = JSON.stringify((job as { toJSON: () => unknown }).toJSON());
-    return typeof service === 'string' ? targets.includes(`"${service}"`) : service.test(targets);
-  };
-  const jobs = jobsOf(readYaml(source, file));
-  const reference = jobs.find(scrapes(REFERENCE_SERVICE));
-  if (!reference) throw new Error(`${file}: no job scrapes ${REFERENCE_SERVICE} to model ${names.name}'s on`);
-  const copied = itemLines(source, reference);
-  const block = source.slice(...copied).replaceAll(REFERENCE_SERVICE, names.composeService);
-  const text = insertBlock(source, itemLines(source, jobs.findLast(scrapes(/"spoke-[a-z0-9-]+"/)))[1], copied, block);
-
-  const doc = readYaml(text, file);
-  const job = jobsOf(doc).find(scrapes(names.composeService));
-  if (!isMap(job)) throw new Error(`${file}: the copied job is not a map`);
-  const edits = [scalarEdit(text, job.get('job_name', true) as Node, names.name, `${file}: job_name`)];
-  const discovery = job.get('dns_sd_configs', true);
-  for (const config of isSeq(discovery) ? discovery.items : []) {
-    if (isMap(config) && config.has('port')) edits.push(scalarEdit(text, config.get('port', true) as Node, String(names.port), `${file}: port`));
-  }
-  return applyEdits(text, edits);
 }

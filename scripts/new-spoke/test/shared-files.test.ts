@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { addScrapeJob, addToComposeBase, addToComposeFile } from '../shared-files/compose-files.js';
+import { addToComposeBase, addToComposeFile } from '../shared-files/compose-files.js';
 import { addPasswordVariable, addProjectReference, addServiceDatabase, addToDockerfile } from '../shared-files/text-files.js';
 import { spokeNames } from '../spoke-names.js';
 
@@ -88,28 +88,6 @@ describe('compose files', () => {
 
   test('when the base has no spoke-user, then the error names the file and what is missing', () => {
     expect(() => addToComposeBase('services:\n  postgres: {}\n', names, 'docker-compose.yml')).toThrow(/docker-compose.yml: no spoke-user service/);
-  });
-});
-
-describe('monitoring/prometheus.yml', () => {
-  test('when a job is added, then it copies the user spoke\'s discovery with its own name and port, after the last spoke\'s job', () => {
-    const source = `scrape_configs:
-  - job_name: user
-    dns_sd_configs:
-      - names: [spoke-user]
-        type: A
-        port: 3002
-  - job_name: reports
-    dns_sd_configs:
-      - names: [spoke-reports]
-        port: 3004
-  - job_name: prometheus
-    static_configs:
-      - targets: [localhost:9090]
-`;
-    const jobs = (parse(addScrapeJob(source, names, 'prometheus.yml')) as { scrape_configs: { job_name: string }[] }).scrape_configs;
-    expect(jobs.map((job) => job.job_name)).toEqual(['user', 'reports', 'invoice', 'prometheus']);
-    expect(jobs[2]).toEqual({ job_name: 'invoice', dns_sd_configs: [{ names: ['spoke-invoice'], type: 'A', port: 3005 }] });
   });
 });
 

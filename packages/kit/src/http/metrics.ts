@@ -1,6 +1,7 @@
 import type { RequestHandler, Router } from 'express';
 import express from 'express';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { routeTemplate } from './route-template.js';
 
 export interface Metrics {
   registry: Registry;
@@ -9,8 +10,6 @@ export interface Metrics {
   /** `GET /metrics` in the Prometheus text format. */
   route: Router;
 }
-
-const UNMATCHED_ROUTE = '<unmatched>';
 
 /** One registry per process, with default process metrics and `service` on every series. */
 export function createMetrics({ service }: { service: string }): Metrics {
@@ -35,10 +34,7 @@ export function createMetrics({ service }: { service: string }): Metrics {
   const httpMiddleware: RequestHandler = (req, res, next) => {
     const start = process.hrtime.bigint();
     res.once('finish', () => {
-      // A route template, never the raw path: raw paths would make one series per id.
-      // A proxy with no Express route names its template in res.locals.metricsRoute (the hub: /api/users/*).
-      const route = req.route?.path !== undefined ? `${req.baseUrl}${String(req.route.path)}` : (res.locals.metricsRoute as string | undefined) ?? UNMATCHED_ROUTE;
-      const labels = { method: req.method, route, status_code: String(res.statusCode) };
+      const labels = { method: req.method, route: routeTemplate(req, res), status_code: String(res.statusCode) };
       requests.inc(labels);
       duration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
     });

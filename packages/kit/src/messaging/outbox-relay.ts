@@ -241,6 +241,27 @@ function relayMetrics(registry: Registry, db: Pool) {
       this.set(rows[0]?.n ?? 0);
     },
   });
+  // A steady backlog is fine; a growing one, or an old oldest row, means the relays are not keeping up or not
+  // running. Both come from the partial index on unsent rows. Every replica reports the same database-wide value.
+  new Gauge({
+    name: 'outbox_pending_rows',
+    help: 'Committed outbox rows not yet published (parked ones excluded): the relay\'s backlog',
+    registers: [registry],
+    async collect() {
+      const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL');
+      this.set(rows[0]?.n ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'outbox_oldest_pending_age_seconds',
+    help: 'Age of the oldest outbox row not yet published; 0 when none waits',
+    registers: [registry],
+    async collect() {
+      const { rows } = await db.query<{ age: number }>(
+        'SELECT coalesce(extract(epoch FROM now() - min(occurred_at)), 0)::float8 AS age FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL');
+      this.set(rows[0]?.age ?? 0);
+    },
+  });
   return {
     relayed: new Counter({
       name: 'outbox_rows_total',

@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createRegistryConnection } from './connection.js';
+import { newInstanceId } from './instance-id.js';
 import { registryKeys, type RegistryChange } from './keys.js';
 import { parseOwnRecord } from './record-schema.js';
 import { signRecord } from './signing.js';
@@ -29,6 +28,8 @@ export interface RegisterInstanceOptions {
   routeLimits?: RouteLimit[];
   /** The task types this instance serves (`serveTasks`): the hub accepts jobs of these types. */
   tasks?: TaskDeclaration[];
+  /** The id the service already logs under (startService makes one); a new one by default. */
+  instanceId?: string;
   ttlMs?: number;
   heartbeatMs?: number;
   logger: Logger;
@@ -57,7 +58,7 @@ export async function registerInstance(options: RegisterInstanceOptions): Promis
   const keys = registryKeys(keyPrefix);
   let current = parseOwnRecord({
     service: options.service,
-    instanceId: newInstanceId(),
+    instanceId: options.instanceId ?? newInstanceId(),
     url: options.url,
     routePrefix: options.routePrefix,
     version: options.version,
@@ -73,7 +74,8 @@ export async function registerInstance(options: RegisterInstanceOptions): Promis
   const key = keys.instance(service, instanceId);
   const owned = typeof options.redis === 'string';
   const redis = typeof options.redis === 'string' ? createRegistryConnection(options.redis, logger, 'registry client') : options.redis;
-  const log = logger.child({ registryService: service, instanceId });
+  // A service's logger already names its instance: binding it twice would write the key twice.
+  const log = logger.child(logger.bindings().instanceId === instanceId ? { registryService: service } : { registryService: service, instanceId });
 
   let phase: 'active' | 'stopped' | 'deregistered' = 'active';
   let failing = false;
@@ -157,10 +159,4 @@ export async function registerInstance(options: RegisterInstanceOptions): Promis
       if (owned && redis.status !== 'end') await redis.quit().catch(() => redis.disconnect());
     },
   };
-}
-
-/** Host name plus a random suffix: unique per process even when `--scale` replicas share an image. */
-function newInstanceId(): string {
-  const host = hostname().replace(/[^A-Za-z0-9.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63);
-  return `${host || 'instance'}-${randomBytes(4).toString('hex')}`;
 }

@@ -25,6 +25,7 @@ export interface ServeOptions extends RegistrationSpec {
   logger: Logger;
   service: string;
   version: string;
+  instanceId: string;
 }
 
 /**
@@ -40,7 +41,7 @@ export async function serveAndRegister(options: ServeOptions): Promise<{ server:
   try {
     registration = await registerInstance({
       redis: env.redisUrl, keyPrefix: env.registryKeyPrefix, secret: env.registrySecret, logger,
-      service: options.service, routePrefix: options.routePrefix, version: options.version,
+      service: options.service, instanceId: options.instanceId, routePrefix: options.routePrefix, version: options.version,
       publicRoutes: options.publicRoutes, routeLimits: options.routeLimits, tasks: options.tasks,
       // The bound port: with port 0 (tests) the system picked it.
       url: deriveInstanceUrl({ port: serverPort(server), override: env.publicUrl, subnet: env.advertiseSubnet }),

@@ -5,6 +5,7 @@ import { createJwksKeySource } from '../auth/jwks-key-source.js';
 import { createTokenVerifier, type TokenVerifier } from '../auth/token-verifier.js';
 import { migrate } from '../db/migrate.js';
 import { createPool, type Pool, type PoolOptions } from '../db/pool.js';
+import { instrumentPool } from '../db/pool-metrics.js';
 import { createMetrics, type Metrics } from '../http/metrics.js';
 import { closeServer, listen, serverPort } from '../http/server.js';
 import { createLifecycle, type Lifecycle, type ShutdownStep } from '../lifecycle.js';
@@ -16,6 +17,7 @@ import type { ConsumerQueues } from '../messaging/topology.js';
 import { startOutboxRelay, type OutboxRelayOptions } from '../messaging/outbox-relay.js';
 import type { Registration } from '../registry/client.js';
 import type { TaskServer } from '../tasks/serve-tasks.js';
+import { newInstanceId } from '../registry/instance-id.js';
 import { serveAndRegister, type RegistrationSpec } from './serve-and-register.js';
 import type { AmqpEnv, PostgresEnv, ProcessEnv, RegistrationEnv, TokenEnv } from './service-env.js';
 
@@ -94,7 +96,9 @@ export async function startService<C extends ProcessEnv, D>(
   definition: ServiceDefinition<C, D>, options: StartOptions = {},
 ): Promise<RunningService<C, D>> {
   const { name, config } = definition;
-  const logger = options.logger ?? createLogger({ service: name, level: config.logLevel });
+  const instanceId = newInstanceId();
+  // Every line names the instance that wrote it: with `--scale`, that is how a request's lines are told apart.
+  const logger = (options.logger ?? createLogger({ service: name, level: config.logLevel })).child({ instanceId });
   const lifecycle = createLifecycle({ logger, drainDelayMs: config.drainDelayMs, timeoutMs: config.shutdownTimeoutMs, exit: options.exit });
   if (options.signals) lifecycle.installSignalHandlers();
   // Steps are collected per stage and handed to the lifecycle once the server is up, so the order
@@ -114,6 +118,7 @@ export async function startService<C extends ProcessEnv, D>(
     const db = hasString(config, 'databaseUrl') ? createPool({ connectionString: config.databaseUrl, applicationName: name, ...options.pool }, logger) : undefined;
     if (db) {
       context.db = db;
+      instrumentPool(db, metrics.registry);
       steps.pool.push({ name: 'postgres pool', run: () => db.end() });
       await migrate(db, MESSAGING_MIGRATIONS_DIR, logger);
       if (definition.migrationsDir) await migrate(db, definition.migrationsDir, logger);
@@ -157,7 +162,7 @@ export async function startService<C extends ProcessEnv, D>(
     if (definition.registration) {
       if (!isRegistrationEnv(config)) throw new Error(`${name}: registering with the hub needs REDIS_URL and REGISTRY_SECRET in the config`);
       ({ server, registration } = await serveAndRegister({
-        app, env: { ...config, port: options.port ?? config.port }, lifecycle, logger, service: name, version: definition.version, ...definition.registration,
+        app, env: { ...config, port: options.port ?? config.port }, lifecycle, logger, service: name, version: definition.version, instanceId, ...definition.registration,
         tasks: tasks.map((task) => task.declaration),
       }));
     } else {
@@ -168,7 +173,7 @@ export async function startService<C extends ProcessEnv, D>(
     // Services' own steps stop in reverse order of creation: what started last depends on what started first.
     for (const step of [...steps.transport, ...steps.own.reverse(), ...steps.pool]) lifecycle.onStop(step.name, step.run);
     const url = `http://127.0.0.1:${serverPort(server)}`;
-    logger.info({ port: serverPort(server), version: definition.version, instanceId: registration?.instanceId }, `${name} service started`);
+    logger.info({ port: serverPort(server), version: definition.version }, `${name} service started`);
     return { context: appContext, app, server, url, registration, queues, shutdown: (reason = 'shutdown requested') => lifecycle.shutdown(reason) };
   } catch (error) {
     return stopEarly(error);
