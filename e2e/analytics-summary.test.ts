@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { connectBus, createEnvelope, createLogger, type Bus } from '@hubspoke/kit';
+import { JobCreatedV1, JobFinishedV1, NotificationFailedV1, NotificationSentV1 } from '@hubspoke/contracts';
+import { connectBus, createEvent, createLogger, type Bus } from '@hubspoke/kit';
 import { eventually, testAmqpUrl } from '@hubspoke/kit/testing';
 import { apiClient, SPOKES, startPlatform, type Platform, type SpokeSpec } from './support/platform.js';
 
@@ -26,7 +27,6 @@ afterAll(async () => {
 }, 30_000);
 
 const today = () => new Date().toISOString().slice(0, 10);
-const publish = (source: string, type: string, payload: Record<string, unknown>) => bus.publish(createEnvelope({ source, type, version: 1, payload }));
 
 describe('the analytics summary through the hub', () => {
   test('when a day of activity is scripted (signups, logins, client events, notifications, a job), then the day\'s summary counts it exactly', async () => {
@@ -48,12 +48,14 @@ describe('the analytics summary through the hub', () => {
     }
     const sent = await api('POST', '/analytics/events', { token: users[0]!.token, body: { events: [{ type: 'page_view' }, { type: 'page_view' }] } });
     expect(sent.status).toBe(202);
-    await publish('notify', 'notification.sent', { userId: users[0]!.id, channel: 'email' });
-    await publish('notify', 'notification.sent', { userId: users[1]!.id, channel: 'email' });
-    await publish('notify', 'notification.failed', { userId: users[2]!.id, channel: 'email' });
+    const notification = (ownerId: string) => ({ notificationId: randomUUID(), ownerId, channel: 'email' as const, template: 'welcome', attempts: 1 });
+    await bus.publish(createEvent(NotificationSentV1, 'notification', { ...notification(users[0]!.id), provider: 'smtp' }));
+    await bus.publish(createEvent(NotificationSentV1, 'notification', { ...notification(users[1]!.id), provider: 'smtp' }));
+    await bus.publish(createEvent(NotificationFailedV1, 'notification', { ...notification(users[2]!.id), reason: 'permanent' }));
     const jobId = randomUUID();
-    await publish('hub', 'job.created', { jobId, type: 'analytics.aggregate' });
-    await publish('hub', 'job.finished', { jobId, status: 'succeeded' });
+    const job = { jobId, taskType: 'analytics.aggregate', creatorId: users[0]!.id, total: 1 };
+    await bus.publish(createEvent(JobCreatedV1, 'hub', job));
+    await bus.publish(createEvent(JobFinishedV1, 'hub', { ...job, status: 'succeeded', succeeded: 1, failed: 0, cancelled: 0, retries: 0, durationMs: 10 }));
 
     const expected = {
       day: today(), signups: Number(before.signups) + 3, logins: 4, activeUsers: 4,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startAnalyticsHarness, type AnalyticsHarness } from './support/analytics-harness.js';
-import { loggedIn, registered, uncontracted } from './support/events.js';
+import { loggedIn, notificationFailed, notificationSent, registered, uncontracted } from './support/events.js';
 
 let h: AnalyticsHarness;
 let admin: string;
@@ -158,7 +158,7 @@ describe('GET /metrics (Prometheus)', () => {
     const before = await read();
     const userId = randomUUID();
     const login = loggedIn(userId);
-    await h.publishAndWait([registered(userId), login, login, uncontracted('notification.sent', {}), uncontracted('notification.failed', {})]);
+    await h.publishAndWait([registered(userId), login, login, notificationSent(userId), notificationFailed(userId)]);
     const after = await read();
     expect(value(after, 'analytics_signups_total{service="analytics"}') - value(before, 'analytics_signups_total{service="analytics"}')).toBe(1);
     expect(value(after, 'analytics_logins_total{service="analytics"}') - value(before, 'analytics_logins_total{service="analytics"}')).toBe(1);

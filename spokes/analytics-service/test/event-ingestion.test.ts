@@ -62,11 +62,11 @@ describe('ingestion from the bus', () => {
   });
 
   test('when an event has no contract, then it is stored and counted by type as unknown, with no payload kept', async () => {
-    const event = uncontracted('notification.sent', { userId: randomUUID(), email: 'someone@example.com' });
+    const event = uncontracted('legacy.thing_happened', { userId: randomUUID(), email: 'someone@example.com' });
     await h.publishAndWait([event]);
     const { rows } = await h.db.query('SELECT known, user_id, data, source FROM events WHERE id = $1', [event.id]);
     expect(rows).toEqual([{ known: false, user_id: null, data: {}, source: 'elsewhere' }]);
-    expect(await count(`SELECT sum(count) AS n FROM counts_day WHERE type = 'notification.sent'`)).toBe(1);
+    expect(await count(`SELECT sum(count) AS n FROM counts_day WHERE type = 'legacy.thing_happened'`)).toBe(1);
   });
 
   test('when a payload breaks its contract, then it is dead-lettered at once and nothing is stored', async () => {

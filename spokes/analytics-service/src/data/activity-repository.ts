@@ -1,5 +1,5 @@
+import type { PagePosition } from '@hubspoke/kit';
 import type { Queryable } from '@hubspoke/kit';
-import type { PagePosition } from '../domain/page-cursor.js';
 
 export interface ActivityRow {
   id: string;
@@ -31,11 +31,11 @@ export function createActivityRepository(db: Queryable) {
         ? await db.query<Row>(
           `SELECT ${COLUMNS} FROM events
            WHERE user_id = $1 AND (occurred_at, id) < (timestamptz 'epoch' + $2::bigint * interval '1 microsecond', $3::uuid)
-           ORDER BY occurred_at DESC, id DESC LIMIT $4`, [userId, before.occurredAtMicros, before.id, limit])
+           ORDER BY occurred_at DESC, id DESC LIMIT $4`, [userId, before.atMicros, before.id, limit])
         : await db.query<Row>(`SELECT ${COLUMNS} FROM events WHERE user_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2`, [userId, limit]);
       return rows.map((row) => ({
         id: row.id, type: row.type, version: row.version, source: row.source, occurredAt: row.occurred_at, data: row.data,
-        position: { occurredAtMicros: row.occurred_at_us, id: row.id },
+        position: { atMicros: row.occurred_at_us, id: row.id },
       }));
     },
   };

@@ -1,8 +1,8 @@
+import { decodeCursor, encodeCursor } from '@hubspoke/kit';
 import type { Pool } from '@hubspoke/kit';
 import { createActivityRepository } from '../data/activity-repository.js';
 import { createRollupRepository, type Interval } from '../data/rollup-repository.js';
-import { invalidRange, rangeNotRetained, rangeTooLarge } from './analytics-errors.js';
-import { decodeCursor, encodeCursor } from './page-cursor.js';
+import { invalidCursor, invalidRange, rangeNotRetained, rangeTooLarge } from './analytics-errors.js';
 import { alignRange, MAX_BUCKETS } from './range.js';
 import { JOB_TYPE_PREFIX, REPORT_TYPES } from './report-types.js';
 import { retentionWindow } from './retention-window.js';
@@ -57,7 +57,7 @@ export function createQueries({ db, retentionDays }: { db: Pool; retentionDays: 
     },
 
     async activity(userId: string, { cursor, limit }: { cursor?: string; limit: number }) {
-      const before = cursor === undefined ? undefined : decodeCursor(cursor);
+      const before = cursor === undefined ? undefined : decodeCursor(cursor, invalidCursor);
       const rows = await createActivityRepository(db).listByUser(userId, { before, limit: limit + 1 });
       const page = rows.slice(0, limit);
       const last = page.at(-1);

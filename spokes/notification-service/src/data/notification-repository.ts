@@ -1,7 +1,7 @@
+import type { PagePosition } from '@hubspoke/kit';
 import type { Queryable } from '@hubspoke/kit';
 import type { Channel } from '../domain/channel.js';
 import type { Attempt, NotificationDetail, NotificationSummary } from '../domain/notification.js';
-import type { PagePosition } from '../domain/page-cursor.js';
 import type { RenderedMessage } from '../domain/templates.js';
 
 export interface NewNotification {
@@ -75,14 +75,14 @@ export function createNotificationRepository(db: Queryable) {
         ? await db.query<SummaryRow>(
           `SELECT ${COLUMNS} FROM notifications
            WHERE owner_id = $1 AND (created_at, id) > (timestamptz 'epoch' + $2::bigint * interval '1 microsecond', $3::uuid)
-           ORDER BY created_at, id LIMIT $4`, [ownerId, after.createdAtMicros, after.id, limit])
+           ORDER BY created_at, id LIMIT $4`, [ownerId, after.atMicros, after.id, limit])
         : await db.query<SummaryRow>(`SELECT ${COLUMNS} FROM notifications WHERE owner_id = $1 ORDER BY created_at, id LIMIT $2`, [ownerId, limit]);
       return rows.map((row) => ({
         summary: {
           id: row.id, channel: row.channel, template: row.template, status: row.status, attempts: row.attempts,
           createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString(),
         },
-        position: { createdAtMicros: row.created_at_us, id: row.id },
+        position: { atMicros: row.created_at_us, id: row.id },
       }));
     },
 

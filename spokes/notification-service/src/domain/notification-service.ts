@@ -1,11 +1,11 @@
+import { decodeCursor, encodeCursor } from '@hubspoke/kit';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger, Pool, Queryable, Role } from '@hubspoke/kit';
 import { createContactRepository } from '../data/contact-repository.js';
 import { createNotificationRepository } from '../data/notification-repository.js';
 import { ADDRESS_SCHEMAS, normalizeAddress, type Channel } from './channel.js';
 import type { NotificationDetail, NotificationPage } from './notification.js';
-import { idempotencyKeyReused, invalidAddress, noContact, notificationNotFound, recipientForbidden } from './notification-errors.js';
-import { decodeCursor, encodeCursor } from './page-cursor.js';
+import { idempotencyKeyReused, invalidAddress, invalidCursor, noContact, notificationNotFound, recipientForbidden } from './notification-errors.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { TemplateData, Templates } from './templates.js';
 
@@ -126,7 +126,7 @@ export function createNotificationService({ db, templates, limiter, logger, wake
     },
 
     async list(caller: Caller, { cursor, limit }: { cursor?: string; limit: number }): Promise<NotificationPage> {
-      const after = cursor === undefined ? undefined : decodeCursor(cursor);
+      const after = cursor === undefined ? undefined : decodeCursor(cursor, invalidCursor);
       const rows = await createNotificationRepository(db).listByOwner(caller.userId, { after, limit: limit + 1 });
       const page = rows.slice(0, limit);
       const last = page.at(-1);

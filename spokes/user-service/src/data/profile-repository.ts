@@ -1,5 +1,5 @@
+import type { PagePosition } from '@hubspoke/kit';
 import type { Queryable } from '@hubspoke/kit';
-import type { PagePosition } from '../domain/page-cursor.js';
 import type { KnownIdentity, Preferences, Profile, ProfileChanges } from '../domain/profile.js';
 
 /** A profile as stored: the API view plus what only the service needs (deletion, page position). */
@@ -84,7 +84,7 @@ export function createProfileRepository(db: Queryable) {
         ? await db.query<ProfileRow>(
           `SELECT ${COLUMNS} FROM profiles
            WHERE deleted_at IS NULL AND (created_at, id) > (timestamptz 'epoch' + $1::bigint * interval '1 microsecond', $2::uuid)
-           ORDER BY created_at, id LIMIT $3`, [after.createdAtMicros, after.id, limit])
+           ORDER BY created_at, id LIMIT $3`, [after.atMicros, after.id, limit])
         : await db.query<ProfileRow>(`SELECT ${COLUMNS} FROM profiles WHERE deleted_at IS NULL ORDER BY created_at, id LIMIT $1`, [limit]);
       return rows.map(toStored);
     },
@@ -106,6 +106,6 @@ function toStored(row: ProfileRow): StoredProfile {
       updatedAt: row.updated_at.toISOString(),
     },
     deleted: row.deleted_at !== null,
-    position: { createdAtMicros: row.created_at_us, id: row.id },
+    position: { atMicros: row.created_at_us, id: row.id },
   };
 }

@@ -1,8 +1,7 @@
-import { enqueue, withTransaction, type Logger, type Pool, type Queryable } from '@hubspoke/kit';
+import { decodeCursor, encodeCursor, enqueue, withTransaction, type Logger, type Pool, type Queryable } from '@hubspoke/kit';
 import { createProfileRepository, type ProfileRepository, type StoredProfile } from '../data/profile-repository.js';
-import { decodeCursor, encodeCursor } from './page-cursor.js';
 import type { Actor, KnownIdentity, Profile, ProfileChanges, ProfilePage } from './profile.js';
-import { userNotFound } from './user-errors.js';
+import { invalidCursor, userNotFound } from './user-errors.js';
 import { userDeletedV1, userUpdatedV1 } from './user-events.js';
 
 export interface ProfileServiceDeps {
@@ -51,7 +50,7 @@ export function createProfileService({ db, logger }: ProfileServiceDeps) {
     },
 
     async list({ cursor, limit }: { cursor?: string; limit: number }): Promise<ProfilePage> {
-      const after = cursor === undefined ? undefined : decodeCursor(cursor);
+      const after = cursor === undefined ? undefined : decodeCursor(cursor, invalidCursor);
       const rows = await createProfileRepository(db).listLive({ after, limit: limit + 1 });
       const page = rows.slice(0, limit);
       const last = page.at(-1);

@@ -1,6 +1,6 @@
+import type { PagePosition } from '@hubspoke/kit';
 import type { Queryable } from '@hubspoke/kit';
 import type { Item } from '../domain/item.js';
-import type { PagePosition } from '../domain/page-cursor.js';
 
 /** An item as stored: the API view plus its page position. */
 export interface StoredItem {
@@ -36,7 +36,7 @@ export function createItemRepository(db: Queryable) {
         ? await db.query<ItemRow>(
           `SELECT ${COLUMNS} FROM items
            WHERE owner_id = $1 AND (created_at, id) > (timestamptz 'epoch' + $2::bigint * interval '1 microsecond', $3::uuid)
-           ORDER BY created_at, id LIMIT $4`, [ownerId, after.createdAtMicros, after.id, limit])
+           ORDER BY created_at, id LIMIT $4`, [ownerId, after.atMicros, after.id, limit])
         : await db.query<ItemRow>(`SELECT ${COLUMNS} FROM items WHERE owner_id = $1 ORDER BY created_at, id LIMIT $2`, [ownerId, limit]);
       return rows.map(toStored);
     },
@@ -52,6 +52,6 @@ export function createItemRepository(db: Queryable) {
 function toStored(row: ItemRow): StoredItem {
   return {
     item: { id: row.id, ownerId: row.owner_id, title: row.title, createdAt: row.created_at.toISOString() },
-    position: { createdAtMicros: row.created_at_us, id: row.id },
+    position: { atMicros: row.created_at_us, id: row.id },
   };
 }

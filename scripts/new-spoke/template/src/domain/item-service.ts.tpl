@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { enqueue, withTransaction, type Logger, type Pool, type Queryable } from '@hubspoke/kit';
+import { decodeCursor, encodeCursor, enqueue, withTransaction, type Logger, type Pool, type Queryable } from '@hubspoke/kit';
 import { createItemRepository } from '../data/item-repository.js';
-import { itemNotFound } from './item-errors.js';
+import { invalidCursor, itemNotFound } from './item-errors.js';
 import { itemCreatedV1 } from './item-events.js';
 import type { Item, ItemPage } from './item.js';
-import { decodeCursor, encodeCursor } from './page-cursor.js';
 
 export interface ItemServiceDeps {
   db: Pool;
@@ -32,7 +31,7 @@ export function createItemService({ db, logger }: ItemServiceDeps) {
     },
 
     async list(ownerId: string, { cursor, limit }: { cursor?: string; limit: number }): Promise<ItemPage> {
-      const after = cursor === undefined ? undefined : decodeCursor(cursor);
+      const after = cursor === undefined ? undefined : decodeCursor(cursor, invalidCursor);
       const rows = await createItemRepository(db).listByOwner(ownerId, { after, limit: limit + 1 });
       const page = rows.slice(0, limit);
       const last = page.at(-1);
