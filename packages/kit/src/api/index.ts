@@ -3,3 +3,4 @@ export * from './api-routes.js';
 export * from './openapi-document.js';
 export { ErrorDetail } from './error-responses.js';
 export * from './page-cursor.js';
+export * from './page-query.js';

@@ -1,3 +1,4 @@
+import { pageQuery } from '@hubspoke/kit';
 import { z } from 'zod';
 
 /** At most this many events per POST /events (the body is also capped at 64 kB, src/app.ts). */
@@ -37,11 +38,6 @@ export const SummaryQuery = z.object({
   to: z.iso.date().meta({ description: 'Last UTC day, inclusive' }),
 });
 
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 200;
+export const ACTIVITY_PAGE_SIZES = { defaultSize: 50, maxSize: 200 };
 
-export const ActivityQuery = z.object({
-  cursor: z.string().min(1).max(200).optional().meta({ description: 'The `nextCursor` of the previous page' }),
-  limit: z.string().regex(/^\d{1,6}$/, 'must be a positive integer').transform(Number).pipe(z.number().int().min(1)).optional()
-    .meta({ description: `Page size, ${DEFAULT_PAGE_SIZE} by default, at most ${MAX_PAGE_SIZE}` }),
-});
+export const ActivityQuery = pageQuery(ACTIVITY_PAGE_SIZES);

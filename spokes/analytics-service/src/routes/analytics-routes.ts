@@ -1,8 +1,8 @@
-import { defineRoute, requireAuth, type ApiRoute } from '@hubspoke/kit';
+import { defineRoute, requestedPage, requireAuth, type ApiRoute } from '@hubspoke/kit';
 import { invalidCursor, invalidRange, rangeNotRetained, rangeTooLarge } from '../domain/analytics-errors.js';
 import type { Ingestion } from '../domain/ingestion.js';
 import type { Queries } from '../domain/queries.js';
-import { ActivityQuery, ClientEventsBody, DEFAULT_PAGE_SIZE, MAX_BATCH, MAX_PAGE_SIZE, SeriesQuery, SummaryQuery } from './analytics-input.js';
+import { ACTIVITY_PAGE_SIZES, ActivityQuery, ClientEventsBody, MAX_BATCH, SeriesQuery, SummaryQuery } from './analytics-input.js';
 import { AcceptedBody, ActivityBody, SeriesBody, SummaryBody } from './analytics-schemas.js';
 
 // Counts and someone's own events: no shared cache may keep them.
@@ -44,7 +44,7 @@ export function analyticsRoutes({ ingestion, queries }: { ingestion: Ingestion; 
       request: { query: ActivityQuery },
       response: { description: 'One page', body: ActivityBody, headers },
       errors: [invalidCursor],
-      handler: ({ query }, req) => queries.activity(requireAuth(req).userId, { cursor: query.cursor, limit: Math.min(query.limit ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE) }),
+      handler: ({ query }, req) => queries.activity(requireAuth(req).userId, requestedPage(query, ACTIVITY_PAGE_SIZES)),
     }),
   ];
 }

@@ -1,9 +1,9 @@
-import { defineRoute, requireAuth, type ApiRoute } from '@hubspoke/kit';
+import { defineRoute, requestedPage, requireAuth, type ApiRoute } from '@hubspoke/kit';
 import {
   idempotencyKeyReused, invalidAddress, invalidCursor, invalidId, missingTemplateData, noContact, notificationNotFound, recipientForbidden, unknownTemplate,
 } from '../domain/notification-errors.js';
 import type { NotificationService } from '../domain/notification-service.js';
-import { DEFAULT_PAGE_SIZE, IdParams, MAX_PAGE_SIZE, PageQuery, SendBody } from './notification-input.js';
+import { IdParams, PageQuery, SendBody } from './notification-input.js';
 import { AcceptedBody, NotificationBody, NotificationPageBody } from './notification-schemas.js';
 
 const tags = ['notifications'];
@@ -32,7 +32,7 @@ export function notificationRoutes({ notifications }: { notifications: Notificat
       errors: [invalidCursor],
       handler: ({ query }, req) => {
         const { userId, role } = requireAuth(req);
-        return notifications.list({ userId, role }, { cursor: query.cursor, limit: Math.min(query.limit ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE) });
+        return notifications.list({ userId, role }, requestedPage(query));
       },
     }),
     defineRoute({

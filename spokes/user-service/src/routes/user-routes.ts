@@ -1,8 +1,8 @@
-import { defineRoute, type ApiRoute } from '@hubspoke/kit';
+import { defineRoute, requestedPage, type ApiRoute } from '@hubspoke/kit';
 import type { ProfileChanges } from '../domain/profile.js';
 import type { ProfileService } from '../domain/profile-service.js';
 import { invalidCursor, invalidUserId, userNotFound } from '../domain/user-errors.js';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageQuery, ProfileChangesBody, unknownProfileKey, UserIdParams } from './profile-input.js';
+import { PageQuery, ProfileChangesBody, unknownProfileKey, UserIdParams } from './profile-input.js';
 import { ProfileBody, ProfilePageBody } from './profile-schemas.js';
 import { actorOf } from './request-identity.js';
 
@@ -32,7 +32,7 @@ export function userRoutes({ profiles }: { profiles: ProfileService }): ApiRoute
       request: { query: PageQuery },
       response: { description: 'One page, oldest first', body: ProfilePageBody, headers },
       errors: [invalidCursor],
-      handler: ({ query }) => profiles.list({ cursor: query.cursor, limit: Math.min(query.limit ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE) }),
+      handler: ({ query }) => profiles.list(requestedPage(query)),
     }),
     defineRoute({
       method: 'get', path: '/:id', tags, summary: 'A profile: your own, or anyone\'s for admins',

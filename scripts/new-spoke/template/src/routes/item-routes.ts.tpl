@@ -1,7 +1,7 @@
-import { defineRoute, requireAuth, type ApiRoute } from '@hubspoke/kit';
+import { defineRoute, requestedPage, requireAuth, type ApiRoute } from '@hubspoke/kit';
 import { invalidCursor, invalidItemId, itemNotFound } from '../domain/item-errors.js';
 import type { ItemService } from '../domain/item-service.js';
-import { DEFAULT_PAGE_SIZE, ItemIdParams, MAX_PAGE_SIZE, NewItemBody, PageQuery } from './item-input.js';
+import { ItemIdParams, NewItemBody, PageQuery } from './item-input.js';
 import { ItemBody, ItemPageBody } from './item-schemas.js';
 
 const tags = ['items'];
@@ -27,7 +27,7 @@ export function itemRoutes({ items }: { items: ItemService }): ApiRoute[] {
       request: { query: PageQuery },
       response: { description: 'One page, oldest first', body: ItemPageBody, headers },
       errors: [invalidCursor],
-      handler: ({ query }, req) => items.list(requireAuth(req).userId, { cursor: query.cursor, limit: Math.min(query.limit ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE) }),
+      handler: ({ query }, req) => items.list(requireAuth(req).userId, requestedPage(query)),
     }),
     defineRoute({
       method: 'get', path: '/:id', tags, summary: 'One of your items',
