@@ -82,7 +82,8 @@ export function createRollupRepository(db: Queryable) {
 
     /** Each day of [from, to] (dates, inclusive) with its active users and its counts of `types`, per status. One query. */
     async summary(from: string, to: string, types: readonly string[]): Promise<SummaryDay[]> {
-      const { rows } = await db.query<{ day: string; active_users: string | null; counts: { type: string; status: string; count: string }[] }>(
+      // Keyed `type` or `type:status` (a type never holds ':'): cheaper to build and parse than an object per count.
+      const { rows } = await db.query<{ day: string; active_users: string | null; counts: Record<string, string> }>(
         `WITH counts AS (
            SELECT day, type, status, sum(count) AS count FROM counts_day
            WHERE day BETWEEN $1::date AND $2::date AND type = ANY($3::text[]) GROUP BY 1, 2, 3
@@ -90,7 +91,8 @@ export function createRollupRepository(db: Queryable) {
            SELECT day, sum(count) AS count FROM active_users_day WHERE day BETWEEN $1::date AND $2::date GROUP BY 1
          )
          SELECT to_char(d, 'YYYY-MM-DD') AS day, a.count AS active_users,
-                coalesce(jsonb_agg(jsonb_build_object('type', c.type, 'status', c.status, 'count', c.count)) FILTER (WHERE c.type IS NOT NULL), '[]'::jsonb) AS counts
+                coalesce(jsonb_object_agg(c.type || CASE WHEN c.status = '' THEN '' ELSE ':' || c.status END, c.count)
+                  FILTER (WHERE c.type IS NOT NULL), '{}'::jsonb) AS counts
          FROM generate_series($1::date, $2::date, interval '1 day') AS d
          LEFT JOIN active a ON a.day = d::date
          LEFT JOIN counts c ON c.day = d::date
@@ -98,7 +100,10 @@ export function createRollupRepository(db: Queryable) {
       return rows.map((row) => ({
         day: row.day,
         activeUsers: Number(row.active_users ?? 0),
-        counts: row.counts.map(({ type, status, count }) => ({ type, status, count: Number(count) })),
+        counts: Object.entries(row.counts).map(([key, count]) => {
+          const [type = key, status = ''] = key.split(':');
+          return { type, status, count: Number(count) };
+        }),
       }));
     },
   };
