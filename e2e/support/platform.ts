@@ -24,7 +24,7 @@ export interface SpokeSpec {
 }
 
 /** The spokes of this repository, by name. */
-export const SPOKES: Record<'auth' | 'user', SpokeSpec> = {
+export const SPOKES: Record<'auth' | 'user' | 'analytics', SpokeSpec> = {
   auth: {
     name: 'auth', prefix: 'auth', queues: ['auth.user-deleted'],
     env: ({ withGateway, admin }) => ({
@@ -34,6 +34,7 @@ export const SPOKES: Record<'auth' | 'user', SpokeSpec> = {
     }),
   },
   user: { name: 'user', prefix: 'users', queues: ['user.user-registered'] },
+  analytics: { name: 'analytics', prefix: 'analytics', queues: ['analytics.events', 'analytics.tasks.analytics.aggregate'] },
 };
 
 export interface PlatformOptions {
@@ -54,6 +55,8 @@ export interface Platform {
   services: Record<string, ServiceProcess>;
   /** One of `services`; throws for a name that was not started. */
   service: (name: string) => ServiceProcess;
+  /** The database of a started spoke, by name (a test reads or breaks what the spoke stores). */
+  database: (name: string) => TestDatabase;
   gateway: Gateway | undefined;
   stop: () => Promise<void>;
 }
@@ -108,6 +111,11 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       const started = services[name];
       if (!started) throw new Error(`the platform started no service named ${name}`);
       return started;
+    },
+    database: (name) => {
+      const index = spokes.findIndex((spoke) => spoke.name === name);
+      if (index < 0) throw new Error(`the platform started no spoke named ${name}`);
+      return databases[index]!;
     },
     stop: async () => {
       await gateway?.stop();

@@ -3,6 +3,7 @@ import type { AppContext, ServiceDefinition } from '@hubspoke/kit';
 import { registerAnalyticsMetrics } from './analytics-metrics.js';
 import { createApp } from './app.js';
 import type { AnalyticsConfig } from './config.js';
+import { aggregateTask } from './consumers/aggregate-task.js';
 import { eventsConsumer } from './consumers/events-consumer.js';
 import { createIngestion } from './domain/ingestion.js';
 import { maintainPartitions } from './domain/partition-maintenance.js';
@@ -35,6 +36,7 @@ export function analyticsService(config: AnalyticsConfig): ServiceDefinition<Ana
       };
     },
     consumers: (context) => [eventsConsumer(context)],
+    tasks: (context) => [aggregateTask(context)],
     createApp,
   };
 }

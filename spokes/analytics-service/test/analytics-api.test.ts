@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startAnalyticsHarness, type AnalyticsHarness } from './support/analytics-harness.js';
-import { loggedIn, notificationFailed, notificationSent, registered, uncontracted } from './support/events.js';
+import { jobCreated, jobFinished, loggedIn, notificationFailed, notificationSent, registered, uncontracted } from './support/events.js';
 
 let h: AnalyticsHarness;
 let admin: string;
@@ -123,6 +123,20 @@ describe('GET /metrics/series', () => {
 });
 
 describe('GET /reports/summary', () => {
+  test('when jobs finish as succeeded, partially_failed and failed, then the day counts each under the status its job.finished carries', async () => {
+    const day = new Date(Date.now() - 5 * 86_400_000);
+    const ids = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    await h.publishAndWait([
+      ...ids.map((id) => jobCreated(id, day)),
+      jobFinished('succeeded', ids[0], day), jobFinished('partially_failed', ids[1], day), jobFinished('partially_failed', ids[2], day),
+      jobFinished('failed', ids[3], day),
+    ]);
+    const date = day.toISOString().slice(0, 10);
+    const res = await request(h.app).get('/reports/summary').set(bearer(admin)).query({ from: date, to: date });
+    expect(res.status).toBe(200);
+    expect(res.body.days[0].jobs).toEqual({ created: 4, succeeded: 1, partially_failed: 2, failed: 1, cancelled: 0 });
+  });
+
   test('when an admin asks for a range past 366 days or backwards, then it is 400; a user gets 403', async () => {
     const ask = (token: string, from: string, to: string) => request(h.app).get('/reports/summary').set(bearer(token)).query({ from, to });
     expect((await ask(admin, '2024-01-01', '2025-01-01')).body.error.code).toBe('ANALYTICS.RANGE_TOO_LARGE');

@@ -2,15 +2,16 @@ import { randomInt } from 'node:crypto';
 import type { Queryable } from '@hubspoke/kit';
 import type { EventRecord } from '../domain/event-record.js';
 import { USER_DELETED_TYPE } from '../domain/event-record.js';
-
-/** Same key as the user's pseudonymisation takes exclusively (forgotten-user-repository.ts). */
-export const USER_LOCK_SEED = 16;
-
-/** Taken exclusively by a rebuild (rollup-repository.ts), shared by every insert. */
-export const REBUILD_LOCK = 7_316_001;
+import { STATUS_TYPES } from '../domain/report-types.js';
+import { epochDay } from '../domain/utc-day.js';
+import { DAY_LOCK_BASE, USER_LOCK_SEED } from './count-locks.js';
 
 /** Count rows per key (migrations/0001_create_events.sql): concurrent transactions rarely share a row. */
 export const COUNT_SHARDS = 8;
+
+/** An event row's daily count status (migrations/0002_count_job_status.sql): its payload's `status` for STATUS_TYPES, else ''. */
+export const countStatusSql = (statusTypesParam: string) =>
+  `CASE WHEN type = ANY(${statusTypesParam}::text[]) THEN coalesce(data->>'status', '') ELSE '' END`;
 
 /**
  * Stores events and folds them into the counts in one statement, in the caller's transaction: an event
@@ -23,12 +24,15 @@ export function createEventRepository(db: Queryable) {
     async insert(events: readonly EventRecord[]): Promise<number> {
       if (events.length === 0) return 0;
       const users = [...new Set(events.flatMap((e) => (e.userId ? [e.userId] : [])))].sort();
-      // Shared locks, so ingestion never waits for ingestion: only for a rebuild (which recounts from the
-      // events it sees) or a pseudonymisation of one of these users (whose forgotten row is then seen below).
+      const days = [...new Set(events.map((e) => epochDay(e.occurredAt)))].sort((a, b) => a - b);
+      // Shared locks (count-locks.ts), so ingestion never waits for ingestion: only for a rebuild of one of
+      // these days (which recounts from the events it sees) or a pseudonymisation of one of these users
+      // (whose forgotten row is then seen below).
       await db.query(
         `SELECT pg_advisory_xact_lock_shared(key) FROM (
-           SELECT $1::bigint AS key UNION ALL SELECT hashtextextended(u::text, $3) FROM unnest($2::uuid[]) AS u) AS locks`,
-        [REBUILD_LOCK, users, USER_LOCK_SEED]);
+           SELECT hashtextextended(u::text, $2) AS key FROM unnest($1::uuid[]) AS u
+           UNION ALL SELECT $3::bigint + d FROM unnest($4::int[]) AS d) AS locks`,
+        [users, USER_LOCK_SEED, DAY_LOCK_BASE, days]);
       const { rows } = await db.query<{ inserted: number }>(
         `WITH input AS (
            SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::int[], $5::text[], $6::boolean[], $7::uuid[], $8::jsonb[])
@@ -39,15 +43,15 @@ export function createEventRepository(db: Queryable) {
                   CASE WHEN f.pseudonym IS NULL THEN i.data ELSE '{}'::jsonb END
            FROM input i LEFT JOIN forgotten_users f ON f.user_hash = sha256(convert_to(i.user_id::text, 'UTF8'))
            ON CONFLICT DO NOTHING
-           RETURNING type, occurred_at, user_id
+           RETURNING type, occurred_at, user_id, ${countStatusSql('$11')} AS status
          ), minutes AS (
            INSERT INTO counts_minute (type, bucket, shard, count)
            SELECT type, date_trunc('minute', occurred_at, 'UTC'), $10, count(*) FROM inserted GROUP BY 1, 2 ORDER BY 1, 2
            ON CONFLICT (type, bucket, shard) DO UPDATE SET count = counts_minute.count + excluded.count
          ), days AS (
-           INSERT INTO counts_day (type, day, shard, count)
-           SELECT type, (occurred_at AT TIME ZONE 'UTC')::date, $10, count(*) FROM inserted GROUP BY 1, 2 ORDER BY 1, 2
-           ON CONFLICT (type, day, shard) DO UPDATE SET count = counts_day.count + excluded.count
+           INSERT INTO counts_day (type, day, status, shard, count)
+           SELECT type, (occurred_at AT TIME ZONE 'UTC')::date, status, $10, count(*) FROM inserted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+           ON CONFLICT (type, day, status, shard) DO UPDATE SET count = counts_day.count + excluded.count
          ), active AS (
            INSERT INTO active_users (day, user_id)
            SELECT DISTINCT (occurred_at AT TIME ZONE 'UTC')::date, user_id FROM inserted
@@ -63,7 +67,7 @@ export function createEventRepository(db: Queryable) {
         [
           events.map((e) => e.id), events.map((e) => e.occurredAt), events.map((e) => e.type), events.map((e) => e.version),
           events.map((e) => e.source), events.map((e) => e.known), events.map((e) => e.userId), events.map((e) => JSON.stringify(e.data)),
-          USER_DELETED_TYPE, randomInt(COUNT_SHARDS),
+          USER_DELETED_TYPE, randomInt(COUNT_SHARDS), STATUS_TYPES,
         ],
       );
       return rows[0]!.inserted;

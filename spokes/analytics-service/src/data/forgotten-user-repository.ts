@@ -1,5 +1,5 @@
 import type { Queryable } from '@hubspoke/kit';
-import { REBUILD_LOCK, USER_LOCK_SEED } from './event-repository.js';
+import { REBUILD_LOCK, USER_LOCK_SEED } from './count-locks.js';
 
 export function createForgottenUserRepository(db: Queryable) {
   return {
@@ -9,9 +9,9 @@ export function createForgottenUserRepository(db: Queryable) {
      * later events are pseudonymised on arrival. Returns how many events were rewritten.
      */
     async forget(userId: string): Promise<number> {
-      // The user's lock exclusively: waits for any transaction storing their events, and holds off new ones
-      // until commit. The rebuild lock first, shared, in the order every insert takes them, so none deadlocks.
-      await db.query('SELECT pg_advisory_xact_lock_shared($3::bigint), pg_advisory_xact_lock(hashtextextended($1::uuid::text, $2))',
+      // Both exclusively (count-locks.ts): no rebuild runs meanwhile, the user's lock waits for any transaction
+      // storing their events and holds off new ones until commit.
+      await db.query('SELECT pg_advisory_xact_lock($3::bigint), pg_advisory_xact_lock(hashtextextended($1::uuid::text, $2))',
         [userId, USER_LOCK_SEED, REBUILD_LOCK]);
       const { rows } = await db.query<{ pseudonym: string }>(
         `INSERT INTO forgotten_users (user_hash, pseudonym) VALUES (sha256(convert_to($1::uuid::text, 'UTF8')), gen_random_uuid())

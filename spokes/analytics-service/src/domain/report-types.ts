@@ -1,14 +1,20 @@
-/**
- * The event types the summary and the business metrics read, by name. The notification and job types
- * come from spokes whose contracts may not be in @hubspoke/contracts yet: until they are, such events are
- * stored and counted by type all the same (as unknown), which is all these counts need.
- */
+import { JobCreatedV1, JobFinishedV1, NotificationFailedV1, NotificationSentV1, UserLoggedInV1, UserRegisteredV1 } from '@hubspoke/contracts';
+
+/** The event types the summary and the business metrics read, by name. */
 export const REPORT_TYPES = {
-  signup: 'user.registered',
-  login: 'user.logged_in',
-  notificationSent: 'notification.sent',
-  notificationFailed: 'notification.failed',
+  signup: UserRegisteredV1.type,
+  login: UserLoggedInV1.type,
+  notificationSent: NotificationSentV1.type,
+  notificationFailed: NotificationFailedV1.type,
+  jobCreated: JobCreatedV1.type,
+  jobFinished: JobFinishedV1.type,
 } as const;
 
-/** Every `job.<status>` type (job.created, job.finished, …) is one status of the summary's `jobs`. */
-export const JOB_TYPE_PREFIX = 'job.';
+/** How a job can finish: the `status` of job.finished, the summary's jobs by status. */
+export const JOB_STATUSES = JobFinishedV1.payload.shape.status.options;
+
+/**
+ * Types whose daily counts are kept per the payload's `status` too. Only types whose contract bounds the
+ * status (an enum), so a producer cannot grow the count rows without limit.
+ */
+export const STATUS_TYPES: readonly string[] = [JobFinishedV1.type];

@@ -1,30 +1,31 @@
-import { withTransaction, type Logger, type Pool } from '@hubspoke/kit';
+import type { Queryable } from '@hubspoke/kit';
 import { createRollupRepository } from '../data/rollup-repository.js';
 import { rangeNotRetained } from './analytics-errors.js';
+import { alignRange } from './range.js';
 import { retentionWindow } from './retention-window.js';
-import { addDays, dayString, startOfUtcDay } from './utc-day.js';
+import { dayString } from './utc-day.js';
+
+export interface RebuiltRange {
+  /** First day recounted and the day after the last (`YYYY-MM-DD`, UTC). */
+  from: string;
+  to: string;
+  days: number;
+  events: number;
+}
 
 /**
- * Rebuilds the counts of [from, to), widened to whole UTC days, from the stored events: one day per
- * transaction, `parallel` days at a time, so a long range never holds one long transaction. This is what
- * the hub task `analytics.aggregate` will call once the spoke serves tasks. Days before the retention
- * have no events left to count from: asking for them is refused rather than zeroing their daily counts.
+ * Recounts [from, to), widened to whole UTC days, from the stored events, in the caller's transaction: a
+ * recount, so running it again (a redelivered or retried chunk) gives the same counts. At most 366 days, as
+ * for a daily series; the hub task `analytics.aggregate` runs a long range as many such chunks in parallel.
+ * Days before the retention have no events left to count from: asking for them is refused rather than
+ * zeroing their daily counts.
  */
-export async function rebuildRollups({ db, logger, retentionDays, from, to, parallel = 2, now = new Date() }: {
-  db: Pool; logger: Logger; retentionDays: number; from: Date; to: Date; parallel?: number; now?: Date;
-}): Promise<{ days: number; events: number }> {
-  const first = startOfUtcDay(from);
-  const end = startOfUtcDay(to).getTime() === to.getTime() ? to : addDays(startOfUtcDay(to), 1);
+export async function rebuildRollups(tx: Queryable, { from, to, retentionDays, now = new Date() }: {
+  from: Date; to: Date; retentionDays: number; now?: Date;
+}): Promise<RebuiltRange> {
+  const range = alignRange(from, to, 'day');
   const window = retentionWindow(now, retentionDays);
-  if (first < window.from) throw rangeNotRetained(dayString(window.from));
-  const days: Date[] = [];
-  for (let day = first; day < end; day = addDays(day, 1)) days.push(day);
-  let events = 0;
-  for (let next = 0; next < days.length; next += parallel) {
-    const counted = await Promise.all(days.slice(next, next + parallel).map((day) =>
-      withTransaction(db, (tx) => createRollupRepository(tx).rebuild(day, addDays(day, 1)))));
-    events += counted.reduce((sum, n) => sum + n, 0);
-  }
-  logger.info({ from: dayString(first), to: dayString(end), days: days.length, events }, 'rollups rebuilt');
-  return { days: days.length, events };
+  if (range.from < window.from) throw rangeNotRetained(dayString(window.from));
+  const events = await createRollupRepository(tx).rebuild(range.from, range.to);
+  return { from: dayString(range.from), to: dayString(range.to), days: range.buckets, events };
 }

@@ -17,3 +17,8 @@ export function dayString(day: Date): string {
 export function daysBetween(from: Date, to: Date): number {
   return Math.round((to.getTime() - from.getTime()) / DAY_MS);
 }
+
+/** Whole days since 1970-01-01 (UTC): a day's number, as its lock key uses it. */
+export function epochDay(at: Date): number {
+  return Math.floor(at.getTime() / DAY_MS);
+}

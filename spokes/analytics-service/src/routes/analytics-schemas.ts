@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { JOB_STATUSES } from '../domain/report-types.js';
 
 export const AcceptedBody = z.object({
   accepted: z.number().int().meta({ description: 'Events stored' }),
@@ -23,7 +24,7 @@ export const SummaryBody = z.object({
     logins: z.number(),
     activeUsers: z.number().meta({ description: 'Distinct users with an event that day' }),
     notifications: z.object({ sent: z.number(), failed: z.number() }),
-    jobs: z.record(z.string(), z.number()).meta({ description: 'Per status: job.created → created, job.finished → finished' }),
+    jobs: z.record(z.enum(['created', ...JOB_STATUSES]), z.number()).meta({ description: 'Jobs created that day (job.created), and finished that day by the status of their job.finished' }),
   })),
 }).meta({ id: 'Summary' });
 

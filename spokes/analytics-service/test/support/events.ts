@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { NotificationFailedV1, NotificationSentV1, UserDeletedV1, UserLoggedInV1, UserRegisteredV1 } from '@hubspoke/contracts';
+import { JobCreatedV1, JobFinishedV1, NotificationFailedV1, NotificationSentV1, UserDeletedV1, UserLoggedInV1, UserRegisteredV1, type JobFinishedV1Payload } from '@hubspoke/contracts';
 import { createEnvelope, createEvent, type Envelope } from '@hubspoke/kit';
 
 /** A published envelope as it would arrive, with its time set (a late or replayed event). */
@@ -17,6 +17,13 @@ export const notificationSent = (ownerId = randomUUID(), occurredAt = new Date()
 }), occurredAt);
 export const notificationFailed = (ownerId = randomUUID(), occurredAt = new Date()) => at(createEvent(NotificationFailedV1, 'notification', {
   notificationId: randomUUID(), ownerId, channel: 'sms', template: 'notice', reason: 'permanent', attempts: 1,
+}), occurredAt);
+
+const job = (jobId: string) => ({ jobId, taskType: 'analytics.aggregate', creatorId: 'admin-1', total: 4 });
+export const jobCreated = (jobId = randomUUID(), occurredAt = new Date()) => at(createEvent(JobCreatedV1, 'hub', job(jobId)), occurredAt);
+/** A job's summary as the hub publishes it when the job has no item left, `status` as given. */
+export const jobFinished = (status: JobFinishedV1Payload['status'], jobId = randomUUID(), occurredAt = new Date()) => at(createEvent(JobFinishedV1, 'hub', {
+  ...job(jobId), status, succeeded: status === 'succeeded' ? 4 : 2, failed: status === 'succeeded' ? 0 : 2, cancelled: 0, retries: 1, durationMs: 1200,
 }), occurredAt);
 
 /** An event of a type with no contract in this repository (yet): built by hand, as its producer would. */
