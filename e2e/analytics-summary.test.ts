@@ -4,11 +4,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { JobCreatedV1, JobFinishedV1, NotificationFailedV1, NotificationSentV1 } from '@hubspoke/contracts';
 import { connectBus, createEvent, createLogger, type Bus } from '@hubspoke/kit';
 import { eventually, testAmqpUrl } from '@hubspoke/kit/testing';
-import { apiClient, SPOKES, startPlatform, type Platform, type SpokeSpec } from './support/platform.js';
+import { apiClient, SPOKES, startPlatform, type Platform } from './support/platform.js';
 
 // Client → hub → auth, user and analytics spokes, all real processes; the notification and job events come
 // straight onto the bus under their type names, as their spokes (not in this repository yet) will publish them.
-const ANALYTICS: SpokeSpec = { name: 'analytics', prefix: 'analytics', queues: ['analytics.events'] };
 const ADMIN = { email: 'analytics-admin@example.com', password: 'a-long-analytics-admin-passphrase' };
 const PASSWORD = 'a-long-analytics-passphrase';
 
@@ -17,7 +16,7 @@ let bus: Bus;
 const api = apiClient(() => platform.url);
 
 beforeAll(async () => {
-  platform = await startPlatform({ spokes: [SPOKES.auth, SPOKES.user, ANALYTICS], admin: ADMIN });
+  platform = await startPlatform({ spokes: [SPOKES.auth, SPOKES.user, SPOKES.analytics], admin: ADMIN });
   bus = await connectBus({ url: testAmqpUrl(), service: 'script', prefix: platform.prefix, logger: createLogger({ service: 'script', level: 'silent' }) });
 }, 120_000);
 
