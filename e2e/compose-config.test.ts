@@ -1,13 +1,15 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { composeConfig, REPO_ROOT, type ComposeConfig } from './support/compose.js';
+import { composeCommand, composeConfig, REPO_ROOT, type ComposeConfig } from './support/compose.js';
 
 // The hub and every spoke (a generated one too): the services built from this repository's Dockerfile.
 const nodeServices = (config: ComposeConfig) => Object.keys(config.services).filter((name) => config.services[name]!.image?.startsWith('hubspoke/'));
 // Minimal images with no shell to run a healthcheck in; Prometheus watches them instead (`up`, TargetDown).
 const EXPORTERS = ['postgres-exporter', 'redis-exporter', 'nginx-exporter'];
+const MONITORING = ['prometheus', 'alertmanager', 'grafana', ...EXPORTERS];
 const publishing = (config: ComposeConfig) => Object.entries(config.services).filter(([, s]) => (s.ports ?? []).length > 0).map(([name]) => name);
 
 describe('docker-compose.yml', () => {
@@ -77,6 +79,17 @@ describe('monitoring in docker-compose.yml', () => {
     expect(config.services.grafana!.environment).toMatchObject({ GF_SECURITY_ADMIN_PASSWORD: expect.stringMatching(/^changeme-/) });
   });
 
+  test('when read, then Alertmanager renders its config through the entrypoint from the stack\'s SMTP relay settings, and reaches MailDev', () => {
+    const alertmanager = config.services.alertmanager!;
+    expect(alertmanager.entrypoint).toEqual(['/bin/sh', '/etc/alertmanager/entrypoint.sh']);
+    expect(JSON.stringify(alertmanager.volumes)).toContain('/etc/alertmanager/entrypoint.sh');
+    expect(alertmanager.environment).toMatchObject({
+      ALERT_SMTP_SMARTHOST: 'maildev:1025', ALERT_SMTP_REQUIRE_TLS: 'false', ALERT_EMAIL_TO: expect.stringContaining('@'), ALERT_WEBHOOK_URL: '', ALERT_SLACK_WEBHOOK_URL: '',
+    });
+    expect(Object.keys(alertmanager.networks ?? {})).toContain('data');
+    expect(Object.keys(config.services.maildev!.networks ?? {})).toContain('data');
+  });
+
   test('when read, then exporters log in as monitoring roles, never as the superuser or the services\' own roles', () => {
     expect(config.services['postgres-exporter']!.environment?.DATA_SOURCE_NAME).toMatch(/^postgresql:\/\/monitoring:changeme-monitoring-db-password@postgres:5432\//);
     expect(config.services['redis-exporter']!.environment).toMatchObject({ REDIS_USER: 'monitoring', REDIS_PASSWORD: 'changeme-redis-monitoring-password' });
@@ -104,6 +117,54 @@ describe('docker-compose.prod.yml over the base', () => {
 
   test('when merged, then still only the gateway is published', () => {
     expect(publishing(config)).toEqual(['hub-gateway']);
+  });
+});
+
+describe('monitoring in docker-compose.prod.yml over the base', () => {
+  const config = composeConfig('docker-compose.yml', 'docker-compose.prod.yml');
+  /** Grafana's entrypoint as its container runs it (compose's `$$` is a `$`), with that admin password. */
+  const grafanaStart = (password: string) => {
+    const [shell, flag, script, name] = config.services.grafana!.entrypoint as string[];
+    expect([shell, flag]).toEqual(['/bin/sh', '-c']);
+    return spawnSync('sh', [flag!, script!.replaceAll('$$', '$'), name!], { env: { PATH: process.env.PATH, GF_SECURITY_ADMIN_PASSWORD: password }, encoding: 'utf8' });
+  };
+
+  test('when merged, then Prometheus, Alertmanager, Grafana and the exporters run read-only, without capabilities or privilege escalation, within limits, unpublished', () => {
+    for (const name of MONITORING) {
+      const service = config.services[name]!;
+      expect(service.read_only, name).toBe(true);
+      expect(service.tmpfs, name).toContain('/tmp');
+      expect(service.cap_drop, name).toEqual(['ALL']);
+      expect(service.security_opt, name).toContain('no-new-privileges:true');
+      expect(service.deploy?.resources?.limits, name).toMatchObject({ cpus: expect.anything(), memory: expect.anything() });
+      expect(service.ports ?? [], name).toEqual([]);
+    }
+    expect(config.services.grafana!.environment).toMatchObject({ GF_LOG_MODE: 'console' });
+  });
+
+  test('when the Grafana admin password is the .env.example placeholder or empty, then Grafana refuses to start, naming the variable', () => {
+    for (const password of ['changeme-grafana-admin-password', '']) {
+      const refused = grafanaStart(password);
+      expect(refused.status, password).toBe(1);
+      expect(refused.stderr).toContain('grafana: GRAFANA_ADMIN_PASSWORD is empty or still a changeme- placeholder');
+    }
+  });
+
+  test('when the Grafana admin password is a real one, then the entrypoint goes on to start Grafana (/run.sh)', () => {
+    const started = grafanaStart('a-real-grafana-password-4821');
+    // No Grafana image here: getting as far as exec-ing its /run.sh is what the check lets through.
+    expect(started.stderr).not.toContain('placeholder');
+    expect(started.stderr).toMatch(/\/run\.sh/);
+    expect(started.status).toBe(127);
+  });
+
+  test('when GRAFANA_ADMIN_PASSWORD is empty, then compose refuses the production stack, naming it', () => {
+    const [command, ...args] = composeCommand();
+    const result = spawnSync(command!, [...args, '--env-file', '.env.example', '-f', 'docker-compose.yml', '-f', 'docker-compose.prod.yml', 'config', '-q'], {
+      cwd: REPO_ROOT, env: { ...process.env, GRAFANA_ADMIN_PASSWORD: '' }, encoding: 'utf8',
+    });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('GRAFANA_ADMIN_PASSWORD is required');
   });
 });
 

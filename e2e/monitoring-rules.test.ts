@@ -2,7 +2,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { REPO_ROOT } from './support/compose.js';
+import { renderAlertmanagerConfig } from './support/alertmanager.js';
+import { composeConfig, REPO_ROOT } from './support/compose.js';
 import { promtool } from './support/promtool.js';
 
 interface RuleTests {
@@ -34,5 +35,43 @@ describe('monitoring/ (promtool)', () => {
       'HubDown', 'SpokeWithoutLiveInstance', 'InstanceFlapping', 'BreakerOpen', 'LoadShedding', 'SpokeErrorRatioHigh', 'SpokeLatencyHigh',
       'JobStalled', 'TaskFailureRateHigh', 'DeadLetters', 'OutboxBacklogGrowing', 'TargetDown',
     ]));
+  });
+});
+
+interface AlertmanagerConfig {
+  global: Record<string, unknown>;
+  receivers: { name: string; email_configs?: { to: string }[]; webhook_configs?: { url: string }[]; slack_configs?: { api_url: string }[] }[];
+}
+
+describe('monitoring/alertmanager.yml (rendered by its entrypoint, checked by amtool)', () => {
+  const environment = composeConfig('docker-compose.yml').services.alertmanager!.environment ?? {};
+  const rendered = async (env: Record<string, string | null>) => {
+    const { text, amtool } = await renderAlertmanagerConfig(env);
+    expect(amtool.code, amtool.output).toBe(0);
+    return parse(text) as AlertmanagerConfig;
+  };
+
+  test('when rendered with what compose passes (.env.example values), then amtool accepts it and alerts go by email to MailDev only', async () => {
+    const config = await rendered(environment);
+    expect(config.global).toMatchObject({ smtp_smarthost: 'maildev:1025', smtp_auth_username: '', smtp_require_tls: false });
+    expect(config.receivers).toEqual([{ name: 'operators', email_configs: [expect.objectContaining({ to: 'operators@hubspoke.local' })] }]);
+  });
+
+  test('when the webhook and Slack URLs are set, then amtool accepts it and the receiver also posts to both', async () => {
+    const webhook = 'https://oncall.example.com/integrations/v1/alertmanager/abc/';
+    const slack = 'https://hooks.slack.com/services/T0/B0/x';
+    const [operators] = (await rendered({ ...environment, ALERT_WEBHOOK_URL: webhook, ALERT_SLACK_WEBHOOK_URL: slack })).receivers;
+    expect(operators).toMatchObject({ webhook_configs: [{ url: webhook }], slack_configs: [{ api_url: slack }] });
+  });
+
+  test('when a value holds quotes, backslashes or sed\'s special characters, then it arrives unchanged', async () => {
+    const password = String.raw`p"a\s&s|w/rd`;
+    const config = await rendered({ ...environment, ALERT_SMTP_USER: 'alerts', ALERT_SMTP_PASSWORD: password });
+    expect(config.global).toMatchObject({ smtp_auth_username: 'alerts', smtp_auth_password: password });
+  });
+
+  test('when a variable the template names is not set, then the entrypoint refuses to start, naming it', async () => {
+    const { ALERT_EMAIL_TO: _unset, ...rest } = environment;
+    await expect(renderAlertmanagerConfig(rest)).rejects.toThrow(/alertmanager: ALERT_EMAIL_TO is not set/);
   });
 });

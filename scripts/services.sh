@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure the three servers the tests talk to are installed (Debian packages) and running, with
-# RabbitMQ's Prometheus plugin on; promtool and prometheus for the monitoring tests.
+# RabbitMQ's Prometheus plugin on; promtool, prometheus, amtool and alertmanager for the monitoring tests.
 set -euo pipefail
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
 apt_updated=0
@@ -16,6 +16,7 @@ need nginx nginx-light
 need openssl openssl
 need docker-compose docker-compose   # `config` only (tests read the merged compose files); no engine needed
 need promtool prometheus             # alert rules and dashboards queries are checked against a real Prometheus
+need amtool prometheus-alertmanager  # alertmanager.yml is checked, and a firing alert is delivered, by a real Alertmanager
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start

@@ -22,6 +22,7 @@ export interface ComposeService {
   image?: string;
   build?: string | { context?: string; target?: string; args?: Record<string, string> };
   command?: string[] | string;
+  entrypoint?: string[] | string;
   environment?: Record<string, string | null>;
   ports?: unknown[];
   networks?: Record<string, unknown> | string[];
@@ -32,6 +33,7 @@ export interface ComposeService {
   stop_grace_period?: string;
   init?: boolean;
   read_only?: boolean;
+  tmpfs?: string[];
   cap_drop?: string[];
   security_opt?: string[];
   container_name?: string;

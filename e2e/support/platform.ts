@@ -9,10 +9,12 @@ import { startGateway, type Gateway } from './gateway.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SECRET = 'platform-registry-secret-0123456789';
 
-/** A spoke as the platform starts it: `spokes/<name>-service/src/main.ts` on its own fresh database. */
+/** A spoke as the platform starts it: its main script (`spokes/<name>-service/src/main.ts`) on its own fresh database. */
 export interface SpokeSpec {
   /** The service name: its folder is `spokes/<name>-service`. */
   name: string;
+  /** Its main script relative to `root`, when it is not `spokes/<name>-service/src/main.ts` (a test fixture). */
+  main?: string;
   /** The hub routes `/api/<prefix>/*` to it; the platform waits until it does. */
   prefix: string;
   /** The queues its consumers declare (after the run's prefix), deleted when the platform stops. */
@@ -24,7 +26,7 @@ export interface SpokeSpec {
 }
 
 /** The spokes of this repository, by name. */
-export const SPOKES: Record<'auth' | 'user' | 'analytics', SpokeSpec> = {
+export const SPOKES: Record<'auth' | 'user' | 'notification' | 'analytics' | 'tasker', SpokeSpec> = {
   auth: {
     name: 'auth', prefix: 'auth', queues: ['auth.user-deleted'],
     env: ({ withGateway, admin }) => ({
@@ -34,7 +36,14 @@ export const SPOKES: Record<'auth' | 'user' | 'analytics', SpokeSpec> = {
     }),
   },
   user: { name: 'user', prefix: 'users', queues: ['user.user-registered'] },
+  // Email goes to the SMTP server the test passes in env (SMTP_HOST, SMTP_PORT).
+  notification: { name: 'notification', prefix: 'notifications', queues: ['notification.user-registered', 'notification.user-deleted'] },
   analytics: { name: 'analytics', prefix: 'analytics', queues: ['analytics.events', 'analytics.tasks.analytics.aggregate'] },
+  // The hub's jobs test spoke: serves `test.work` items that succeed, fail a given number of times, or answer throttled.
+  tasker: {
+    name: 'tasker', prefix: 'tasker', main: 'hub-orchestrator/test/fixtures/task-spoke-main.ts',
+    queues: ['tasker.tasks.test.work', 'tasker.tasks.test.admin_only'],
+  },
 };
 
 export interface PlatformOptions {
@@ -86,7 +95,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   });
   for (const [index, spoke] of spokes.entries()) {
     const port = await freePort();
-    services[spoke.name] = spawnService(`${spoke.root ?? ROOT}spokes/${spoke.name}-service/src/main.ts`, {
+    services[spoke.name] = spawnService(`${spoke.root ?? ROOT}${spoke.main ?? `spokes/${spoke.name}-service/src/main.ts`}`, {
       ...shared, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, DATABASE_URL: databases[index]!.url,
       ...spoke.env?.({ withGateway, admin }),
     });

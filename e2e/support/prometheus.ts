@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, freePort } from '@hubspoke/kit/testing';
+import { freePort } from '@hubspoke/kit/testing';
+import { startDaemon } from './daemon.js';
 
 const PROMETHEUS = process.env.PROMETHEUS_BIN ?? 'prometheus';
 
@@ -13,21 +13,16 @@ export interface LocalPrometheus {
   stop: () => Promise<void>;
 }
 
-/** Debian's Prometheus on a free loopback port with the given config (YAML text), its data in a temporary folder. */
-export async function startPrometheus(config: string): Promise<LocalPrometheus> {
+/** Debian's Prometheus on a free loopback port with the given config (YAML text) and extra flags, its data in a temporary folder. */
+export async function startPrometheus(config: string, flags: string[] = []): Promise<LocalPrometheus> {
   const dir = await mkdtemp(join(tmpdir(), 'hubspoke-prometheus-'));
   await writeFile(join(dir, 'prometheus.yml'), config);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(PROMETHEUS, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await eventually(async () => {
-    if (child.exitCode !== null) throw new Error(`prometheus exited: ${stderr}`);
-    return (await fetch(`${url}/-/ready`).catch(() => undefined))?.ok;
-  }, 20_000, 100);
+  const daemon = await startDaemon({
+    name: 'prometheus', command: PROMETHEUS, readyUrl: `${url}/-/ready`, dir,
+    args: [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', ...flags],
+  });
   return {
     url,
     async api<T>(path: string, params: Record<string, string> = {}) {
@@ -36,10 +31,6 @@ export async function startPrometheus(config: string): Promise<LocalPrometheus> 
       if (body.status !== 'success') throw new Error(`${path} ${JSON.stringify(params)}: ${body.error}`);
       return body.data;
     },
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-      await rm(dir, { recursive: true, force: true });
-    },
+    stop: daemon.stop,
   };
 }
