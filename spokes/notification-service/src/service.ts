@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { AppContext, ServiceDefinition } from '@hubspoke/kit';
 import { createApp } from './app.js';
 import type { NotificationConfig } from './config.js';
+import { sendTask } from './consumers/send-task.js';
 import { userDeletedConsumer } from './consumers/user-deleted-consumer.js';
 import { userRegisteredConsumer } from './consumers/user-registered-consumer.js';
 import { createContactService } from './domain/contact-service.js';
@@ -37,6 +38,7 @@ export function notificationService(config: NotificationConfig): ServiceDefiniti
       };
     },
     consumers: (context) => [userRegisteredConsumer(context), userDeletedConsumer(context)],
+    tasks: (context) => [sendTask(context)],
     createApp,
   };
 }

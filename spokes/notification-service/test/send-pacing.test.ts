@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { withTransaction } from '@hubspoke/kit';
 import { eventually, signTestToken } from '@hubspoke/kit/testing';
 import { createRateLimiter } from '../src/domain/rate-limiter.js';
 import { retryDelayMs } from '../src/domain/retry-delay.js';
@@ -47,20 +49,35 @@ describe('job items (the send path a hub task will call)', () => {
     const jobId = randomUUID();
     const item = (n: number) => ({ jobId, itemKey: `r${n}`, channel: 'sms' as const, to: `+1555000${String(n).padStart(4, '0')}`, template: 'notice', data: { title: 'T', message: 'M' } });
     const results = [];
-    for (const n of [1, 2, 3]) results.push(await h.domain.notifications.sendJobItem(admin, item(n)));
+    for (const n of [1, 2, 3]) results.push(await h.domain.notifications.sendJobItem(h.db, admin, item(n)));
     expect(results.slice(0, 2)).toEqual([{ status: 'queued', id: expect.any(String) }, { status: 'queued', id: expect.any(String) }]);
     expect(results[2]).toEqual({ status: 'throttled', retryAfterMs: expect.any(Number) });
     const { retryAfterMs } = results[2] as { retryAfterMs: number };
     expect(retryAfterMs).toBeGreaterThan(0);
     expect(retryAfterMs).toBeLessThanOrEqual(500);
-    expect(await h.domain.notifications.sendJobItem(admin, item(1))).toEqual(results[0]);
+    expect(await h.domain.notifications.sendJobItem(h.db, admin, item(1))).toEqual(results[0]);
     expect(Number((await h.db.query(`SELECT count(*) FROM notifications WHERE dedupe_key LIKE $1`, [`job:${jobId}:%`])).rows[0].count)).toBe(2);
   });
 
   test('when a plain user\'s job item names someone else\'s address, then it is refused like a request would be', async () => {
     const user = { userId: randomUUID(), role: 'user' as const };
-    await expect(h.domain.notifications.sendJobItem(user, { jobId: randomUUID(), itemKey: 'x', channel: 'sms', to: '+15550009999', template: 'notice', data: { title: 'T', message: 'M' } }))
+    await expect(h.domain.notifications.sendJobItem(h.db, user, { jobId: randomUUID(), itemKey: 'x', channel: 'sms', to: '+15550009999', template: 'notice', data: { title: 'T', message: 'M' } }))
       .rejects.toMatchObject({ code: 'NOTIFICATION.RECIPIENT_FORBIDDEN' });
+  });
+
+  test('when the task\'s transaction rolls back after the item was queued, then no notification is left and the next attempt queues it', async () => {
+    const admin = { userId: randomUUID(), role: 'admin' as const };
+    const item = { jobId: randomUUID(), itemKey: 'r1', channel: 'sms' as const, to: '+15550007777', template: 'notice', data: { title: 'T', message: 'M' } };
+    const dedupeKey = `job:${item.jobId}:${item.itemKey}`;
+    await sleep(1000); // the SMS bucket full again: a token for each attempt
+    await expect(withTransaction(h.db, async (tx) => {
+      expect(await h.domain.notifications.sendJobItem(tx, admin, item)).toMatchObject({ status: 'queued' });
+      throw new Error('the task outcome failed to commit');
+    })).rejects.toThrow('the task outcome failed to commit');
+    expect(Number((await h.db.query('SELECT count(*) FROM notifications WHERE dedupe_key = $1', [dedupeKey])).rows[0].count)).toBe(0);
+    const again = await withTransaction(h.db, (tx) => h.domain.notifications.sendJobItem(tx, admin, item));
+    expect(again).toEqual({ status: 'queued', id: expect.any(String) });
+    expect((await h.db.query('SELECT id FROM notifications WHERE dedupe_key = $1', [dedupeKey])).rows).toEqual([{ id: (again as { id: string }).id }]);
   });
 
   test('when requests outrun the limit, then the worker defers the rest without counting attempts and sends them all', async () => {
