@@ -37,7 +37,7 @@ describe('the retry delay', () => {
   });
 });
 
-describe('job items (the send path a hub task will call)', () => {
+describe('job items (the send path of the hub task notification.send)', () => {
   let h: NotificationHarness;
   beforeAll(async () => {
     h = await startNotificationHarness('notification_throttle', { env: { SMS_SENDS_PER_SECOND: '2' } });
@@ -98,5 +98,42 @@ describe('job items (the send path a hub task will call)', () => {
     await eventually(() => ids.every((id) => attemptsById.has(id)));
     h.probe.off('consumed', collect);
     expect(ids.map((id) => attemptsById.get(id))).toEqual([1, 1, 1, 1, 1]);
+  });
+});
+
+describe('provider calls after the worker fell behind', () => {
+  const RATE = 10;
+  let h: NotificationHarness;
+  let stalled: Promise<void> | undefined;
+  beforeAll(async () => {
+    h = await startNotificationHarness('notification_backlog', {
+      env: { EMAIL_SENDS_PER_SECOND: String(RATE), SEND_CONCURRENCY: '1' },
+      // The SMTP server holds its first message for 2 s: the worker, one call at a time, falls behind.
+      smtp: { beforeReply: () => stalled ?? (stalled = sleep(2000)) },
+    });
+  });
+  afterAll(() => h?.close());
+
+  test('when job items keep being admitted while the provider is slow, then the backlog still reaches the provider no faster than its limit', async () => {
+    const admin = { userId: randomUUID(), role: 'admin' as const };
+    const jobId = randomUUID();
+    const admitted: string[] = [];
+    // A hub at full speed: every item tried again as soon as it is throttled, for 3 s.
+    for (let n = 0, until = performance.now() + 3000; performance.now() < until; await sleep(20)) {
+      const item = { jobId, itemKey: `k${n}`, channel: 'email' as const, to: `k${n}@backlog.example`, template: 'notice', data: { title: `${n}`, message: 'M' } };
+      const outcome = await withTransaction(h.db, (tx) => h.domain.notifications.sendJobItem(tx, admin, item));
+      if (outcome.status === 'queued') {
+        admitted.push(item.to);
+        n++;
+        h.domain.notifications.wakeSender();
+      }
+    }
+    expect(admitted.length).toBeGreaterThan(2 * RATE);
+    await eventually(() => h.smtp.messages.length >= admitted.length, 15_000);
+    const times = h.smtp.messages.map((m) => m.at).sort((a, b) => a - b);
+    // A token bucket lets through a second's burst, then `RATE` a second: never more in any one second.
+    const busiest = Math.max(...times.map((start) => times.filter((t) => t >= start && t < start + 1000).length));
+    expect(busiest).toBeLessThanOrEqual(2 * RATE);
+    expect(new Set(h.smtp.messages.map((m) => m.to.join())).size).toBe(admitted.length);
   });
 });

@@ -29,7 +29,11 @@ export type JobItemResult = { status: 'queued'; id: string } | { status: 'thrott
 export interface NotificationServiceDeps {
   db: Pool;
   templates: Templates;
-  limiter: RateLimiter;
+  /**
+   * Paces hub tasks: as many job items a second as the worker may make provider calls (its own limiter), so a
+   * job is admitted no faster than it can be sent, and the hub is told to slow down rather than fill the queue.
+   */
+  jobAdmission: RateLimiter;
   logger: Logger;
   /** Tells the send worker something is due now. */
   wake: () => void;
@@ -40,14 +44,14 @@ export interface NotificationServiceDeps {
  * inserts it under a dedupe key — `event:<envelope id>`, `key:<user>:<idempotency key>` or
  * `job:<job id>:<item key>` — so a repeat of any of them is the same notification, sent once.
  */
-export function createNotificationService({ db, templates, limiter, logger, wake }: NotificationServiceDeps) {
+export function createNotificationService({ db, templates, jobAdmission, logger, wake }: NotificationServiceDeps) {
   async function queue(q: Queryable, input: {
     ownerId: string; recipientUserId: string | null; channel: Channel; recipient: string; template: string; message: RenderedMessage;
-    dedupeKey: string | null; fingerprint?: string; paced?: boolean;
+    dedupeKey: string | null; fingerprint?: string;
   }): Promise<{ id: string; created: boolean }> {
     const stored = await createNotificationRepository(q).insertOnce({
       id: randomUUID(), ownerId: input.ownerId, recipientUserId: input.recipientUserId, dedupeKey: input.dedupeKey,
-      fingerprint: input.fingerprint ?? null, channel: input.channel, recipient: input.recipient, template: input.template, message: input.message, paced: input.paced ?? false,
+      fingerprint: input.fingerprint ?? null, channel: input.channel, recipient: input.recipient, template: input.template, message: input.message,
     });
     if (!stored.created && input.fingerprint !== undefined && stored.fingerprint !== input.fingerprint) throw idempotencyKeyReused();
     if (stored.created) logger.info({ notificationId: stored.id, channel: input.channel, template: input.template }, 'notification queued');
@@ -91,9 +95,10 @@ export function createNotificationService({ db, templates, limiter, logger, wake
      * One recipient of a job (the hub task `notification.send`), written through the task's transaction `tx`:
      * the same rules as `send`, keyed by (job id, item key). The notification commits with the task's outcome
      * or not at all, and a task run again (a redelivery, a new attempt after a failure) finds the one it
-     * queued. When the channel's provider limit is reached nothing is queued and the answer says when to come
-     * back, which lets the hub pace the job; the token taken here pays for the first provider call. The worker
-     * cannot see the row before `tx` commits: the caller wakes it then (`wakeSender`).
+     * queued. Items are admitted at the channel's provider rate (`jobAdmission`); past it nothing is queued and
+     * the answer says when to come back, which lets the hub pace the job. The provider call itself is paced again
+     * by the worker, so a backlog never reaches the provider faster than its limit. The worker cannot see the
+     * row before `tx` commits: the caller wakes it then (`wakeSender`).
      */
     async sendJobItem(tx: Queryable, caller: Caller, item: { jobId: string; itemKey: string } & Omit<SendRequest, 'idempotencyKey'>): Promise<JobItemResult> {
       const dedupeKey = `job:${item.jobId}:${item.itemKey}`;
@@ -102,10 +107,10 @@ export function createNotificationService({ db, templates, limiter, logger, wake
       const { recipient, recipientUserId } = await resolveRecipient(tx, caller, item.channel, item.to);
       // Rendered before a token is taken: a message that cannot be rendered is refused without using up the limit.
       const message = templates.render(item.template, item.data);
-      const admission = limiter.take(item.channel);
+      const admission = jobAdmission.take(item.channel);
       if (!admission.ok) return { status: 'throttled', retryAfterMs: admission.retryAfterMs };
       const { id } = await queue(tx, {
-        ownerId: caller.userId, recipientUserId, channel: item.channel, recipient, template: item.template, message, dedupeKey, paced: true,
+        ownerId: caller.userId, recipientUserId, channel: item.channel, recipient, template: item.template, message, dedupeKey,
       });
       return { status: 'queued', id };
     },

@@ -12,6 +12,8 @@ import { startSmtpCatcher, type CatcherOptions, type SmtpCatcher } from './smtp-
 
 export interface NotificationHarness {
   app: RequestListener;
+  /** The run's prefix of queues, exchanges and registry keys: a hub started with it sees this spoke. */
+  prefix: string;
   db: Pool;
   domain: NotificationDomain;
   /** The spoke's bus: `consumed` tells when an event was handled. */
@@ -63,7 +65,7 @@ export async function startNotificationHarness(label: string, { env = {}, smtp: 
   });
 
   return {
-    app, db, bus, probe, keys, smtp, domain, publicRoutes: definition.registration?.publicRoutes ?? [],
+    app, prefix, db, bus, probe, keys, smtp, domain, publicRoutes: definition.registration?.publicRoutes ?? [],
     async waitForPublished(type, match) {
       const { envelope } = await probe.waitFor('consumed', (c) => c.envelope.type === type && match(c.envelope.payload as Record<string, unknown>));
       return envelope;
