@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { UserRegisteredV1 } from '@hubspoke/contracts';
-import { createEvent, createStaticKeySource, createTokenVerifier } from '@hubspoke/kit';
+import { createStaticKeySource, createTokenVerifier } from '@hubspoke/kit';
 import {
   createTestDatabase, deleteTestTopology, eventually, signTestToken, testAmqpUrl, TEST_AUDIENCE, TEST_ISSUER, type TestDatabase,
 } from '@hubspoke/kit/testing';
@@ -39,12 +38,11 @@ afterAll(async () => {
   await h?.close();
 });
 
-const jobsAs = async (role: 'user' | 'admin', userId: string = randomUUID()) => jobsClient(hub.url, await signTestToken(h.keys, { sub: userId, role }));
 const notice = (title: string) => ({ title, message: 'Sent by a job' });
 
 describe('notification.send jobs through the hub', () => {
   test(`when an admin's job sends ${RECIPIENTS} emails under a provider limit of ${EMAILS_PER_SECOND} a second, then the spoke throttles, the hub paces the job, every item succeeds and each address gets exactly one email`, async () => {
-    const admin = await jobsAs('admin');
+    const admin = jobsClient(hub.url, await signTestToken(h.keys, { sub: randomUUID(), role: 'admin' }));
     const throttlesBefore = await metricValue(hub, 'hub_job_throttles_total{type="notification.send",service="hub"}');
     const keys = Array.from({ length: RECIPIENTS }, (_, i) => `r${String(i).padStart(3, '0')}`);
     // More in flight than a second's worth, so the hub always offers more than the spoke may send.
@@ -76,28 +74,25 @@ describe('notification.send jobs through the hub', () => {
     expect(new Set(mails.map((m) => m.to.join())).size).toBe(RECIPIENTS);
     expect(new Set(mails.map((m) => m.to[0]))).toEqual(new Set(keys.map((key) => `${key}@campaign.example`)));
     // Sent at the limit: the emails span the paced time, and no second carries more than a burst plus a
-    // second's worth (10 % more for the jitter between a token taken and an email read).
+    // second's worth (a quarter more for the jitter between a token taken and an email read).
     const times = mails.map((m) => m.at).sort((a, b) => a - b);
     expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(pacedMs * 0.9);
     const busiest = Math.max(...times.map((start) => times.filter((t) => t >= start && t < start + 1000).length));
-    expect(busiest).toBeLessThanOrEqual(2 * EMAILS_PER_SECOND * 1.1);
+    expect(busiest).toBeLessThanOrEqual(2 * EMAILS_PER_SECOND * 1.25);
 
-    // Each notification went out once, on its first provider call.
-    const { rows } = await h.db.query<{ status: string; attempts: number; count: string }>(
-      `SELECT status, attempts, count(*) FROM notifications WHERE dedupe_key LIKE $1 GROUP BY status, attempts`, [`job:${job.id as string}:%`]);
-    expect(rows).toEqual([{ status: 'sent', attempts: 1, count: String(RECIPIENTS) }]);
+    // Each notification went out once, on its first provider call (the SMTP server counts a message before its
+    // reply, so the last outcomes may still be being recorded).
+    const outcomes = async () => (await h.db.query<{ status: string; attempts: number; count: string }>(
+      `SELECT status, attempts, count(*) FROM notifications WHERE dedupe_key LIKE $1 GROUP BY status, attempts`, [`job:${job.id as string}:%`])).rows;
+    await eventually(async () => (await outcomes()).every((row) => row.status === 'sent' || row.status === 'failed'));
+    expect(await outcomes()).toEqual([{ status: 'sent', attempts: 1, count: String(RECIPIENTS) }]);
     console.warn(`notification.send job: ${RECIPIENTS} emails at ${EMAILS_PER_SECOND}/s in ${job.durationMs as number} ms (paced minimum ${pacedMs} ms), `
       + `${throttles} throttles, ${job.retries as number} retries, first to last email ${Math.round(times.at(-1)! - times[0]!)} ms, busiest second ${busiest} emails`);
   }, 150_000);
 
   test('when a plain user\'s job addresses someone else, names an unknown template or misses a value, then those items fail at once (not retried) while the items to their own address succeed', async () => {
-    const userId = randomUUID();
-    const registered = createEvent(UserRegisteredV1, 'auth', { userId, email: 'pat@example.com', name: 'Pat', role: 'user' });
-    const consumed = h.bus.waitFor('consumed', (c) => c.envelope.id === registered.id);
-    await h.probe.publish(registered);
-    await consumed;
-
-    const user = await jobsAs('user', userId);
+    const { token } = await h.registerUser({ email: 'pat@example.com', name: 'Pat' });
+    const user = jobsClient(hub.url, token);
     const created = await user.create({
       type: 'notification.send', retry: { limit: 3, backoffMs: 50, maxBackoffMs: 200 },
       items: [
@@ -117,7 +112,6 @@ describe('notification.send jobs through the hub', () => {
     expect(items.get('unknown-template')).toMatchObject({ status: 'failed', attempts: 1, lastError: expect.stringContaining('NOTIFICATION.UNKNOWN_TEMPLATE') });
     expect(items.get('missing-value')).toMatchObject({ status: 'failed', attempts: 1, lastError: expect.stringContaining('NOTIFICATION.TEMPLATE_DATA_MISSING') });
 
-    const token = await signTestToken(h.keys, { sub: userId, role: 'user' });
     for (const key of ['own', 'own-named']) {
       expect(items.get(key)).toMatchObject({ status: 'succeeded', attempts: 1, result: { notificationId: expect.any(String) } });
       const { notificationId } = items.get(key)!.result as { notificationId: string };

