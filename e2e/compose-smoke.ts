@@ -1,7 +1,8 @@
 /**
  * `npm run test:compose`: runs the stack for real in each way the README starts it, one after the other,
  * each brought up once and torn down (`down -v`) before the next:
- *   base  the README's curl journey through the gateway, then spoke-user scaled to 3, all three serving;
+ *   base  the README's curl journey through the gateway, the welcome email and a notification.send job's email
+ *         in MailDev, then spoke-user scaled to 3, all three serving;
  *   dev   + docker-compose.dev.yml: sources under node --watch; an edit of a mounted spoke source is served;
  *   prod  + docker-compose.prod.yml: hardened containers with generated secrets (a `changeme-` one is refused).
  *   HUBSPOKE_COMPOSE_RIG=<path to rig>   use the offline compose rig (these machines)
@@ -16,7 +17,7 @@ import { freePort } from '@hubspoke/kit/testing';
 import { REPO_ROOT } from './support/compose.js';
 import { composeStack, type ComposeStack } from './support/compose-stack.js';
 import { apiClient } from './support/platform.js';
-import { hotReloaded, journey, scaledOut, welcomeEmailDelivered, type Note } from './support/smoke-checks.js';
+import { hotReloaded, journey, notificationJobDelivered, scaledOut, welcomeEmailDelivered, type Note } from './support/smoke-checks.js';
 
 const rig = process.env.HUBSPOKE_COMPOSE_RIG;
 const port = process.env.GATEWAY_PORT ?? '18480';
@@ -45,6 +46,7 @@ const VARIANTS: Variant[] = [
     check: async (stack, note) => {
       const { token, email } = await journey(api, note);
       await welcomeEmailDelivered(stack, email, note, 30_000);
+      await notificationJobDelivered(stack, api, token, email, note, 30_000);
       await scaledOut(stack, api, token, note, HEALTH_TIMEOUT_MS);
     },
   },

@@ -22,7 +22,7 @@ export async function journey(api: Api, note: Note): Promise<{ token: string; em
   const login = expectStatus(note, 'login', await api('POST', '/auth/login', { body: { email, password } }), 200);
   const token = login.body.accessToken as string;
   expectStatus(note, 'me', await api('GET', '/users/me', { token }), 200);
-  // The hub's jobs reach its own database (migrated in the image); no compose spoke serves a task type yet.
+  // The hub's jobs reach its own database (migrated in the image); a type no spoke serves is refused.
   expectStatus(note, 'jobs list', await api('GET', '/hub/jobs', { token }), 200);
   expectStatus(note, 'job of an unserved type', await api('POST', '/hub/jobs', { token, body: { type: 'smoke.none', items: [{ key: 'a', input: {} }] } }), 400);
   expectStatus(note, 'update me', await api('PATCH', '/users/me', { token, body: { name: 'Smoke Tested', bio: 'through the gateway' } }), 200);
@@ -36,17 +36,50 @@ export async function journey(api: Api, note: Note): Promise<{ token: string; em
   return { token, email };
 }
 
-/** The notification spoke's welcome email for `email`, found in MailDev's REST API (asked from inside the spoke's container). */
-export async function welcomeEmailDelivered(stack: ComposeStack, email: string, note: Note, timeoutMs: number): Promise<void> {
+/** The emails MailDev holds, read through its REST API from inside the notification spoke's container (MailDev publishes nothing in the base stack). */
+function mailDevEmails(stack: ComposeStack): { to: string[]; subject: string }[] {
   const spoke = stack.containers().find((c) => c.service === 'spoke-notification');
   if (!spoke) throw new Error('no spoke-notification container');
   const script = "fetch('http://maildev:1080/email').then(r=>r.json()).then(m=>process.stdout.write(JSON.stringify(m.map(e=>({to:e.to.map(t=>t.address),subject:e.subject})))))";
+  return JSON.parse(stack.nodeIn(spoke.name, script)) as { to: string[]; subject: string }[];
+}
+
+/** Waits for an email to `to` whose subject passes `match` to reach MailDev; notes how long it took. */
+async function emailArrived(stack: ComposeStack, to: string, match: (subject: string) => boolean, what: string, note: Note, timeoutMs: number): Promise<void> {
   const started = Date.now();
-  const found = await eventually(() => {
-    const mails = JSON.parse(stack.nodeIn(spoke.name, script)) as { to: string[]; subject: string }[];
-    return mails.find((m) => m.to.includes(email) && m.subject.startsWith('Welcome'));
+  const found = await eventually(() => mailDevEmails(stack).find((m) => m.to.includes(to) && match(m.subject)), timeoutMs, 500)
+    .catch((error: Error) => {
+      throw new Error(`${what} for ${to} not in MailDev: ${error.message}`);
+    });
+  note(`${what} "${found.subject}" in MailDev ${Date.now() - started} ms later`);
+}
+
+/** The notification spoke's welcome email for `email`, found in MailDev's REST API. */
+export async function welcomeEmailDelivered(stack: ComposeStack, email: string, note: Note, timeoutMs: number): Promise<void> {
+  await emailArrived(stack, email, (subject) => subject.startsWith('Welcome'), 'welcome email after the journey', note, timeoutMs);
+}
+
+/**
+ * A real job through the gateway: as the registered user, a `notification.send` job of one item (an email to
+ * their own address, the account contact the welcome email came from) runs to `succeeded`, and the email is in MailDev.
+ */
+export async function notificationJobDelivered(stack: ComposeStack, api: Api, token: string, email: string, note: Note, timeoutMs: number): Promise<void> {
+  const title = `Smoke job ${Date.now()}`;
+  const created = expectStatus(note, 'notification.send job', await api('POST', '/hub/jobs', {
+    token, body: { type: 'notification.send', items: [{ key: 'self', input: { channel: 'email', template: 'notice', data: { title, message: 'Sent by a hub job' } } }] },
+  }), 202);
+  const id = created.body.id as string;
+  const job = await eventually(async () => {
+    const reply = await api('GET', `/hub/jobs/${id}`, { token });
+    if (reply.status !== 200) throw new Error(`GET /api/hub/jobs/${id}: ${reply.status} ${JSON.stringify(reply.body)}`);
+    return ['succeeded', 'partially_failed', 'failed', 'cancelled'].includes(reply.body.status as string) ? reply.body : undefined;
   }, timeoutMs, 500);
-  note(`welcome email "${found.subject}" in MailDev ${Date.now() - started} ms after the journey`);
+  if (job.status !== 'succeeded' || job.succeeded !== 1) {
+    const items = await api('GET', `/hub/jobs/${id}/items`, { token });
+    throw new Error(`notification.send job ended ${String(job.status)}: ${JSON.stringify(job)} items ${JSON.stringify(items.body)}`);
+  }
+  note(`notification.send job ${id} succeeded in ${String(job.durationMs)} ms`);
+  await emailArrived(stack, email, (subject) => subject === title, 'job email', note, timeoutMs);
 }
 
 /** Each spoke-user replica's own count of /me requests, read inside its container. */

@@ -36,10 +36,7 @@ export async function jobsWorld({ label, amqpUrl = testAmqpUrl(), logLevel = 'si
 
   const env = hubEnvFor({ prefix, databaseUrl: hubDb.url, amqpUrl, extra: hubEnv });
   const startHub = async (extra: Record<string, string> = {}): Promise<Hub> => {
-    const hub = await startService(hubService(loadConfig({ ...env, ...extra })), {
-      port: 0, exit: () => undefined, verifier, logger: createLogger({ service: 'hub', level: logLevel }),
-      relay: { pollIntervalMs: 100 }, bus: { reconnectDelayMs: { min: 100, max: 500 } },
-    });
+    const hub = await startJobsHub({ ...env, ...extra }, { verifier, logLevel });
     hubs.push(hub);
     return hub;
   };
@@ -69,6 +66,17 @@ export async function jobsWorld({ label, amqpUrl = testAmqpUrl(), logLevel = 'si
 }
 
 export type JobsWorld = Awaited<ReturnType<typeof jobsWorld>>;
+
+/**
+ * A hub as main.ts starts it (the kit's startService), in-process, on `env` (see `hubEnvFor`), trusting the
+ * tokens `verifier` accepts. Spoke tests use it to run jobs through a real hub.
+ */
+export function startJobsHub(env: Record<string, string>, { verifier, logLevel = 'silent' }: { verifier: TokenVerifier; logLevel?: LogLevel }): Promise<Hub> {
+  return startService(hubService(loadConfig(env)), {
+    port: 0, exit: () => undefined, verifier, logger: createLogger({ service: 'hub', level: logLevel }),
+    relay: { pollIntervalMs: 100 }, bus: { reconnectDelayMs: { min: 100, max: 500 } },
+  });
+}
 
 /** What a hub of this world reads from its environment (in-process or as a spawned process). */
 export function hubEnvFor({ prefix, databaseUrl, amqpUrl, extra = {} }: { prefix: string; databaseUrl: string; amqpUrl: string; extra?: Record<string, string> }) {

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { AppContext, ServiceDefinition } from '@hubspoke/kit';
 import { createApp } from './app.js';
 import type { NotificationConfig } from './config.js';
+import { sendTask } from './consumers/send-task.js';
 import { userDeletedConsumer } from './consumers/user-deleted-consumer.js';
 import { userRegisteredConsumer } from './consumers/user-registered-consumer.js';
 import { createContactService } from './domain/contact-service.js';
@@ -24,19 +25,20 @@ export function notificationService(config: NotificationConfig): ServiceDefiniti
     domain: async ({ db, logger, metrics, onStop }) => {
       const templates = loadTemplates(TEMPLATES_DIR);
       const providers = await createProviders(config, logger);
-      const limiter = createRateLimiter(config.rates);
-      const worker = startSendWorker({ db, providers, limiter, logger, registry: metrics.registry, settings: config.send });
+      // The worker's limiter guards the provider; a second one at the same rate paces hub jobs to match it.
+      const worker = startSendWorker({ db, providers, limiter: createRateLimiter(config.rates), logger, registry: metrics.registry, settings: config.send });
       // Steps stop in reverse order: the worker finishes its provider calls before the SMTP pool closes.
       onStop('notification providers', async () => {
         for (const provider of Object.values(providers)) await provider.close?.();
       });
       onStop('send worker', () => worker.stop());
       return {
-        notifications: createNotificationService({ db, templates, limiter, logger, wake: worker.wake }),
+        notifications: createNotificationService({ db, templates, jobAdmission: createRateLimiter(config.rates), logger, wake: worker.wake }),
         contacts: createContactService({ db }),
       };
     },
     consumers: (context) => [userRegisteredConsumer(context), userDeletedConsumer(context)],
+    tasks: (context) => [sendTask(context)],
     createApp,
   };
 }

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { UserRegisteredV1 } from '@hubspoke/contracts';
-import { createEvent } from '@hubspoke/kit';
-import { eventually, signTestToken } from '@hubspoke/kit/testing';
+import { eventually } from '@hubspoke/kit/testing';
 import { startNotificationHarness, type NotificationHarness } from './support/notification-harness.js';
 
 let h: NotificationHarness;
@@ -15,16 +13,7 @@ afterAll(() => h?.close());
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const notice = { template: 'notice', data: { title: 'Hello', message: 'World' } };
 
-/** A registered user: user.registered handled (their email is a contact), and a token. */
-async function registeredUser(role: 'user' | 'admin' = 'user') {
-  const id = randomUUID();
-  const email = `${id.slice(0, 8)}@example.com`;
-  const envelope = createEvent(UserRegisteredV1, 'auth', { userId: id, email, name: 'Someone', role });
-  const consumed = h.bus.waitFor('consumed', (c) => c.envelope.id === envelope.id);
-  await h.probe.publish(envelope);
-  await consumed;
-  return { id, email, token: await signTestToken(h.keys, { sub: id, role }) };
-}
+const registeredUser = (role: 'user' | 'admin' = 'user') => h.registerUser({ role });
 
 async function statusOf(token: string, id: string): Promise<string> {
   return (await request(h.app).get(`/${id}`).set(bearer(token))).body.status;

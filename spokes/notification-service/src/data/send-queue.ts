@@ -11,7 +11,6 @@ export interface ClaimedSend {
   subject: string;
   text: string;
   html: string;
-  paced: boolean;
   /** The number of the attempt about to be made. */
   attempt: number;
 }
@@ -25,7 +24,6 @@ interface DueRow {
   subject: string;
   body_text: string;
   body_html: string;
-  paced: boolean;
   attempts: number;
 }
 
@@ -35,11 +33,11 @@ export function createSendQueue(tx: Queryable) {
     /** Locks up to `limit` due notifications; other instances skip them until this transaction ends. */
     async lockDue(limit: number): Promise<ClaimedSend[]> {
       const { rows } = await tx.query<DueRow>(
-        `SELECT id, owner_id, channel, recipient, template, subject, body_text, body_html, paced, attempts FROM notifications
+        `SELECT id, owner_id, channel, recipient, template, subject, body_text, body_html, attempts FROM notifications
          WHERE status = 'queued' AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED`, [limit]);
       return rows.map((row) => ({
         id: row.id, ownerId: row.owner_id, channel: row.channel, recipient: row.recipient, template: row.template,
-        subject: row.subject, text: row.body_text, html: row.body_html, paced: row.paced, attempt: row.attempts + 1,
+        subject: row.subject, text: row.body_text, html: row.body_html, attempt: row.attempts + 1,
       }));
     },
 

@@ -7,7 +7,7 @@ import { ADDRESS_SCHEMAS, normalizeAddress, type Channel } from './channel.js';
 import type { NotificationDetail, NotificationPage } from './notification.js';
 import { idempotencyKeyReused, invalidAddress, invalidCursor, noContact, notificationNotFound, recipientForbidden } from './notification-errors.js';
 import type { RateLimiter } from './rate-limiter.js';
-import type { TemplateData, Templates } from './templates.js';
+import type { RenderedMessage, TemplateData, Templates } from './templates.js';
 
 export interface Caller {
   userId: string;
@@ -29,26 +29,29 @@ export type JobItemResult = { status: 'queued'; id: string } | { status: 'thrott
 export interface NotificationServiceDeps {
   db: Pool;
   templates: Templates;
-  limiter: RateLimiter;
+  /**
+   * Paces hub tasks: as many job items a second as the worker may make provider calls (its own limiter), so a
+   * job is admitted no faster than it can be sent, and the hub is told to slow down rather than fill the queue.
+   */
+  jobAdmission: RateLimiter;
   logger: Logger;
   /** Tells the send worker something is due now. */
   wake: () => void;
 }
 
 /**
- * The notification flows. Every send goes through `queue`: render (a 400 before anything is stored),
- * then insert under a dedupe key — `event:<envelope id>`, `key:<user>:<idempotency key>` or
+ * The notification flows. Every send is rendered first (a 400 before anything is stored), then `queue`
+ * inserts it under a dedupe key — `event:<envelope id>`, `key:<user>:<idempotency key>` or
  * `job:<job id>:<item key>` — so a repeat of any of them is the same notification, sent once.
  */
-export function createNotificationService({ db, templates, limiter, logger, wake }: NotificationServiceDeps) {
+export function createNotificationService({ db, templates, jobAdmission, logger, wake }: NotificationServiceDeps) {
   async function queue(q: Queryable, input: {
-    ownerId: string; recipientUserId: string | null; channel: Channel; recipient: string; template: string; data: TemplateData;
-    dedupeKey: string | null; fingerprint?: string; paced?: boolean;
+    ownerId: string; recipientUserId: string | null; channel: Channel; recipient: string; template: string; message: RenderedMessage;
+    dedupeKey: string | null; fingerprint?: string;
   }): Promise<{ id: string; created: boolean }> {
-    const message = templates.render(input.template, input.data);
     const stored = await createNotificationRepository(q).insertOnce({
       id: randomUUID(), ownerId: input.ownerId, recipientUserId: input.recipientUserId, dedupeKey: input.dedupeKey,
-      fingerprint: input.fingerprint ?? null, channel: input.channel, recipient: input.recipient, template: input.template, message, paced: input.paced ?? false,
+      fingerprint: input.fingerprint ?? null, channel: input.channel, recipient: input.recipient, template: input.template, message: input.message,
     });
     if (!stored.created && input.fingerprint !== undefined && stored.fingerprint !== input.fingerprint) throw idempotencyKeyReused();
     if (stored.created) logger.info({ notificationId: stored.id, channel: input.channel, template: input.template }, 'notification queued');
@@ -59,8 +62,8 @@ export function createNotificationService({ db, templates, limiter, logger, wake
    * Who gets it: a plain user only their own contacts (the latest one when `to` is omitted); an admin any
    * valid address. A message to someone's contact is erased with that user.
    */
-  async function resolveRecipient(caller: Caller, channel: Channel, to: string | undefined): Promise<{ recipient: string; recipientUserId: string | null }> {
-    const contacts = createContactRepository(db);
+  async function resolveRecipient(q: Queryable, caller: Caller, channel: Channel, to: string | undefined): Promise<{ recipient: string; recipientUserId: string | null }> {
+    const contacts = createContactRepository(q);
     if (to === undefined) {
       const own = (await contacts.listOf(caller.userId, channel))[0];
       if (!own) throw noContact(channel);
@@ -78,42 +81,49 @@ export function createNotificationService({ db, templates, limiter, logger, wake
   return {
     /** POST /: queued (202), or the notification this idempotency key already made. */
     async send(caller: Caller, request: SendRequest): Promise<{ id: string }> {
-      const { recipient, recipientUserId } = await resolveRecipient(caller, request.channel, request.to);
+      const { recipient, recipientUserId } = await resolveRecipient(db, caller, request.channel, request.to);
       const dedupeKey = request.idempotencyKey === undefined ? null : `key:${caller.userId}:${request.idempotencyKey}`;
       const { id, created } = await queue(db, {
-        ownerId: caller.userId, recipientUserId, channel: request.channel, recipient, template: request.template, data: request.data,
-        dedupeKey, fingerprint: fingerprintOf(request),
+        ownerId: caller.userId, recipientUserId, channel: request.channel, recipient, template: request.template,
+        message: templates.render(request.template, request.data), dedupeKey, fingerprint: fingerprintOf(request),
       });
       if (created) wake();
       return { id };
     },
 
     /**
-     * One recipient of a job (a hub task `notification.send`): the same rules as `send`, keyed by (job id,
-     * item key) so a task delivered twice queues one message. When the channel's provider limit is reached
-     * nothing is queued and the answer says when to come back, which lets the hub pace the job; the token
-     * taken here pays for the first provider call.
+     * One recipient of a job (the hub task `notification.send`), written through the task's transaction `tx`:
+     * the same rules as `send`, keyed by (job id, item key). The notification commits with the task's outcome
+     * or not at all, and a task run again (a redelivery, a new attempt after a failure) finds the one it
+     * queued. Items are admitted at the channel's provider rate (`jobAdmission`); past it nothing is queued and
+     * the answer says when to come back, which lets the hub pace the job. The provider call itself is paced again
+     * by the worker, so a backlog never reaches the provider faster than its limit. The worker cannot see the
+     * row before `tx` commits: the caller wakes it then (`wakeSender`).
      */
-    async sendJobItem(caller: Caller, item: { jobId: string; itemKey: string } & Omit<SendRequest, 'idempotencyKey'>): Promise<JobItemResult> {
+    async sendJobItem(tx: Queryable, caller: Caller, item: { jobId: string; itemKey: string } & Omit<SendRequest, 'idempotencyKey'>): Promise<JobItemResult> {
       const dedupeKey = `job:${item.jobId}:${item.itemKey}`;
-      const existing = await createNotificationRepository(db).findByDedupeKey(dedupeKey);
+      const existing = await createNotificationRepository(tx).findByDedupeKey(dedupeKey);
       if (existing) return { status: 'queued', id: existing.id };
-      const { recipient, recipientUserId } = await resolveRecipient(caller, item.channel, item.to);
-      const admission = limiter.take(item.channel);
+      const { recipient, recipientUserId } = await resolveRecipient(tx, caller, item.channel, item.to);
+      // Rendered before a token is taken: a message that cannot be rendered is refused without using up the limit.
+      const message = templates.render(item.template, item.data);
+      const admission = jobAdmission.take(item.channel);
       if (!admission.ok) return { status: 'throttled', retryAfterMs: admission.retryAfterMs };
-      const { id, created } = await queue(db, {
-        ownerId: caller.userId, recipientUserId, channel: item.channel, recipient, template: item.template, data: item.data, dedupeKey, paced: true,
+      const { id } = await queue(tx, {
+        ownerId: caller.userId, recipientUserId, channel: item.channel, recipient, template: item.template, message, dedupeKey,
       });
-      if (created) wake();
       return { status: 'queued', id };
     },
+
+    /** Something was committed to the queue by another transaction than this service's own (a task's): the worker looks now. */
+    wakeSender: wake,
 
     /** user.registered: the account email becomes a contact and gets the welcome email, once per event. */
     async welcome(tx: Queryable, eventId: string, user: { userId: string; email: string; name: string }): Promise<void> {
       const email = normalizeAddress('email', user.email);
       await createContactRepository(tx).upsert(user.userId, { channel: 'email', address: email, source: 'account' });
       await queue(tx, {
-        ownerId: user.userId, recipientUserId: user.userId, channel: 'email', recipient: email, template: 'welcome', data: { name: user.name },
+        ownerId: user.userId, recipientUserId: user.userId, channel: 'email', recipient: email, template: 'welcome', message: templates.render('welcome', { name: user.name }),
         dedupeKey: `event:${eventId}`,
       });
     },

@@ -74,8 +74,8 @@ export function startSendWorker({ db, providers, limiter, logger, registry, sett
       const queue = createSendQueue(tx);
       const claimed: ClaimedSend[] = [];
       for (const send of await queue.lockDue(limit)) {
-        // A paced notification paid its first token when it was queued; its retries pay their own.
-        const admission = send.paced && send.attempt === 1 ? { ok: true as const } : limiter.take(send.channel);
+        // Every provider call pays here, whenever and however it was queued: the one place that guards the provider.
+        const admission = limiter.take(send.channel);
         if (!admission.ok) {
           await queue.defer(send.id, admission.retryAfterMs);
           continue;

@@ -30,3 +30,6 @@ export const PageQuery = pageQuery();
 
 /** A malformed id is the client's mistake (400 NOTIFICATION.INVALID_ID), and never reaches the database. */
 export const IdParams = z.object({ id: z.uuid().transform((id) => id.toLowerCase()) });
+
+/** The input of a hub task `notification.send` (one recipient of a job): the same fields, keyed by (job id, item key) instead. */
+export const SendTaskInput = SendBody.omit({ idempotencyKey: true });

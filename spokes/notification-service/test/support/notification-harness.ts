@@ -1,10 +1,11 @@
 import type { RequestListener } from 'node:http';
-import { NotificationFailedV1, NotificationSentV1 } from '@hubspoke/contracts';
+import { randomUUID } from 'node:crypto';
+import { NotificationFailedV1, NotificationSentV1, UserRegisteredV1 } from '@hubspoke/contracts';
 import {
-  connectBus, createLogger, createStaticKeySource, createTokenVerifier, startService, type Bus, type Envelope, type Pool, type PublicRoute,
+  connectBus, createEvent, createLogger, createStaticKeySource, createTokenVerifier, startService, type Bus, type Envelope, type Pool, type PublicRoute, type Role,
 } from '@hubspoke/kit';
 import {
-  createTestDatabase, createTestKeys, deleteTestTopology, TEST_AUDIENCE, TEST_ISSUER, testAmqpUrl, testRedisUrl, uniquePrefix, type TestKeys,
+  createTestDatabase, createTestKeys, deleteTestTopology, signTestToken, TEST_AUDIENCE, TEST_ISSUER, testAmqpUrl, testRedisUrl, uniquePrefix, type TestKeys,
 } from '@hubspoke/kit/testing';
 import { loadConfig } from '../../src/config.js';
 import { notificationService, type NotificationDomain } from '../../src/service.js';
@@ -12,6 +13,8 @@ import { startSmtpCatcher, type CatcherOptions, type SmtpCatcher } from './smtp-
 
 export interface NotificationHarness {
   app: RequestListener;
+  /** The run's prefix of queues, exchanges and registry keys: a hub started with it sees this spoke. */
+  prefix: string;
   db: Pool;
   domain: NotificationDomain;
   /** The spoke's bus: `consumed` tells when an event was handled. */
@@ -23,6 +26,8 @@ export interface NotificationHarness {
   smtp: SmtpCatcher;
   /** The routes it registers with the hub as public: the hub lets them through without a token. */
   publicRoutes: PublicRoute[];
+  /** A user as the auth spoke announces one: user.registered handled (the email is their contact, the welcome email queued); with a token. */
+  registerUser: (user?: { email?: string; name?: string; role?: Role }) => Promise<{ id: string; email: string; token: string }>;
   /** Resolves with the first event of `type` published by the spoke whose payload passes `match`. */
   waitForPublished: (type: string, match: (payload: Record<string, unknown>) => boolean) => Promise<Envelope>;
   metrics: () => Promise<string>;
@@ -63,7 +68,16 @@ export async function startNotificationHarness(label: string, { env = {}, smtp: 
   });
 
   return {
-    app, db, bus, probe, keys, smtp, domain, publicRoutes: definition.registration?.publicRoutes ?? [],
+    app, prefix, db, bus, probe, keys, smtp, domain, publicRoutes: definition.registration?.publicRoutes ?? [],
+    async registerUser({ email, name = 'Someone', role = 'user' } = {}) {
+      const id = randomUUID();
+      const address = email ?? `${id.slice(0, 8)}@example.com`;
+      const envelope = createEvent(UserRegisteredV1, 'auth', { userId: id, email: address, name, role });
+      const consumed = bus.waitFor('consumed', (c) => c.envelope.id === envelope.id);
+      await probe.publish(envelope);
+      await consumed;
+      return { id, email: address, token: await signTestToken(keys, { sub: id, role }) };
+    },
     async waitForPublished(type, match) {
       const { envelope } = await probe.waitFor('consumed', (c) => c.envelope.type === type && match(c.envelope.payload as Record<string, unknown>));
       return envelope;

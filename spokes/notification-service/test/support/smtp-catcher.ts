@@ -7,6 +7,8 @@ export interface CaughtMail {
   subject: string;
   messageId: string;
   raw: string;
+  /** When its DATA was read, ms (performance.now()). */
+  at: number;
 }
 
 export interface SmtpCatcher {
@@ -44,7 +46,7 @@ export async function startSmtpCatcher(options: CatcherOptions = {}): Promise<Sm
         const header = (name: string) => new RegExp(`^${name}: (.*)$`, 'mi').exec(raw)?.[1]?.trim() ?? '';
         const mail = {
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address), subject: header('Subject'), messageId: header('Message-ID'), raw,
+          to: session.envelope.rcptTo.map((r) => r.address), subject: header('Subject'), messageId: header('Message-ID'), raw, at: performance.now(),
         };
         messages.push(mail);
         for (const waiter of waiters.filter((w) => messages.length >= w.count)) waiter.resolve();
