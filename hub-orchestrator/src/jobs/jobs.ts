@@ -18,6 +18,8 @@ export interface JobsOptions {
   config: JobLimits & { dispatchIntervalMs: number; eventsHeartbeatMs: number };
 }
 
+const RESULTS_PREFETCH = 256;
+
 /** The hub's jobs: the dispatcher (started here), the results consumer, the API routes and the event streams. */
 export function startJobs({ db, bus, registry, logger, metricsRegistry, lifecycle, config }: JobsOptions) {
   const log = logger.child({ component: 'jobs' });
@@ -30,6 +32,9 @@ export function startJobs({ db, bus, registry, logger, metricsRegistry, lifecycl
   const watch = jobWatch({ store, logger: log, pollMs: 250, heartbeatMs: config.eventsHeartbeatMs, isDraining: lifecycle.isDraining });
   const results: ConsumeOptions = taskResultsConsumer({
     db,
+    // Results are recorded in batches, one transaction (one connection) per batch: a wide window lets a busy
+    // replica fold hundreds into one write instead of capping batches at a handful.
+    prefetch: RESULTS_PREFETCH,
     handler: async (batch, tx) => {
       const applied = await applyOutcomes(tx, batch.map((result) => ({ at: result, outcome: attemptOutcome(result) })));
       applied.forEach(metrics.outcome);
