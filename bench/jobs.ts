@@ -1,13 +1,16 @@
 /**
  * Job throughput: one job of BENCH_ITEMS no-op items (10 000 by default) through a hub process and a task
- * spoke process, against the local Postgres and RabbitMQ. Prints items/s and the CPU each process spent per
- * item (utime + stime from /proc/<pid>/stat). Bounded by a deadline; its databases and queues are removed.
+ * spoke process, against the local Postgres and RabbitMQ. Prints items/s, the CPU each process spent per
+ * item (utime + stime from /proc/<pid>/stat), and per item the hub's commits and updates of the job row (the
+ * row every outcome must change: the figure that caps one job's throughput, whatever the machine's load).
+ * Bounded by a deadline; its databases and queues are removed.
  *
  *   npm run bench:jobs            (BENCH_ITEMS=10000 BENCH_PARALLEL=200)
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { createLogger, createPool } from '../packages/kit/src/index.js';
 import {
   createTestDatabase, createTestKeys, deleteTestTopology, eventually, freePort, signTestToken, spawnService, testAmqpUrl, testRedisUrl, uniquePrefix,
   type ServiceProcess,
@@ -52,6 +55,16 @@ try {
   const job = { type: 'test.work', items: items.slice(0, 1) };
   await eventually(async () => (await call('POST', '/jobs', job)).status === 202, 30_000, 200);
 
+  const hubDb = createPool({ connectionString: hub.databaseUrl, applicationName: 'bench-jobs', max: 1 }, createLogger({ service: 'bench', level: 'warn' }));
+  // Cumulative statistics reach pg_stat_* within a second of a backend's transactions; the job's share is the difference.
+  const hubWrites = async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const { rows: [row] } = await hubDb.query<{ commits: string; job_updates: string }>(
+      `SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()) AS commits,
+              (SELECT n_tup_upd FROM pg_stat_user_tables WHERE relname = 'jobs') AS job_updates`);
+    return { commits: Number(row!.commits), jobUpdates: Number(row!.job_updates) };
+  };
+  const writesBefore = await hubWrites();
   const cpuBefore = { hub: cpuMicros(hub.process.child.pid!), spoke: cpuMicros(spoke.child.pid!) };
   const started = performance.now();
   const created = await call('POST', '/jobs', { type: 'test.work', items, maxParallel: PARALLEL, itemTimeoutMs: 120_000 });
@@ -62,12 +75,16 @@ try {
   }, DEADLINE_MS, 100);
   const wallMs = performance.now() - started;
   const cpu = { hub: cpuMicros(hub.process.child.pid!) - cpuBefore.hub, spoke: cpuMicros(spoke.child.pid!) - cpuBefore.spoke };
+  const writesAfter = await hubWrites();
+  await hubDb.end();
+  const perItemOf = (count: number) => (count / ITEMS).toFixed(2);
 
   const perItem = (micros: number) => Math.round(micros / ITEMS);
   process.stdout.write([
     `jobs: ${ITEMS} no-op items, maxParallel ${PARALLEL}: ${finished.status as string}, succeeded ${finished.succeeded as number}`,
     `  ${Math.round(ITEMS / (wallMs / 1000))} items/s (create to finished, ${Math.round(wallMs)} ms; dispatch to last result ${finished.durationMs as number} ms)`,
     `  CPU per item: hub ${perItem(cpu.hub)} µs, spoke ${perItem(cpu.spoke)} µs (Postgres and RabbitMQ not counted)`,
+    `  hub database per item: ${perItemOf(writesAfter.commits - writesBefore.commits)} commits, ${perItemOf(writesAfter.jobUpdates - writesBefore.jobUpdates)} updates of the job row`,
     '',
   ].join('\n'));
 } finally {

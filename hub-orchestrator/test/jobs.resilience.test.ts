@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { eventually, startPrivateRabbitMq, type PrivateRabbitMq } from '@hubspoke/kit/testing';
 import { WORK_TYPE } from './fixtures/task-spoke.js';
 import { startHubProcess } from './support/hub-process.js';
-import { allItems, hubEnvFor, jobsClient, jobsWorld, spokeVisible, type JobsWorld } from './support/jobs-world.js';
+import { allItems, hubEnvFor, jobItems, jobsClient, jobsWorld, spokeVisible, type JobsWorld } from './support/jobs-world.js';
 
 let rabbit: PrivateRabbitMq;
 let world: JobsWorld;
@@ -17,7 +17,7 @@ afterAll(async () => {
   await rabbit?.remove();
 }, 60_000);
 
-const items = (count: number) => Array.from({ length: count }, (_, i) => ({ key: `k${String(i).padStart(4, '0')}`, input: { sleepMs: 20 } }));
+const items = (count: number) => jobItems(count, () => ({ sleepMs: 20 }));
 
 /** Every item succeeded exactly once at the spoke (nothing duplicated) and the summary counts each once (nothing lost). */
 async function expectExactlyOnce(client: ReturnType<typeof jobsClient>, jobId: string, total: number) {

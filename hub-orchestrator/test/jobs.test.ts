@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { ADMIN_TYPE, WORK_TYPE } from './fixtures/task-spoke.js';
-import { allItems, jobsClient, jobsWorld, spokeVisible, type Hub, type JobsWorld } from './support/jobs-world.js';
+import { allItems, jobItems, jobsClient, jobsWorld, spokeVisible, type Hub, type JobsWorld } from './support/jobs-world.js';
 
 let world: JobsWorld;
 let hub: Hub;
@@ -16,8 +16,7 @@ beforeAll(async () => {
 afterAll(async () => world?.cleanup());
 beforeEach(() => world.recorder.reset());
 
-const items = (count: number, input: (i: number) => Record<string, unknown> = () => ({})) =>
-  Array.from({ length: count }, (_, i) => ({ key: `item-${String(i).padStart(4, '0')}`, input: input(i) }));
+const items = (count: number, input?: (i: number) => Record<string, unknown>) => jobItems(count, input, 'item-');
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 

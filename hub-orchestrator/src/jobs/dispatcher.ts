@@ -1,6 +1,6 @@
 import { enqueueTasks, withTransaction, type Logger, type Pool, type PoolClient } from '@hubspoke/kit';
 import { HUB_SOURCE } from './job-events.js';
-import { applyOutcome, cancelPending, commitWithoutWaitingForDisk, type AppliedOutcome } from './item-outcomes.js';
+import { applyOutcomes, cancelPending, commitWithoutWaitingForDisk, type AppliedOutcome } from './item-outcomes.js';
 import type { JobRow } from './job-row.js';
 
 export interface DispatcherOptions {
@@ -84,14 +84,10 @@ export function startDispatcher({ db, logger, canDispatch, intervalMs, onOutcome
         `SELECT i.job_id, i.key, i.attempt_id, j.item_timeout_ms FROM job_items i JOIN jobs j ON j.id = i.job_id
          WHERE i.status = 'running' AND i.lease_until < now()
          ORDER BY i.job_id, i.key LIMIT $1 FOR UPDATE OF i SKIP LOCKED`, [LEASES_PER_PASS]);
-      const applied: AppliedOutcome[] = [];
-      for (const row of rows) {
-        const outcome = await applyOutcome(tx, { jobId: row.job_id, itemKey: row.key, attemptId: row.attempt_id }, {
-          kind: 'failed', permanent: false, error: `no result within ${row.item_timeout_ms} ms (itemTimeoutMs)`, durationMs: row.item_timeout_ms,
-        });
-        if (outcome) applied.push(outcome);
-      }
-      return applied;
+      return applyOutcomes(tx, rows.map((row) => ({
+        at: { jobId: row.job_id, itemKey: row.key, attemptId: row.attempt_id },
+        outcome: { kind: 'failed', permanent: false, error: `no result within ${row.item_timeout_ms} ms (itemTimeoutMs)`, durationMs: row.item_timeout_ms },
+      })));
     });
     for (const outcome of outcomes) onOutcome(outcome);
     if (outcomes.length > 0) logger.info({ expired: outcomes.length }, 'job item leases expired: attempts failed');

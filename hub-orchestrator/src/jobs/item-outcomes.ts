@@ -17,40 +17,80 @@ export interface AppliedOutcome {
   job: JobRow;
 }
 
-/**
- * Records an attempt's outcome, if it is the attempt the item is waiting for (a late answer to an attempt
- * whose lease ran out, or a duplicate, changes nothing). Locks the item, then its job: every writer takes
- * them in that order, so replicas recording results, expiring leases and cancelling never deadlock.
- */
-export async function applyOutcome(tx: PoolClient, at: { jobId: string; itemKey: string; attemptId: string }, outcome: AttemptOutcome): Promise<AppliedOutcome | undefined> {
-  await commitWithoutWaitingForDisk(tx);
-  // The job's settings are read without its lock: every outcome of a job needs that lock, so it is taken by
-  // the last statement and held for one round trip. A cancel this misses is caught by the dispatcher's sweep.
-  const { rows: [item] } = await tx.query<{ status: string; attempt_id: string | null; failures: number } & JobSettings>(
-    `SELECT i.status, i.attempt_id, i.failures, j.type, j.retry_limit, j.backoff_ms, j.max_backoff_ms, j.cancel_requested
-     FROM job_items i JOIN jobs j ON j.id = i.job_id WHERE i.job_id = $1 AND i.key = $2 FOR UPDATE OF i`, [at.jobId, at.itemKey]);
-  if (!item || item.status !== 'running' || item.attempt_id !== at.attemptId) return undefined;
+/** Which attempt at which item an outcome answers. */
+export interface AttemptAt {
+  jobId: string;
+  itemKey: string;
+  attemptId: string;
+}
 
-  const next = decide(outcome, item.failures, item);
-  const retryAfterMs = next.item === 'retrying' || next.item === 'throttled' ? next.delayMs : 0;
+/**
+ * Records attempts' outcomes, each only if it is the attempt its item is waiting for (a late answer to an
+ * attempt whose lease ran out, or a duplicate, changes nothing). A batch (the results one consumer delivery
+ * window brought) costs one statement per table and one job-row update per job, not one per item: the job
+ * row is the one every outcome of a job must change, so per-item updates queued behind its lock.
+ * Locks the items (in key order), then their jobs (in id order): every writer takes them in that order,
+ * so replicas recording results, expiring leases and cancelling never deadlock.
+ */
+export async function applyOutcomes(tx: PoolClient, outcomes: { at: AttemptAt; outcome: AttemptOutcome }[]): Promise<AppliedOutcome[]> {
+  if (outcomes.length === 0) return [];
+  await commitWithoutWaitingForDisk(tx);
+  // The jobs' settings are read without their locks: every outcome of a job needs that lock, so it is taken
+  // last and held for as short as possible. A cancel this misses is caught by the dispatcher's sweep.
+  const { rows } = await tx.query<ItemState>(
+    `SELECT i.job_id, i.key, i.status, i.attempt_id, i.failures, j.type, j.retry_limit, j.backoff_ms, j.max_backoff_ms, j.cancel_requested
+     FROM job_items i JOIN jobs j ON j.id = i.job_id
+     WHERE (i.job_id, i.key) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))
+     ORDER BY i.job_id, i.key FOR UPDATE OF i`, [outcomes.map((o) => o.at.jobId), outcomes.map((o) => o.at.itemKey)]);
+  const waiting = new Map(rows.filter((row) => row.status === 'running').map((row) => [`${row.job_id}/${row.key}`, row]));
+  const changes: Change[] = [];
+  for (const { at, outcome } of outcomes) {
+    const item = waiting.get(`${at.jobId}/${at.itemKey}`);
+    if (!item || item.attempt_id !== at.attemptId) continue;
+    // One outcome per attempt, even if a batch held two.
+    waiting.delete(`${at.jobId}/${at.itemKey}`);
+    const next = decide(outcome, item.failures, item);
+    changes.push({ item, outcome, next, delayMs: next.item === 'retrying' || next.item === 'throttled' ? next.delayMs : 0 });
+  }
+  if (changes.length === 0) return [];
+
+  const column = <T>(pick: (change: Change) => T) => changes.map(pick);
   await tx.query(
-    `UPDATE job_items SET status = $3, failures = failures + $4, duration_ms = $5, attempt_id = NULL, lease_until = NULL,
-       result = CASE WHEN $3 = 'succeeded' THEN $6::jsonb ELSE result END,
-       last_error = COALESCE($7, last_error),
-       available_at = now() + $8::float8 * interval '1 millisecond',
-       finished_at = CASE WHEN $3 IN ('succeeded', 'failed', 'cancelled') THEN now() END
-     WHERE job_id = $1 AND key = $2`,
-    [at.jobId, at.itemKey, itemStatus(next.item), outcome.kind === 'failed' ? 1 : 0, Math.round(outcome.durationMs),
-      outcome.kind === 'succeeded' ? JSON.stringify(outcome.result ?? null) : null, outcome.kind === 'failed' ? outcome.error : null, retryAfterMs]);
-  const back = next.item === 'retrying' || next.item === 'throttled' ? 1 : 0;
-  const { rows: [updated] } = await tx.query<JobRow>(
-    `UPDATE jobs SET running = running - 1, pending = pending + $2,
-       succeeded = succeeded + $3, failed = failed + $4, cancelled = cancelled + $5, retries = retries + $2, throttles = throttles + $6,
-       paused_until = GREATEST(paused_until, now() + $7::float8 * interval '1 millisecond'), version = version + 1
-     WHERE id = $1 RETURNING ${JOB_COLUMNS}`,
-    [at.jobId, back, next.item === 'succeeded' ? 1 : 0, next.item === 'failed' ? 1 : 0, next.item === 'cancelled' ? 1 : 0,
-      next.item === 'throttled' ? 1 : 0, next.item === 'throttled' ? retryAfterMs : 0]);
-  return { type: item.type, item: next.item, durationMs: outcome.durationMs, job: await finishIfDone(tx, updated!) };
+    `UPDATE job_items i SET status = u.status, failures = i.failures + u.failed, duration_ms = u.duration_ms, attempt_id = NULL, lease_until = NULL,
+       result = CASE WHEN u.status = 'succeeded' THEN u.result ELSE i.result END,
+       last_error = COALESCE(u.error, i.last_error),
+       available_at = now() + u.delay_ms * interval '1 millisecond',
+       finished_at = CASE WHEN u.status IN ('succeeded', 'failed', 'cancelled') THEN now() END
+     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::int[], $6::jsonb[], $7::text[], $8::float8[])
+       AS u(job_id, key, status, failed, duration_ms, result, error, delay_ms)
+     WHERE i.job_id = u.job_id AND i.key = u.key`,
+    [column((c) => c.item.job_id), column((c) => c.item.key), column((c) => itemStatus(c.next.item)),
+      column((c) => (c.outcome.kind === 'failed' ? 1 : 0)), column((c) => Math.round(c.outcome.durationMs)),
+      column((c) => (c.outcome.kind === 'succeeded' ? JSON.stringify(c.outcome.result ?? null) : null)),
+      column((c) => (c.outcome.kind === 'failed' ? c.outcome.error : null)), column((c) => c.delayMs)]);
+
+  const applied: AppliedOutcome[] = [];
+  for (const [jobId, ofJob] of [...Map.groupBy(changes, (c) => c.item.job_id)].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const count = (...items: AppliedOutcome['item'][]) => ofJob.filter((c) => items.includes(c.next.item)).length;
+    const pauseMs = Math.max(0, ...ofJob.filter((c) => c.next.item === 'throttled').map((c) => c.delayMs));
+    const { rows: [updated] } = await tx.query<JobRow>(
+      `UPDATE jobs SET running = running - $2, pending = pending + $3,
+         succeeded = succeeded + $4, failed = failed + $5, cancelled = cancelled + $6, retries = retries + $3, throttles = throttles + $7,
+         paused_until = GREATEST(paused_until, now() + $8::float8 * interval '1 millisecond'), version = version + 1
+       WHERE id = $1 RETURNING ${JOB_COLUMNS}`,
+      [jobId, ofJob.length, count('retrying', 'throttled'), count('succeeded'), count('failed'), count('cancelled'), count('throttled'), pauseMs]);
+    const job = await finishIfDone(tx, updated!);
+    for (const change of ofJob) applied.push({ type: change.item.type, item: change.next.item, durationMs: change.outcome.durationMs, job });
+  }
+  return applied;
+}
+
+type ItemState = { job_id: string; key: string; status: string; attempt_id: string | null; failures: number } & JobSettings;
+interface Change {
+  item: ItemState;
+  outcome: AttemptOutcome;
+  next: Decision;
+  delayMs: number;
 }
 
 type JobSettings = Pick<JobRow, 'type' | 'retry_limit' | 'backoff_ms' | 'max_backoff_ms' | 'cancel_requested'>;

@@ -147,7 +147,9 @@ export function jobRoutes({ store, catalog, watch, limits, onWork }: JobRoutesDe
 }
 
 function checkItems(body: CreateJobBody, limits: JobLimits): void {
-  if (body.items.length > limits.maxItems) throw tooManyItems(limits.maxItems);
+  // A job larger than the open-items quota could never be accepted: 413 (change the request), not 429 (wait).
+  const maxItems = Math.min(limits.maxItems, limits.maxOpenItemsPerUser);
+  if (body.items.length > maxItems) throw tooManyItems(maxItems);
   const seen = new Set<string>();
   const duplicates = new Set<string>();
   for (const { key, input } of body.items) {

@@ -22,10 +22,11 @@ interface Watcher {
 const isFinal = (row: JobRow) => (FINAL_STATUSES as readonly string[]).includes(row.status);
 
 /**
- * Server-sent events for jobs. Each event carries the whole job (its counts), its id is the job's
- * version, bumped by every change: a client that reconnects with Last-Event-ID gets the current counts
- * if anything changed since, which hold everything the events it missed said. The last event is
- * `summary`. Changes may come from any replica, so jobs are read from Postgres, not from memory.
+ * Server-sent events for jobs. Each event is a snapshot: the whole job (its counts), with the job's version
+ * (bumped by every change) as its id. Snapshots are coalesced, live and on resume alike: a client that
+ * reconnects with Last-Event-ID gets the current counts if anything changed since, which hold everything
+ * the events it missed said (ids only grow, gaps are changes folded into the next snapshot). The last
+ * event is `summary`. Changes may come from any replica, so jobs are read from Postgres, not from memory.
  */
 export function jobWatch({ store, logger, pollMs, heartbeatMs, isDraining }: JobWatchOptions) {
   const watchers = new Map<string, Set<Watcher>>();
@@ -62,18 +63,21 @@ export function jobWatch({ store, logger, pollMs, heartbeatMs, isDraining }: Job
   return {
     /** Streams `job` to `res` until the summary, the client leaving or shutdown; resolves when the stream ends. */
     stream(res: Response, job: JobRow, lastEventId: number | undefined): Promise<void> {
+      // An id ahead of the job's version is not one this job sent (another job's, or made up): start afresh
+      // rather than stay silent until the job catches up with it.
+      const resumeFrom = lastEventId !== undefined && lastEventId <= Number(job.version) ? lastEventId : undefined;
       res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
       res.flushHeaders();
       res.write('retry: 1000\n\n');
       return new Promise((resolve) => {
-        const watcher: Watcher = { res, version: lastEventId ?? 0 };
+        const watcher: Watcher = { res, version: resumeFrom ?? 0 };
         res.on('close', () => {
           const set = watchers.get(job.id);
           set?.delete(watcher);
           if (set?.size === 0) watchers.delete(job.id);
           resolve();
         });
-        if (lastEventId === undefined || Number(job.version) > lastEventId || isFinal(job)) send(watcher, job);
+        if (resumeFrom === undefined || Number(job.version) > resumeFrom || isFinal(job)) send(watcher, job);
         if (res.writableEnded) return;
         const set = watchers.get(job.id) ?? new Set();
         set.add(watcher);

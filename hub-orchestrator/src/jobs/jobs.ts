@@ -1,7 +1,7 @@
-import { TASK_RESULT_TYPE, taskResultsConsumer, type Bus, type ConsumeOptions, type Lifecycle, type Logger, type Pool, type RegistryReader } from '@hubspoke/kit';
+import { TASK_RESULT_TYPE, taskResultsConsumer, type Bus, type TaskResult, type ConsumeOptions, type Lifecycle, type Logger, type Pool, type RegistryReader } from '@hubspoke/kit';
 import type { Registry } from 'prom-client';
 import { startDispatcher } from './dispatcher.js';
-import { applyOutcome, type AttemptOutcome } from './item-outcomes.js';
+import { applyOutcomes, type AttemptOutcome } from './item-outcomes.js';
 import { createJobMetrics } from './job-metrics.js';
 import { jobRoutes, type JobLimits } from './job-routes.js';
 import { jobStore } from './job-store.js';
@@ -18,6 +18,8 @@ export interface JobsOptions {
   config: JobLimits & { dispatchIntervalMs: number; eventsHeartbeatMs: number };
 }
 
+const RESULTS_PREFETCH = 256;
+
 /** The hub's jobs: the dispatcher (started here), the results consumer, the API routes and the event streams. */
 export function startJobs({ db, bus, registry, logger, metricsRegistry, lifecycle, config }: JobsOptions) {
   const log = logger.child({ component: 'jobs' });
@@ -30,14 +32,12 @@ export function startJobs({ db, bus, registry, logger, metricsRegistry, lifecycl
   const watch = jobWatch({ store, logger: log, pollMs: 250, heartbeatMs: config.eventsHeartbeatMs, isDraining: lifecycle.isDraining });
   const results: ConsumeOptions = taskResultsConsumer({
     db,
-    handler: async (result, tx) => {
-      const outcome: AttemptOutcome = result.outcome === 'succeeded'
-        ? { kind: 'succeeded', result: result.result, durationMs: result.durationMs }
-        : result.outcome === 'failed'
-          ? { kind: 'failed', permanent: result.permanent, error: result.error, durationMs: result.durationMs }
-          : { kind: 'throttled', retryAfterMs: result.retryAfterMs, durationMs: result.durationMs };
-      const applied = await applyOutcome(tx, result, outcome);
-      if (applied) metrics.outcome(applied);
+    // Results are recorded in batches, one transaction (one connection) per batch: a wide window lets a busy
+    // replica fold hundreds into one write instead of capping batches at a handful.
+    prefetch: RESULTS_PREFETCH,
+    handler: async (batch, tx) => {
+      const applied = await applyOutcomes(tx, batch.map((result) => ({ at: result, outcome: attemptOutcome(result) })));
+      applied.forEach(metrics.outcome);
     },
   });
   // A recorded result frees a slot: dispatch as soon as its transaction has committed.
@@ -58,3 +58,11 @@ export function startJobs({ db, bus, registry, logger, metricsRegistry, lifecycl
 }
 
 export type Jobs = ReturnType<typeof startJobs>;
+
+function attemptOutcome(result: TaskResult): AttemptOutcome {
+  switch (result.outcome) {
+    case 'succeeded': return { kind: 'succeeded', result: result.result, durationMs: result.durationMs };
+    case 'failed': return { kind: 'failed', permanent: result.permanent, error: result.error, durationMs: result.durationMs };
+    case 'throttled': return { kind: 'throttled', retryAfterMs: result.retryAfterMs, durationMs: result.durationMs };
+  }
+}

@@ -11,6 +11,8 @@ const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 export interface HubProcess {
   process: ServiceProcess;
   url: string;
+  /** The hub's own database. */
+  databaseUrl: string;
   /** After the process is gone: drops its database and deletes its queues. */
   cleanup: () => Promise<void>;
 }
@@ -44,6 +46,7 @@ export async function startHubProcess({ keyPrefix, jwksUrl, env = {} }: { keyPre
   return {
     process: child,
     url,
+    databaseUrl: database.url,
     cleanup: async () => {
       await database.drop();
       await deleteTestTopology(amqpPrefix, [`${amqpPrefix}.hub.task-results`]);

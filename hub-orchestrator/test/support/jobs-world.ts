@@ -117,6 +117,11 @@ export function jobsClient(baseUrl: string, token: string) {
   };
 }
 
+/** `count` items keyed `<prefix>0000`, `<prefix>0001`, … (sorting as created), each with the input `input(i)` says. */
+export function jobItems(count: number, input: (i: number) => Record<string, unknown> = () => ({}), prefix = 'k') {
+  return Array.from({ length: count }, (_, i) => ({ key: `${prefix}${String(i).padStart(4, '0')}`, input: input(i) }));
+}
+
 /** Every item of a job, following the cursor. */
 export async function allItems(client: ReturnType<typeof jobsClient>, id: string, status?: string) {
   const items: Json[] = [];

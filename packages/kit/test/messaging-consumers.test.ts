@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { busReadinessCheck, createEnvelope, createPool, type Bus, type ConsumeOptions, type Envelope, type Pool } from '../src/index.js';
+import { busReadinessCheck, createEnvelope, createPool, InvalidEnvelopeError, type Bus, type ConsumeOptions, type Envelope, type Pool } from '../src/index.js';
 import { eventually } from '../src/testing/index.js';
 import { effectsOf, messagingFixture, SERVICE, withChannel } from './messaging-support.js';
 
@@ -92,6 +92,80 @@ describe('attempts and time limits', () => {
     await all;
 
     expect(failures).toEqual([]);
+  });
+});
+
+describe('batches', () => {
+  test('when messages arrive while a batch is being handled, then the next batch takes them together in one transaction, each once', async () => {
+    const batches: number[] = [];
+    let started: () => void = () => undefined;
+    let release: () => void = () => undefined;
+    const firstStarted = new Promise<void>((resolve) => (started = resolve));
+    const firstHeld = new Promise<void>((resolve) => (release = resolve));
+    await fixture.consume(bus, {
+      name: 'batched',
+      bindings: ['batched.happened.v1'],
+      prefetch: 50,
+      // The first message runs alone (nothing else is waiting) and is held, so the next ones pile up behind it.
+      handler: async (envelope, tx) => {
+        await recordAs('alone')(envelope, tx);
+        started();
+        await firstHeld;
+      },
+      batchHandler: async (envelopes, tx) => {
+        batches.push(envelopes.length);
+        for (const envelope of envelopes) await recordAs('batch')(envelope, tx);
+      },
+    });
+    const envelopes = Array.from({ length: 20 }, (_, n) => event('batched', { n }));
+    const consumed = Promise.all(envelopes.map((e) => bus.waitFor('consumed', (c) => c.envelope.id === e.id, 20_000)));
+    await bus.publish(envelopes[0]!);
+    await firstStarted;
+    await Promise.all(envelopes.slice(1).map((e) => bus.publish(e)));
+    // Published means queued; give the broker a moment to deliver them into the prefetch window.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    release();
+    const results = await consumed;
+
+    expect(results.every((c) => !c.duplicate)).toBe(true);
+    expect(await effectsOf(fixture.db, envelopes[0]!.id)).toEqual(['alone']);
+    for (const envelope of envelopes.slice(1)) expect(await effectsOf(fixture.db, envelope.id)).toEqual(['batch']);
+    expect(Math.max(...batches)).toBeGreaterThan(1);
+  });
+
+  test('when one message of a batch makes it fail, then the others are handled one by one and only the bad one is dead-lettered', async () => {
+    const poisonous = (envelope: Envelope) => (envelope.payload as { poison?: boolean }).poison === true;
+    const refuse = (envelope: Envelope) => {
+      if (poisonous(envelope)) throw new InvalidEnvelopeError('poison on purpose');
+    };
+    let batchCalls = 0;
+    await fixture.consume(bus, {
+      name: 'batched-poison',
+      bindings: ['poisoned.happened.v1'],
+      prefetch: 50,
+      handler: async (envelope, tx) => {
+        refuse(envelope);
+        await recordAs('alone')(envelope, tx);
+      },
+      batchHandler: async (envelopes, tx) => {
+        batchCalls++;
+        for (const envelope of envelopes) await recordAs('batch')(envelope, tx);
+        envelopes.forEach(refuse);
+      },
+    });
+    const envelopes = Array.from({ length: 30 }, (_, n) => event('poisoned', { n, poison: n === 17 }));
+    const poison = envelopes[17]!;
+    const deadLettered = bus.waitFor('dead-lettered', (d) => d.envelope?.id === poison.id, 20_000);
+    const good = envelopes.filter((e) => e !== poison);
+    const consumed = Promise.all(good.map((e) => bus.waitFor('consumed', (c) => c.envelope.id === e.id, 20_000)));
+
+    await Promise.all(envelopes.map((e) => bus.publish(e)));
+
+    expect(await deadLettered).toMatchObject({ error: expect.stringContaining('poison on purpose') });
+    await consumed;
+    for (const envelope of good) expect((await effectsOf(fixture.db, envelope.id)).length).toBe(1);
+    expect(await effectsOf(fixture.db, poison.id)).toEqual([]);
+    expect(batchCalls).toBeGreaterThan(0);
   });
 });
 

@@ -30,7 +30,7 @@ type WorkerConfig = ReturnType<typeof loadConfig>;
 beforeAll(async () => {
   fixture = await messagingFixture('kit_tasks');
   dispatcherBus = await fixture.openBus();
-  await fixture.consume(dispatcherBus, taskResultsConsumer({ db: fixture.db, handler: async (result) => void results.push(result) }));
+  await fixture.consume(dispatcherBus, taskResultsConsumer({ db: fixture.db, handler: async (batch) => void results.push(...batch) }));
   fixture.relay(dispatcherBus, { pollIntervalMs: 50 });
   workerDb = await createTestDatabase('kit_tasks_worker');
   const failedOnce = new Set<string>();

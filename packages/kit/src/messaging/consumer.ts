@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { runWithContext } from '../context.js';
 import { DatabaseUnavailableError, withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import type { BusEventEmitter } from './events.js';
+import { batchWhileBusy } from './batch-while-busy.js';
 import { InvalidEnvelopeError, parseEnvelope, routingKeyOf, type Envelope } from './envelope.js';
 import { confirmedPublisher } from './publisher.js';
 import { declareConsumerQueues, matchesBinding, retryQueueFor, type ConsumerQueues, type ExchangeKind, type QueueType } from './topology.js';
@@ -22,6 +23,13 @@ export interface ConsumeOptions {
   /** The consumer's own database, holding `processed_messages` (MESSAGING_MIGRATIONS_DIR). */
   db: Pool;
   handler: MessageHandler;
+  /**
+   * Handles the messages that arrived while the previous batch ran (up to the prefetch) in one transaction:
+   * one commit, and one pass over rows they share (a job's counts), instead of one each. It must do what
+   * `handler` does for each, in order. When it throws, each message of the batch is handled alone by
+   * `handler`, so a bad one is retried or dead-lettered on its own and the others go through.
+   */
+  batchHandler?: (envelopes: Envelope[], tx: PoolClient) => Promise<void>;
   /** Deliveries before a failing message goes to the DLQ; a redelivery (the previous one never settled) counts as one. */
   maxAttempts?: number;
   /** Delay before each retry; the last one repeats. */
@@ -72,6 +80,7 @@ export async function startConsumer(connection: ChannelModel, options: ConsumeOp
   const { logger, events, queues } = context;
   const maxAttempts = options.maxAttempts ?? 5;
   const handlerTimeoutMs = options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
+  const prefetch = options.prefetch ?? Math.max(1, Math.floor((options.db.options.max ?? DEFAULT_POOL_SIZE) / 2));
   const channel = await connection.createConfirmChannel();
   let stopping = false;
   // Until the consumer runs, a failure is this function's rejection (with the broker's reason), not a restart.
@@ -82,7 +91,7 @@ export async function startConsumer(connection: ChannelModel, options: ConsumeOp
   });
   try {
     await declareConsumerQueues(channel, context.exchange, queues, options.queueType ?? 'classic');
-    await channel.prefetch(options.prefetch ?? Math.max(1, Math.floor((options.db.options.max ?? DEFAULT_POOL_SIZE) / 2)));
+    await channel.prefetch(prefetch);
   } catch (error) {
     await channel.close().catch(() => undefined);
     throw error;
@@ -93,6 +102,7 @@ export async function startConsumer(connection: ChannelModel, options: ConsumeOp
     onBroken: () => void channel.close().catch(() => undefined),
   });
   const inFlight = new Set<Promise<void>>();
+  const batches = options.batchHandler && batchWhileBusy(handleBatch, prefetch);
 
   const move = async (message: ConsumeMessage, queue: string, attempts: number, error: string) => {
     const headers = { ...withoutDeathHeaders(message.properties.headers), 'x-attempts': attempts, 'x-last-error': error, ...originOf(message) };
@@ -121,7 +131,33 @@ export async function startConsumer(connection: ChannelModel, options: ConsumeOp
     }
     // Only a move persists the count: run again as it is, a message that crashes the process or hangs would loop forever.
     if (message.fields.redelivered) return settle(message, envelope, attempts, new Error(REDELIVERED), false);
-    const parsed = envelope;
+    return batches ? batches.push({ message, envelope, attempts }) : handleOne({ message, envelope, attempts });
+  }
+
+  async function handleBatch(batch: Delivery[]): Promise<void> {
+    if (batch.length === 1) return handleOne(batch[0]!);
+    try {
+      const handled = await withTransaction(options.db, async (tx) => {
+        const { rows } = await tx.query<{ message_id: string }>(
+          `INSERT INTO processed_messages (consumer, message_id) SELECT $1, unnest($2::uuid[])
+           ON CONFLICT DO NOTHING RETURNING message_id`, [queues.queue, batch.map((d) => d.envelope.id)]);
+        const fresh = new Set(rows.map((row) => row.message_id));
+        // A message delivered twice within one batch is handled once (the first copy).
+        const first = batch.filter((d) => fresh.delete(d.envelope.id.toLowerCase()));
+        if (first.length > 0) await options.batchHandler!(first.map((d) => d.envelope), tx);
+        return new Set(first);
+      }, { timeoutMs: handlerTimeoutMs });
+      for (const delivery of batch) {
+        ack(delivery.message);
+        events.emit('consumed', { queue: queues.queue, envelope: delivery.envelope, duplicate: !handled.has(delivery) });
+      }
+    } catch (error) {
+      logger.debug({ err: error, queue: queues.queue, size: batch.length }, 'message batch failed: handling its messages one by one');
+      await Promise.all(batch.map(handleOne));
+    }
+  }
+
+  async function handleOne({ message, envelope: parsed, attempts }: Delivery): Promise<void> {
     // Handler logs carry the request that caused the message.
     await runWithContext({ requestId: parsed.correlationId }, async () => {
       for (let waits = 0; ; waits++) {
@@ -209,6 +245,12 @@ export async function startConsumer(connection: ChannelModel, options: ConsumeOp
       await channel.close().catch(() => undefined);
     },
   };
+}
+
+interface Delivery {
+  message: ConsumeMessage;
+  envelope: Envelope;
+  attempts: number;
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -21,8 +21,13 @@ export async function enqueueTasks(tx: PoolClient, { source, type, tasks, correl
 export interface TaskResultsOptions {
   /** The dispatcher's database: results are handled in its transaction, deduplicated like any consumer's messages. */
   db: Pool;
-  /** Records the result; runs in the delivery's transaction. A result for an attempt it no longer waits for is simply ignored. */
-  handler: (result: TaskResult, tx: PoolClient, envelope: Envelope) => Promise<void>;
+  /**
+   * Records results, in the order they arrived, in the delivery's transaction: the results that arrived
+   * together (one, or up to the prefetch when busy), so a dispatcher can fold them into shared counts with
+   * one write. A result for an attempt it no longer waits for is simply ignored. When it throws for a
+   * batch, each result is handed to it again alone, so one bad result cannot hold back the others.
+   */
+  handler: (results: TaskResult[], tx: PoolClient) => Promise<void>;
   prefetch?: number;
   /** The queue is `<service>.<name>`: one queue shared by every replica of the dispatcher. */
   name?: string;
@@ -36,12 +41,15 @@ export function taskResultsConsumer({ db, handler, prefetch, name = 'task-result
     exchange: 'results',
     db,
     ...(prefetch !== undefined && { prefetch }),
-    handler: async (envelope, tx) => {
-      const parsed = TaskResultPayload.safeParse(envelope.payload);
-      if (envelope.type !== TASK_RESULT_TYPE || !parsed.success) {
-        throw new InvalidEnvelopeError(`not a task result: ${parsed.success ? `type ${envelope.type}` : describeIssues(parsed.error)}`);
-      }
-      await handler(parsed.data, tx, envelope);
-    },
+    handler: (envelope, tx) => handler([parseResult(envelope)], tx),
+    batchHandler: (envelopes, tx) => handler(envelopes.map(parseResult), tx),
   };
+}
+
+function parseResult(envelope: Envelope): TaskResult {
+  const parsed = TaskResultPayload.safeParse(envelope.payload);
+  if (envelope.type !== TASK_RESULT_TYPE || !parsed.success) {
+    throw new InvalidEnvelopeError(`not a task result: ${parsed.success ? `type ${envelope.type}` : describeIssues(parsed.error)}`);
+  }
+  return parsed.data;
 }
