@@ -33,8 +33,11 @@ export function loadConfig(env: NodeJS.ProcessEnv) {
     },
     throttle: {
       windowMs: read.durationMs('LOGIN_THROTTLE_WINDOW', 15 * 60_000),
-      maxFailuresPerAccount: read.int('LOGIN_MAX_FAILURES_PER_ACCOUNT', 5, { min: 1 }),
-      maxFailuresPerIp: read.int('LOGIN_MAX_FAILURES_PER_IP', 20, { min: 1 }),
+      /** Failed logins of one account from one address before each further attempt waits (firstDelayMs, doubling). */
+      freeFailures: read.int('LOGIN_FAILURES_BEFORE_DELAY', 3, { min: 1 }),
+      firstDelayMs: read.durationMs('LOGIN_FIRST_DELAY', 1_000),
+      /** Failed logins from one address over every account within the window: the budget of a password spray. */
+      maxFailuresPerAddress: read.int('LOGIN_MAX_FAILURES_PER_IP', 20, { min: 1 }),
     },
     admin: readAdmin(read),
   };

@@ -26,11 +26,11 @@ export function authService(config: AuthConfig): ServiceDefinition<AuthConfig, A
 }
 
 /** The key ring (shared by replicas through the database), the first admin, and hourly pruning. */
-async function startAuthDomain({ config, db, logger, onStop }: ServiceContext<AuthConfig>) {
+async function startAuthDomain({ config, db, logger, metrics, onStop }: ServiceContext<AuthConfig>) {
   const keys = await loadKeyRing(config, db, logger);
   onStop('signing key reload', () => keys.stop());
   const passwords = await createPasswordHasher(config.argon2);
-  const domain = { keys, ...createAuthDomain({ config, db, keys, passwords, logger }) };
+  const domain = { keys, ...createAuthDomain({ config, db, keys, passwords, metrics, logger }) };
   if (config.admin) await domain.accounts.ensureAdmin(config.admin);
   const prune = setInterval(() => {
     Promise.all([domain.throttle.prune(), createRefreshTokenRepository(db).deleteExpired(config.tokens.refreshTokenTtlMs)])

@@ -13,7 +13,7 @@ describe('auth configuration', () => {
       port: 3001, trustProxyHops: 2, admin: undefined,
       tokens: { issuer: 'hubspoke-auth', audience: 'hubspoke', accessTokenTtlMs: 900_000, refreshTokenTtlMs: 30 * 86_400_000, refreshGraceMs: 10_000 },
       argon2: { memoryCost: 19_456, timeCost: 2, parallelism: 1 },
-      throttle: { windowMs: 900_000, maxFailuresPerAccount: 5, maxFailuresPerIp: 20 },
+      throttle: { windowMs: 900_000, freeFailures: 3, firstDelayMs: 1_000, maxFailuresPerAddress: 20 },
     });
   });
 
