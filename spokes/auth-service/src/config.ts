@@ -48,17 +48,27 @@ export function loadConfig(env: NodeJS.ProcessEnv) {
   return Object.freeze(config);
 }
 
-/** The first admin is optional, but an email without a usable password (or the reverse) is a mistake. */
+/**
+ * The first admin is optional, but an email without a usable password (or the reverse) is a mistake. The
+ * `.env.example` placeholder password is public: it is accepted only while the gateway is published on loopback
+ * (GATEWAY_BIND, which compose passes here too) and never in production.
+ */
 function readAdmin(read: ReturnType<typeof envReader>): { email: string; password: string } | undefined {
   const email = read.optionalString('ADMIN_EMAIL');
   const password = read.optionalString('ADMIN_PASSWORD');
+  const gatewayBind = read.optionalString('GATEWAY_BIND');
   if (email === undefined && password === undefined) return undefined;
   if (email === undefined) read.problem('ADMIN_EMAIL is missing (ADMIN_PASSWORD is set)');
   if (password === undefined) read.problem('ADMIN_PASSWORD is missing (ADMIN_EMAIL is set)');
   else if (password.length < 12) read.problem('ADMIN_PASSWORD is shorter than 12 characters');
-  else if (read.production && password.startsWith(PLACEHOLDER_PREFIX)) read.problem(`ADMIN_PASSWORD still holds a ${PLACEHOLDER_PREFIX} placeholder`);
+  else if (password.startsWith(PLACEHOLDER_PREFIX) && (read.production || !isLoopback(gatewayBind))) {
+    const exposure = read.production ? 'in production' : `while the gateway is published on ${gatewayBind ?? 'an unknown interface (GATEWAY_BIND is unset)'}`;
+    read.problem(`ADMIN_PASSWORD still holds a ${PLACEHOLDER_PREFIX} placeholder ${exposure}: set a real one, or GATEWAY_BIND=127.0.0.1`);
+  }
   return { email: (email ?? '').toLowerCase(), password: password ?? '' };
 }
+
+const isLoopback = (address: string | undefined) => address !== undefined && /^(127(\.\d{1,3}){3}|::1|\[::1\]|localhost)$/.test(address);
 
 export type AuthConfig = ReturnType<typeof loadConfig>;
 export type TokenSettings = AuthConfig['tokens'];

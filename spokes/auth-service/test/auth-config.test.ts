@@ -23,12 +23,18 @@ describe('auth configuration', () => {
       /auth: invalid configuration: .*REDIS_URL is not a URL.*REGISTRY_SECRET is missing.*DATABASE_URL is missing.*AMQP_URL is missing.*ARGON2_MEMORY_KIB.*AUTH_SIGNING_KEYS is not base64/);
   });
 
-  test('when the first admin is half configured or uses a placeholder in production, then the start is refused', () => {
+  test('when the first admin is half configured, or keeps the placeholder password anywhere but a loopback-only gateway, then the start is refused', () => {
     expect(() => loadConfig({ ...BASE, ADMIN_EMAIL: 'root@example.com' })).toThrow(/ADMIN_PASSWORD is missing/);
     expect(() => loadConfig({ ...BASE, ADMIN_PASSWORD: 'a long enough one' })).toThrow(/ADMIN_EMAIL is missing/);
     expect(() => loadConfig({ ...BASE, ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'short' })).toThrow(/ADMIN_PASSWORD is shorter than 12/);
     const placeholder = { ...BASE, ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'changeme-admin-password' };
-    expect(loadConfig(placeholder).admin).toEqual({ email: 'root@example.com', password: 'changeme-admin-password' });
-    expect(() => loadConfig({ ...placeholder, HUBSPOKE_PRODUCTION: 'true' })).toThrow(/ADMIN_PASSWORD still holds a changeme- placeholder/);
+    for (const bind of ['127.0.0.1', '127.0.0.53', '::1', 'localhost']) {
+      expect(loadConfig({ ...placeholder, GATEWAY_BIND: bind }).admin, bind).toEqual({ email: 'root@example.com', password: 'changeme-admin-password' });
+    }
+    expect(() => loadConfig({ ...placeholder, GATEWAY_BIND: '0.0.0.0' })).toThrow(/ADMIN_PASSWORD still holds a changeme- placeholder while the gateway is published on 0.0.0.0/);
+    expect(() => loadConfig({ ...placeholder, GATEWAY_BIND: '192.0.2.10' })).toThrow(/published on 192.0.2.10/);
+    expect(() => loadConfig(placeholder)).toThrow(/GATEWAY_BIND is unset/);
+    expect(() => loadConfig({ ...placeholder, GATEWAY_BIND: '127.0.0.1', HUBSPOKE_PRODUCTION: 'true' })).toThrow(/placeholder in production/);
+    expect(loadConfig({ ...placeholder, ADMIN_PASSWORD: 'a real admin passphrase', GATEWAY_BIND: '0.0.0.0' }).admin?.password).toBe('a real admin passphrase');
   });
 });

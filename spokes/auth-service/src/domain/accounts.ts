@@ -77,23 +77,6 @@ export function createAccounts({ db, passwords, sessions, throttle, countLogin, 
       logger.info({ userId: credential.userId }, 'user logged in');
       return { user: toPublicUser(credential), ...pair };
     },
-
-    /**
-     * The first admin from configuration: created (with its user.registered) only when no enabled
-     * account has the email, so restarts and concurrent replicas create it once. An existing account
-     * is left as it is: its password and role are not reset from the environment.
-     */
-    async ensureAdmin({ email, password }: { email: string; password: string }): Promise<boolean> {
-      if (await createCredentialRepository(db).findActiveByEmail(email)) return false;
-      const credential = { userId: randomUUID(), email, name: 'Administrator', role: 'admin' as Role, passwordHash: await passwords.hash(password) };
-      const created = await withTransaction(db, async (tx) => {
-        if (!(await createCredentialRepository(tx).insertIfEmailFree(credential))) return false;
-        await enqueue(tx, userRegistered(toPublicUser(credential)));
-        return true;
-      });
-      if (created) logger.info({ userId: credential.userId }, 'first admin created');
-      return created;
-    },
   };
 }
 
