@@ -25,6 +25,7 @@ export function loadConfig(env: NodeJS.ProcessEnv) {
       reloadIntervalMs: read.durationMs('SIGNING_KEYS_RELOAD_INTERVAL', 30_000),
       /** `rotate-keys` publishes the new key this long before signing with it (> every verifier's JWKS refetch interval). */
       activationDelayMs: read.durationMs('SIGNING_KEY_ACTIVATION_DELAY', 60_000),
+      encryption: readKeyEncryption(read),
     },
     argon2: {
       memoryCost: read.int('ARGON2_MEMORY_KIB', 19_456, { min: 8, max: 4_194_304 }),
@@ -46,6 +47,18 @@ export function loadConfig(env: NodeJS.ProcessEnv) {
   }
   read.assertValid('auth');
   return Object.freeze(config);
+}
+
+/**
+ * The key-encryption key that seals the signing keys kept in the database (needless with AUTH_SIGNING_KEYS, which
+ * keeps them out of it), and during a KEK rotation the one before it, which still opens rows not yet resealed.
+ */
+function readKeyEncryption(read: ReturnType<typeof envReader>): { current: string; previous?: string } | undefined {
+  if (read.optionalString('AUTH_SIGNING_KEYS') !== undefined) return undefined;
+  const current = read.secret('AUTH_KEY_ENCRYPTION_KEY', { minLength: 32 });
+  const previous = read.optionalString('AUTH_KEY_ENCRYPTION_KEY_PREVIOUS');
+  if (previous !== undefined && previous === current) read.problem('AUTH_KEY_ENCRYPTION_KEY_PREVIOUS is the same as AUTH_KEY_ENCRYPTION_KEY');
+  return previous === undefined ? { current } : { current, previous };
 }
 
 /**

@@ -3,7 +3,7 @@ import { loadConfig } from '../src/config.js';
 
 const BASE = {
   DATABASE_URL: 'postgres://auth@db/auth', REDIS_URL: 'redis://redis:6379', AMQP_URL: 'amqp://mq:5672',
-  REGISTRY_SECRET: 'a-registry-secret-0123456789',
+  REGISTRY_SECRET: 'a-registry-secret-0123456789', AUTH_KEY_ENCRYPTION_KEY: 'a-key-encryption-key-0123456789abcdef',
 };
 
 describe('auth configuration', () => {
@@ -36,5 +36,17 @@ describe('auth configuration', () => {
     expect(() => loadConfig(placeholder)).toThrow(/GATEWAY_BIND is unset/);
     expect(() => loadConfig({ ...placeholder, GATEWAY_BIND: '127.0.0.1', HUBSPOKE_PRODUCTION: 'true' })).toThrow(/placeholder in production/);
     expect(loadConfig({ ...placeholder, ADMIN_PASSWORD: 'a real admin passphrase', GATEWAY_BIND: '0.0.0.0' }).admin?.password).toBe('a real admin passphrase');
+  });
+
+  test('when the signing keys live in the database, then a key-encryption key is required, long, not the placeholder in production, and not its own predecessor', () => {
+    const { AUTH_KEY_ENCRYPTION_KEY: _kek, ...withoutKek } = BASE;
+    expect(() => loadConfig(withoutKek)).toThrow(/AUTH_KEY_ENCRYPTION_KEY is missing/);
+    expect(loadConfig({ ...withoutKek, AUTH_SIGNING_KEYS: 'e30=' }).keys.encryption).toBeUndefined();
+    expect(() => loadConfig({ ...BASE, AUTH_KEY_ENCRYPTION_KEY: 'too-short' })).toThrow(/AUTH_KEY_ENCRYPTION_KEY is shorter than 32/);
+    expect(() => loadConfig({ ...BASE, AUTH_KEY_ENCRYPTION_KEY: 'changeme-auth-key-encryption-key-0123456789', HUBSPOKE_PRODUCTION: 'true' }))
+      .toThrow(/AUTH_KEY_ENCRYPTION_KEY still holds a changeme- placeholder/);
+    expect(() => loadConfig({ ...BASE, AUTH_KEY_ENCRYPTION_KEY_PREVIOUS: BASE.AUTH_KEY_ENCRYPTION_KEY })).toThrow(/PREVIOUS is the same/);
+    expect(loadConfig({ ...BASE, AUTH_KEY_ENCRYPTION_KEY_PREVIOUS: 'the-one-before-0123456789abcdef' }).keys.encryption)
+      .toEqual({ current: BASE.AUTH_KEY_ENCRYPTION_KEY, previous: 'the-one-before-0123456789abcdef' });
   });
 });

@@ -13,6 +13,7 @@ export const PASSWORD = 'correct horse battery staple';
 export const TEST_ENV: NodeJS.ProcessEnv = {
   REDIS_URL: testRedisUrl(),
   REGISTRY_SECRET: 'auth-test-registry-secret-0123456789',
+  AUTH_KEY_ENCRYPTION_KEY: 'auth-test-key-encryption-key-0123456789',
   ARGON2_MEMORY_KIB: '1024',
   ARGON2_TIME_COST: '1',
   LOG_LEVEL: 'debug',
