@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { composeCommand, composeConfig, REPO_ROOT, type ComposeConfig } from './support/compose.js';
+import { rawCompose } from './support/service-env.js';
 
 // The hub and every spoke (a generated one too): the services built from this repository's Dockerfile.
 const nodeServices = (config: ComposeConfig) => Object.keys(config.services).filter((name) => config.services[name]!.image?.startsWith('hubspoke/'));
@@ -18,6 +19,18 @@ describe('docker-compose.yml', () => {
   test('when read, then only the gateway publishes a port and nothing pins a container name', () => {
     expect(publishing(config)).toEqual(['hub-gateway']);
     expect(Object.values(config.services).filter((s) => s.container_name)).toEqual([]);
+  });
+
+  test('when read, then the gateway is published on loopback only unless GATEWAY_BIND says otherwise, and the auth spoke is told the same address', () => {
+    // Compose v1 prints `127.0.0.1:8080:80/tcp`, v2 `{ host_ip: 127.0.0.1, ... }`.
+    const hostIp = (port: unknown) => (typeof port === 'string' ? port.split(':')[0] : (port as { host_ip?: string }).host_ip);
+    expect((config.services['hub-gateway']!.ports ?? []).map(hostIp)).toEqual(['127.0.0.1']);
+    expect(config.services['spoke-auth']!.environment?.GATEWAY_BIND).toBe('127.0.0.1');
+    // The default in the files themselves, for a .env that does not set GATEWAY_BIND.
+    for (const file of ['docker-compose.yml', 'docker-compose.tls.yml']) {
+      for (const port of rawCompose(file).services['hub-gateway']!.ports ?? []) expect(port, file).toMatch(/^\$\{GATEWAY_BIND:-127\.0\.0\.1\}:/);
+    }
+    expect(rawCompose().services['spoke-auth']!.environment?.GATEWAY_BIND).toBe('${GATEWAY_BIND:-127.0.0.1}');
   });
 
   test('when read, then every dependency waits for health, every service logs with rotation and restarts', () => {

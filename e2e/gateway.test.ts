@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vit
 import { freePort } from '@hubspoke/kit/testing';
 import { REPO_ROOT } from './support/compose.js';
 import { startGateway, type Gateway } from './support/gateway.js';
+import { rawHttp } from './support/raw-http.js';
 
 // A stand-in hub: records what the gateway forwards and answers like the hub does.
 const seen: { url: string; headers: IncomingHttpHeaders }[] = [];
@@ -23,7 +24,9 @@ beforeAll(async () => {
       res.end(JSON.stringify({ error: { code: 'HUB.UPSTREAM_UNREACHABLE', message: 'from the hub' } }));
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': String(req.headers['x-request-id']) });
+    // Like the hub's API reference page: its own, looser policy.
+    const ownPolicy = req.url === '/api/own-csp' ? { 'content-security-policy': "default-src 'self'", 'x-frame-options': 'SAMEORIGIN' } : {};
+    res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': String(req.headers['x-request-id']), ...ownPolicy });
     res.end(JSON.stringify({ path: req.url, filler: 'x'.repeat(4000) }));
   });
   const hubPort = await freePort();
@@ -114,5 +117,80 @@ describe('the gateway (hub-config nginx template)', () => {
     });
     expect(status).toBe(200);
     expect(seen.at(-1)).toMatchObject({ url: '/api/tls-check', headers: { 'x-forwarded-proto': 'https' } });
+  });
+});
+
+const API_HEADERS = {
+  'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+};
+const headersOf = (headers: Headers | Record<string, string>, names: string[]) =>
+  Object.fromEntries(names.map((name) => [name, headers instanceof Headers ? headers.get(name) : (headers[name] ?? null)]));
+const raw = (requestLine: string, headers = '') => rawHttp(gateway.port, `${requestLine}\r\nHost: localhost\r\n${headers}Connection: close\r\n\r\n`);
+
+describe('the gateway\'s own answers', () => {
+  test.each([
+    ['a NUL escape', 400, 'GET /api/%00 HTTP/1.1', 'GATEWAY.BAD_REQUEST'],
+    ['a bare %', 400, 'GET /api/% HTTP/1.1', 'GATEWAY.BAD_REQUEST'],
+    ['a path above the root', 400, 'GET /../../etc/passwd HTTP/1.1', 'GATEWAY.BAD_REQUEST'],
+    ['an asterisk target', 400, 'GET * HTTP/1.1', 'GATEWAY.BAD_REQUEST'],
+    ['no request line at all', 400, 'garbage', 'GATEWAY.BAD_REQUEST'],
+    ['an overlong UTF-8 escape outside /api/', 404, 'GET /%C0%AF HTTP/1.1', 'GATEWAY.NOT_FOUND'],
+    ['a 10 kB URI', 414, `GET /api/${'a'.repeat(10_000)} HTTP/1.1`, 'GATEWAY.URI_TOO_LONG'],
+    ['an HTTP version nginx does not speak', 505, 'GET /api/x HTTP/3.0', 'GATEWAY.HTTP_VERSION_NOT_SUPPORTED'],
+    ['a path to the error page itself', 404, 'GET /_gateway/error HTTP/1.1', 'GATEWAY.NOT_FOUND'],
+  ])('when the request line holds %s, then nginx answers %i as JSON in the error shape with the security headers', async (_name, status, line, code) => {
+    const res = await raw(line);
+    expect(res.status).toBe(status);
+    expect(res.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(res.body)).toEqual({ error: { code, message: expect.any(String), requestId: res.headers['x-request-id'] } });
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
+    expect(headersOf(res.headers, Object.keys(API_HEADERS))).toEqual(API_HEADERS);
+  });
+
+  test('when the headers are too large or use an unknown transfer coding, then the answer is JSON too: 431 and 501', async () => {
+    const big = await raw('GET /api/never-forwarded HTTP/1.1', `X-Filler: ${'a'.repeat(10_000)}\r\n`);
+    expect([big.status, JSON.parse(big.body).error.code]).toEqual([431, 'GATEWAY.HEADERS_TOO_LARGE']);
+    const coding = await raw('POST /api/never-forwarded HTTP/1.1', 'Transfer-Encoding: gzip\r\n');
+    expect([coding.status, JSON.parse(coding.body).error.code]).toEqual([501, 'GATEWAY.NOT_IMPLEMENTED']);
+    expect(seen.map((r) => r.url)).not.toContain('/api/never-forwarded');
+  });
+
+  test('when nginx answers itself or the hub sends no security headers, then nginx adds them; the hub\'s own pass through; HSTS only over TLS', async () => {
+    for (const res of [await fetch(`${gateway.url}/health`), await fetch(`${gateway.url}/nothing-here`), await fetch(`${gateway.url}/api/users/me`)]) {
+      expect(headersOf(res.headers, Object.keys(API_HEADERS)), res.url).toEqual(API_HEADERS);
+      expect(res.headers.get('strict-transport-security'), res.url).toBeNull();
+    }
+    const own = await fetch(`${gateway.url}/api/own-csp`);
+    expect(headersOf(own.headers, ['content-security-policy', 'x-frame-options', 'x-content-type-options'])).toEqual({
+      'content-security-policy': "default-src 'self'", 'x-frame-options': 'SAMEORIGIN', 'x-content-type-options': 'nosniff',
+    });
+    const tls = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
+      httpsRequest(`${gateway.tlsUrl}/nothing-here`, { rejectUnauthorized: false }, (res) => {
+        res.resume();
+        resolve(res.headers);
+      }).on('error', reject).end();
+    });
+    expect(tls['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+    expect(tls['content-security-policy']).toBe(API_HEADERS['content-security-policy']);
+  });
+});
+
+describe('the gateway\'s per-address limit', () => {
+  test('when one address sends more than the burst to /api/, then the rest is 429 in the error shape with Retry-After and never reaches the hub', async () => {
+    // One request a minute with a burst of 5: the first and five more pass, whatever the machine's speed.
+    const limited = await startGateway({ hubPorts: [(hub.address() as { port: number }).port], rateLimit: { rate: '1r/m', burst: 5 } });
+    onTestFinished(() => limited.stop());
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await fetch(`${limited.url}/api/limited`, { headers: { 'x-request-id': `req-limited-${i}` } })).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 429, 429, 429, 429]);
+    expect(seen.filter((r) => r.url === '/api/limited')).toHaveLength(6);
+
+    const res = await fetch(`${limited.url}/api/limited`, { headers: { 'x-request-id': 'req-over' } });
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(await res.json()).toEqual({ error: { code: 'GATEWAY.TOO_MANY_REQUESTS', message: 'Too many requests from this address, slow down', requestId: 'req-over' } });
+    // Only the proxied API is limited: the healthcheck still answers.
+    expect((await fetch(`${limited.url}/health`)).status).toBe(200);
   });
 });

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,9 +32,11 @@ export interface GatewayOptions {
   maxBodySize?: string;
   /** Also serve TLS with this certificate (the optional server of docker-compose.tls.yml). */
   tls?: { cert: string; key: string };
+  /** nginx's per-address limit on /api/ (GATEWAY_RATE_LIMIT, GATEWAY_RATE_LIMIT_BURST); by default far above any test's load. */
+  rateLimit?: { rate: string; burst: number };
 }
 
-export async function startGateway({ hubPorts, maxBodySize = '1m', tls }: GatewayOptions): Promise<Gateway> {
+export async function startGateway({ hubPorts, maxBodySize = '1m', tls, rateLimit = { rate: '10000r/s', burst: 10_000 } }: GatewayOptions): Promise<Gateway> {
   const dir = await mkdtemp(join(tmpdir(), 'hubspoke-gw-'));
   await mkdir(join(dir, 'logs'));
   const port = await freePort();
@@ -44,13 +46,15 @@ export async function startGateway({ hubPorts, maxBodySize = '1m', tls }: Gatewa
   const serversFile = join(dir, 'hub-servers.conf');
   const vars: Record<string, string> = {
     HUB_SERVERS_FILE: serversFile, GATEWAY_LISTEN_PORT: `127.0.0.1:${port}`, GATEWAY_STATUS_LISTEN_PORT: `127.0.0.1:${statusPort}`,
-    GATEWAY_MAX_BODY_SIZE: maxBodySize, GATEWAY_ACCESS_LOG: join(dir, 'logs', 'access.log'), GATEWAY_CONF_DIR: dir,
+    GATEWAY_MAX_BODY_SIZE: maxBodySize, GATEWAY_RATE_LIMIT: rateLimit.rate, GATEWAY_RATE_LIMIT_BURST: String(rateLimit.burst), GATEWAY_ACCESS_LOG: join(dir, 'logs', 'access.log'), GATEWAY_CONF_DIR: dir,
     ...(tls ? { GATEWAY_TLS_LISTEN_PORT: `127.0.0.1:${tlsPort}`, GATEWAY_TLS_CERT: tls.cert, GATEWAY_TLS_KEY: tls.key } : {}),
   };
   const render = async (template: string, output: string) =>
     writeFile(join(dir, output), (await readFile(template, 'utf8')).replace(/\$\{([A-Z0-9_]+)\}/g, (whole, name: string) => vars[name] ?? whole));
-  await render(join(TEMPLATES, 'hubspoke.conf.template'), 'hubspoke.conf');
-  await render(join(TEMPLATES, 'hubspoke-server.inc.template'), 'hubspoke-server.inc');
+  // Every template, as the image's template step renders them: `x.conf.template` → `x.conf`.
+  for (const template of (await readdir(TEMPLATES)).filter((f) => f.endsWith('.template'))) {
+    await render(join(TEMPLATES, template), template.slice(0, -'.template'.length));
+  }
   if (tls) await render(TLS_TEMPLATE, 'hubspoke-tls.conf');
   const writeServers = (ports: number[]) => writeFile(serversFile, ports.map((p) => `server 127.0.0.1:${p} max_fails=1 fail_timeout=2s;\n`).join('') || 'server 127.0.0.1:9;\n');
   await writeServers(hubPorts);

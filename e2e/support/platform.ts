@@ -32,6 +32,7 @@ export const SPOKES: Record<'auth' | 'user' | 'notification' | 'analytics' | 'ta
     env: ({ withGateway, admin }) => ({
       // The gateway and the hub each append to X-Forwarded-For.
       TRUSTED_PROXY_HOPS: withGateway ? '2' : '1', ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1',
+      AUTH_KEY_ENCRYPTION_KEY: 'platform-test-key-encryption-key-0123456789',
       ...(admin ? { ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password } : {}),
     }),
   },

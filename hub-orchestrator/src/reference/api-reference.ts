@@ -1,7 +1,7 @@
 import { defineRoute, type ApiRoute, type Logger, type OpenApiDocument, type RegistryReader } from '@hubspoke/kit';
 import { z } from 'zod';
 import { mergeDocuments, type DocumentPart } from './merge-documents.js';
-import { REFERENCE_PAGE } from './reference-page.js';
+import { REFERENCE_PAGE, REFERENCE_PAGE_CSP } from './reference-page.js';
 import { createSpokeDocuments } from './spoke-documents.js';
 
 const INFO = {
@@ -41,7 +41,7 @@ export function createApiReference({ registry, logger }: { registry: Pick<Regist
     }),
     defineRoute({
       method: 'get', path: '/docs', public: true, tags: ['hub'], summary: 'The API reference page',
-      response: { description: 'A page rendering /api/hub/openapi.json, its assets served by the hub', body: z.string(), contentType: 'text/html' },
+      response: { description: 'A page rendering /api/hub/openapi.json, its assets served by the hub', body: z.string(), contentType: 'text/html', headers: { 'Content-Security-Policy': REFERENCE_PAGE_CSP } },
       handler: () => REFERENCE_PAGE,
     }),
   ];

@@ -24,6 +24,16 @@ export const REFERENCE_PAGE = `<!doctype html>
 </html>
 `;
 
+/**
+ * The page's own Content-Security-Policy, replacing the API's `default-src 'none'`: its scripts, styles and images come
+ * from the hub only, and it fetches only the hub's document. Swagger UI sets inline style attributes, hence 'unsafe-inline'
+ * for styles (not for scripts).
+ */
+export const REFERENCE_PAGE_CSP = [
+  "default-src 'none'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data:", "connect-src 'self'",
+  "frame-ancestors 'none'", "base-uri 'none'", "form-action 'none'",
+].join('; ');
+
 // A file rather than an inline script, so a Content-Security-Policy without 'unsafe-inline' allows it.
 const START_SCRIPT = `window.ui = SwaggerUIBundle({ url: 'openapi.json', dom_id: '#reference', deepLinking: true });\n`;
 

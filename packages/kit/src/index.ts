@@ -11,6 +11,7 @@ export * from './http/errors.js';
 export * from './http/metrics.js';
 export * from './http/health.js';
 export * from './http/server.js';
+export * from './http/security-headers.js';
 export * from './db/pool.js';
 export * from './db/migrate.js';
 export * from './auth/token-contract.js';

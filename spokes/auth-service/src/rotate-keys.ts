@@ -1,11 +1,13 @@
 import { createLogger, createPool } from '@hubspoke/kit';
 import { loadConfig } from './config.js';
-import { rotateStoredKey } from './domain/signing-keys.js';
+import { createKeyEncryption } from './domain/key-encryption.js';
+import { rotateStoredKey } from './domain/stored-signing-keys.js';
 
 /**
  * One-shot: `node dist/rotate-keys.js` adds a new signing key to the auth database. Every replica
  * publishes it at its next key reload and signs with it after SIGNING_KEY_ACTIVATION_DELAY; tokens
- * signed with the previous key keep verifying until they expire (the previous key stays published).
+ * signed with the previous key keep verifying until they expire (the previous key stays published). The new key is
+ * sealed with AUTH_KEY_ENCRYPTION_KEY, like every stored key.
  */
 async function main() {
   const config = loadConfig(process.env);
@@ -17,7 +19,7 @@ async function main() {
   }
   const db = createPool({ connectionString: config.databaseUrl, applicationName: 'auth-rotate-keys' }, logger);
   try {
-    const kid = await rotateStoredKey(db, config.keys.activationDelayMs);
+    const kid = await rotateStoredKey(db, createKeyEncryption(config.keys.encryption!), config.keys.activationDelayMs);
     logger.info({ kid, activatesInMs: config.keys.activationDelayMs }, 'signing key added');
   } finally {
     await db.end();

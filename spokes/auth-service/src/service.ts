@@ -5,6 +5,7 @@ import type { AuthConfig } from './config.js';
 import { userDeletedConsumer } from './consumers/user-deleted-consumer.js';
 import { createRefreshTokenRepository } from './data/refresh-token-repository.js';
 import { createAuthDomain } from './domain/auth-domain.js';
+import { ensureFirstAdmin } from './domain/first-admin.js';
 import { loadKeyRing } from './domain/key-ring.js';
 import { createPasswordHasher } from './domain/passwords.js';
 import { PUBLIC_ROUTES, ROUTE_LIMITS } from './routes/hub-record.js';
@@ -26,12 +27,12 @@ export function authService(config: AuthConfig): ServiceDefinition<AuthConfig, A
 }
 
 /** The key ring (shared by replicas through the database), the first admin, and hourly pruning. */
-async function startAuthDomain({ config, db, logger, onStop }: ServiceContext<AuthConfig>) {
+async function startAuthDomain({ config, db, logger, metrics, onStop }: ServiceContext<AuthConfig>) {
   const keys = await loadKeyRing(config, db, logger);
   onStop('signing key reload', () => keys.stop());
   const passwords = await createPasswordHasher(config.argon2);
-  const domain = { keys, ...createAuthDomain({ config, db, keys, passwords, logger }) };
-  if (config.admin) await domain.accounts.ensureAdmin(config.admin);
+  const domain = { keys, ...createAuthDomain({ config, db, keys, passwords, metrics, logger }) };
+  if (config.admin) await ensureFirstAdmin({ db, passwords, logger }, config.admin);
   const prune = setInterval(() => {
     Promise.all([domain.throttle.prune(), createRefreshTokenRepository(db).deleteExpired(config.tokens.refreshTokenTtlMs)])
       .then(([failures, tokens]) => logger.debug({ failures, tokens }, 'pruned expired login failures and refresh tokens'))

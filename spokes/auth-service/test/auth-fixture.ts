@@ -13,6 +13,7 @@ export const PASSWORD = 'correct horse battery staple';
 export const TEST_ENV: NodeJS.ProcessEnv = {
   REDIS_URL: testRedisUrl(),
   REGISTRY_SECRET: 'auth-test-registry-secret-0123456789',
+  AUTH_KEY_ENCRYPTION_KEY: 'auth-test-key-encryption-key-0123456789',
   ARGON2_MEMORY_KIB: '1024',
   ARGON2_TIME_COST: '1',
   LOG_LEVEL: 'debug',
@@ -37,20 +38,24 @@ export interface AuthFixtureOptions {
 export async function authFixture(label: string, options: AuthFixtureOptions = {}) {
   const database = await createTestDatabase(label);
   const prefix = uniquePrefix('auth');
-  const config = loadConfig({
+  const configFor = (env: NodeJS.ProcessEnv = {}) => loadConfig({
     ...TEST_ENV, DATABASE_URL: database.url, AMQP_URL: options.amqpUrl ?? testAmqpUrl(), AMQP_PREFIX: prefix, REGISTRY_KEY_PREFIX: `${prefix}:`,
-    ...options.env,
+    ...options.env, ...env,
   });
+  const config = configFor();
   const { stream, lines } = captureLogs();
   const logger = createLogger({ service: 'auth', level: config.logLevel, destination: stream });
   const observer = await observeEvents(prefix);
-  const service = await startService(authService(config), {
-    logger, port: 0, exit: () => undefined,
+  const start = (startConfig: typeof config, startLogger = logger) => startService(authService(startConfig), {
+    logger: startLogger, port: 0, exit: () => undefined,
     pool: { max: 20 },
     bus: { reconnectDelayMs: { min: 100, max: 1_000 } },
     relay: { pollIntervalMs: 200, retryDelayMs: { min: 100, max: 1_000 } },
     consumers: { maxAttempts: 3, retryDelaysMs: [50, 100], ...options.consumerRetries },
   });
+  const service = await start(config);
+  /** The instance running now: the first one, or the one the last `restart` started. */
+  let running: Awaited<ReturnType<typeof start>> | undefined = service;
   const { app, url: baseUrl, context: { db, bus, domain: { keys } } } = service;
   const queues = service.queues[0]!;
   const verifier = createTokenVerifier({
@@ -58,6 +63,20 @@ export async function authFixture(label: string, options: AuthFixtureOptions = {
     issuer: config.tokens.issuer,
     audience: config.tokens.audience,
   });
+
+  /**
+   * Stops the running instance and starts another on the same database and prefix, with `env` on top of this
+   * fixture's: a deploy or a restart. Rejects, with nothing left running, when the start fails. The fixture's own
+   * app, db and keys belong to the first instance: use the ones returned here after it.
+   */
+  async function restart(env: NodeJS.ProcessEnv = {}) {
+    await running?.shutdown('restart');
+    running = undefined;
+    const logs = captureLogs();
+    const restarted = await start(configFor(env), createLogger({ service: 'auth', level: config.logLevel, destination: logs.stream }));
+    running = restarted;
+    return { app: restarted.app, db: restarted.context.db, bus: restarted.context.bus, keys: restarted.context.domain.keys, lines: logs.lines };
+  }
 
   let counter = 0;
   const uniqueEmail = (name = 'user') => `${name}-${++counter}-${prefix}@example.com`;
@@ -80,13 +99,13 @@ export async function authFixture(label: string, options: AuthFixtureOptions = {
   }
 
   async function cleanup() {
-    await service.shutdown('test finished');
+    await running?.shutdown('test finished');
     await observer.close();
     await deleteTestTopology(prefix, [queues]);
     await database.drop();
   }
 
-  return { app, baseUrl, config, db, bus, keys, logger, lines, prefix, queues, events: observer.events, verifier, uniqueEmail, register, eventsSettled, cleanup };
+  return { app, baseUrl, config, db, bus, keys, logger, lines, prefix, queues, events: observer.events, verifier, uniqueEmail, register, eventsSettled, restart, cleanup };
 }
 
 export type AuthFixture = Awaited<ReturnType<typeof authFixture>>;

@@ -5,10 +5,13 @@ import request from 'supertest';
 import { decodeProtectedHeader } from 'jose';
 import { createLogger, createPool, migrate } from '@hubspoke/kit';
 import { createTestDatabase, spawnService } from '@hubspoke/kit/testing';
-import { keyRingFromDatabase, keyRingFromEnvironment, rotateStoredKey } from '../src/domain/signing-keys.js';
+import { createKeyEncryption } from '../src/domain/key-encryption.js';
+import { keyRingFromEnvironment } from '../src/domain/signing-keys.js';
+import { keyRingFromDatabase, rotateStoredKey } from '../src/domain/stored-signing-keys.js';
 import { authFixture, PASSWORD, TEST_ENV, type AuthFixture } from './auth-fixture.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
+const encryption = createKeyEncryption({ current: TEST_ENV.AUTH_KEY_ENCRYPTION_KEY! });
 
 const fixtures: AuthFixture[] = [];
 afterAll(async () => {
@@ -31,7 +34,7 @@ describe('signing keys kept in the auth database', () => {
     const oldKid = kidOf(before.accessToken);
 
     // Published ahead of use: with an activation delay the new key is in the JWKS but does not sign yet.
-    const upcoming = await rotateStoredKey(fx.db, 60_000);
+    const upcoming = await rotateStoredKey(fx.db, encryption, 60_000);
     await fx.keys.reload();
     expect(await jwksKids(fx)).toEqual([oldKid, upcoming]);
     expect(kidOf((await fx.register()).accessToken)).toBe(oldKid);
@@ -69,7 +72,7 @@ describe('signing keys kept in the auth database', () => {
     const pools = Array.from({ length: 5 }, () => createPool({ connectionString: database.url, applicationName: 'replica' }, logger));
     try {
       await migrate(pools[0]!, MIGRATIONS_DIR, logger);
-      const rings = await Promise.all(pools.map((db) => keyRingFromDatabase({ db, accessTokenTtlMs: 900_000, reloadIntervalMs: 60_000, logger })));
+      const rings = await Promise.all(pools.map((db) => keyRingFromDatabase({ db, encryption, accessTokenTtlMs: 900_000, reloadIntervalMs: 60_000, logger })));
       rings.forEach((ring) => ring.stop());
       expect(new Set(rings.map((ring) => ring.current().kid)).size).toBe(1);
       expect((await pools[0]!.query('SELECT count(*)::int AS n FROM signing_keys')).rows[0].n).toBe(1);

@@ -146,6 +146,25 @@ describe('the auth spoke through the hub, as two replicas started together', () 
     }
   });
 
+  test('when a client signs in and opens the API reference through the hub, then both carry the security headers; the tokens are never cached', async () => {
+    const login = await call('POST', '/api/auth/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
+    const notFound = await call('GET', '/api/hub/no-such-thing', undefined, login.body.accessToken);
+    // The spoke's own answers carry them too, straight from the kit's app factory.
+    const direct = await Promise.all([JWKS_PATH, '/no-such-route'].map((path) => fetch(`${replicas[1]!.url}${path}`)));
+    for (const res of [login, notFound, ...direct]) {
+      expect(Object.fromEntries(['x-content-type-options', 'x-frame-options', 'referrer-policy', 'content-security-policy'].map((h) => [h, res.headers.get(h)])))
+        .toEqual({ 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer', 'content-security-policy': "default-src 'none';frame-ancestors 'none'" });
+      // TLS ends at the gateway, which alone adds HSTS.
+      expect(res.headers.get('strict-transport-security')).toBeNull();
+    }
+    expect([login.status, login.headers.get('cache-control')]).toEqual([200, 'no-store']);
+    expect(notFound.status).toBe(404);
+    const docs = await fetch(`${hub}/api/hub/docs`);
+    expect(docs.status).toBe(200);
+    expect(docs.headers.get('content-security-policy')).toMatch(/^default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline';.*frame-ancestors 'none'/);
+    expect(docs.headers.get('x-frame-options')).toBe('DENY');
+  });
+
   test('when a replica is stopped with SIGTERM, then it deregisters and exits 0 while the other keeps serving', async () => {
     const [first, second] = replicas;
     first!.process.child.kill('SIGTERM');

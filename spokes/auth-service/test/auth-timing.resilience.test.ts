@@ -7,7 +7,7 @@ let fx: AuthFixture;
 beforeAll(async () => {
   // Production argon2 cost (the config defaults), so a skipped hash would show; throttling out of the way.
   fx = await authFixture('auth_timing', {
-    env: { ARGON2_MEMORY_KIB: '19456', ARGON2_TIME_COST: '2', LOGIN_MAX_FAILURES_PER_ACCOUNT: '1000', LOGIN_MAX_FAILURES_PER_IP: '1000' },
+    env: { ARGON2_MEMORY_KIB: '19456', ARGON2_TIME_COST: '2', LOGIN_FAILURES_BEFORE_DELAY: '1000', LOGIN_MAX_FAILURES_PER_IP: '1000' },
   });
 });
 afterAll(async () => {

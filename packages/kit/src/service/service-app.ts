@@ -8,6 +8,7 @@ import { jsonBody, type JsonBodyOptions } from '../http/json-body.js';
 import type { Metrics } from '../http/metrics.js';
 import { requestContext } from '../http/request-context.js';
 import { requestLog } from '../http/request-log.js';
+import { securityHeaders } from '../http/security-headers.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Bus } from '../messaging/bus.js';
 import { dependencyChecks } from './readiness.js';
@@ -34,7 +35,7 @@ export interface ServiceAppOptions {
 }
 
 /**
- * The Express app every service builds around its routes: request ids and logging context, metrics, a
+ * The Express app every service builds around its routes: security headers for a JSON API, request ids and logging context, metrics, a
  * log line per request, a capped JSON body parser, `/health`, `/ready` (from what the service holds), `/metrics`, the API's
  * document, then the routes, then a 404 and the one error handler, all in the shape clients and the hub expect.
  */
@@ -44,7 +45,7 @@ export function createServiceApp(context: ServiceAppContext, { api, routes, body
   app.disable('x-powered-by');
   app.set('etag', false);
   if (trustProxyHops !== undefined) app.set('trust proxy', trustProxyHops);
-  app.use(requestContext({ isDraining: lifecycle.isDraining }), metrics.httpMiddleware, requestLog(logger));
+  app.use(securityHeaders(), requestContext({ isDraining: lifecycle.isDraining }), metrics.httpMiddleware, requestLog(logger));
   if (body !== false) app.use(jsonBody(body));
   app.use(healthRoutes({ isDraining: lifecycle.isDraining, checks: { ...dependencyChecks(context), ...checks } }));
   app.use(metrics.route);

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { enqueue, withTransaction, type Logger, type Pool, type Queryable, type Role } from '@hubspoke/kit';
 import { createCredentialRepository } from '../data/credential-repository.js';
 import { createRefreshTokenRepository } from '../data/refresh-token-repository.js';
-import { invalidCredentials } from './auth-errors.js';
+import { invalidCredentials, loginThrottled } from './auth-errors.js';
 import { userLoggedIn, userRegistered } from './events.js';
+import type { LoginOutcome } from './login-attempts.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { PasswordHasher } from './passwords.js';
 import type { TokenPair } from './refresh-tokens.js';
@@ -23,11 +24,12 @@ export interface AccountsDeps {
   passwords: PasswordHasher;
   sessions: Sessions;
   throttle: LoginThrottle;
+  countLogin: (outcome: LoginOutcome) => void;
   logger: Logger;
 }
 
 /** Registration and login; emails arrive trimmed and lower-cased. */
-export function createAccounts({ db, passwords, sessions, throttle, logger }: AccountsDeps) {
+export function createAccounts({ db, passwords, sessions, throttle, countLogin, logger }: AccountsDeps) {
   return {
     /** 409 AUTH.EMAIL_TAKEN for an enabled account's email; the account, its session and user.registered commit together. */
     async register({ email, password, name }: Registration): Promise<SignedIn> {
@@ -46,14 +48,20 @@ export function createAccounts({ db, passwords, sessions, throttle, logger }: Ac
 
     /**
      * Unknown email, wrong password and disabled account all cost one argon2 verification and one
-     * recorded failure, and end in the same 401.
+     * recorded failure, and end in the same 401. `address` is the client's, as the trusted proxies report it.
      */
-    async login({ email, password }: Omit<Registration, 'name'>, ip: string): Promise<SignedIn> {
-      await throttle.assertAllowed(email, ip);
+    async login({ email, password }: Omit<Registration, 'name'>, address: string): Promise<SignedIn> {
+      const block = await throttle.blockFor(email, address);
+      if (block) {
+        countLogin(`throttled_${block.reason}`);
+        logger.info({ reason: block.reason, waitMs: Math.round(block.waitMs) }, 'login throttled');
+        throw loginThrottled(block.waitMs / 1000);
+      }
       const credential = await createCredentialRepository(db).findActiveByEmail(email);
       const verdict = credential ? await passwords.verify(credential.passwordHash, password) : await passwords.verifyDummy(password).then(() => ({ ok: false, rehash: false }));
       if (!credential || !verdict.ok) {
-        await throttle.recordFailure(email, ip);
+        await throttle.recordFailure(email, address);
+        countLogin('invalid_credentials');
         logger.info({ known: Boolean(credential) }, 'login failed');
         throw invalidCredentials();
       }
@@ -64,26 +72,10 @@ export function createAccounts({ db, passwords, sessions, throttle, logger }: Ac
         await enqueue(tx, userLoggedIn(credential.userId));
         return tokens;
       });
-      await throttle.recordSuccess(email);
+      await throttle.recordSuccess(email, address);
+      countLogin('success');
       logger.info({ userId: credential.userId }, 'user logged in');
       return { user: toPublicUser(credential), ...pair };
-    },
-
-    /**
-     * The first admin from configuration: created (with its user.registered) only when no enabled
-     * account has the email, so restarts and concurrent replicas create it once. An existing account
-     * is left as it is: its password and role are not reset from the environment.
-     */
-    async ensureAdmin({ email, password }: { email: string; password: string }): Promise<boolean> {
-      if (await createCredentialRepository(db).findActiveByEmail(email)) return false;
-      const credential = { userId: randomUUID(), email, name: 'Administrator', role: 'admin' as Role, passwordHash: await passwords.hash(password) };
-      const created = await withTransaction(db, async (tx) => {
-        if (!(await createCredentialRepository(tx).insertIfEmailFree(credential))) return false;
-        await enqueue(tx, userRegistered(toPublicUser(credential)));
-        return true;
-      });
-      if (created) logger.info({ userId: credential.userId }, 'first admin created');
-      return created;
     },
   };
 }

@@ -1,7 +1,8 @@
-import type { Logger, Pool } from '@hubspoke/kit';
+import type { Logger, Metrics, Pool } from '@hubspoke/kit';
 import type { AuthConfig } from '../config.js';
 import { createAccessTokenSigner } from './access-tokens.js';
 import { createAccounts } from './accounts.js';
+import { loginAttemptCounter } from './login-attempts.js';
 import { createLoginThrottle } from './login-throttle.js';
 import type { PasswordHasher } from './passwords.js';
 import { createSessions } from './sessions.js';
@@ -12,15 +13,16 @@ export interface AuthDomainDeps {
   db: Pool;
   keys: KeyRing;
   passwords: PasswordHasher;
+  metrics: Metrics;
   logger: Logger;
 }
 
 /** The spoke's flows, wired once for the app and for main's start-up work (first admin, pruning). */
-export function createAuthDomain({ config, db, keys, passwords, logger }: AuthDomainDeps) {
+export function createAuthDomain({ config, db, keys, passwords, metrics, logger }: AuthDomainDeps) {
   const signer = createAccessTokenSigner(keys, config.tokens);
   const sessions = createSessions({ db, signer, settings: config.tokens, logger });
   const throttle = createLoginThrottle(db, config.throttle);
-  const accounts = createAccounts({ db, passwords, sessions, throttle, logger });
+  const accounts = createAccounts({ db, passwords, sessions, throttle, countLogin: loginAttemptCounter(metrics.registry), logger });
   return { accounts, sessions, throttle };
 }
 

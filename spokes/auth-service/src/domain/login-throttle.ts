@@ -1,39 +1,50 @@
 import type { Pool } from '@hubspoke/kit';
 import type { ThrottleSettings } from '../config.js';
-import { createLoginFailureRepository, type ThrottleScope } from '../data/login-failure-repository.js';
-import { loginThrottled } from './auth-errors.js';
+import { createLoginFailureRepository } from '../data/login-failure-repository.js';
+
+export interface LoginBlock {
+  /** `account`: this address failed this account too often; `address`: this address failed too often over every account. */
+  reason: 'account' | 'address';
+  waitMs: number;
+}
 
 export interface LoginThrottle {
-  /** Throws 429 with Retry-After while the account or the client IP has too many recent failures. */
-  assertAllowed: (email: string, ip: string) => Promise<void>;
-  recordFailure: (email: string, ip: string) => Promise<void>;
-  recordSuccess: (email: string) => Promise<void>;
+  /** Why and for how long a login of `email` from `address` must wait now, or undefined when it may go ahead. */
+  blockFor: (email: string, address: string) => Promise<LoginBlock | undefined>;
+  recordFailure: (email: string, address: string) => Promise<void>;
+  recordSuccess: (email: string, address: string) => Promise<void>;
   prune: () => Promise<number>;
 }
 
 /**
- * A sliding window of failed logins per account (the normalised email, known or not, so the throttle
- * says nothing about which accounts exist) and per client IP, kept in the auth database: every replica
- * sees the same counts and no other store has to be up for logins to be safe. It is checked before the
- * password, so a throttled caller learns nothing about guesses, and it costs no argon2 time.
- * Concurrent failures may overshoot a limit by the number of requests in flight, no more.
+ * Failed logins counted per (account, client address), with delays that double after a few free failures, plus
+ * one budget per address over every account (a password spray). An attacker elsewhere can slow only their own
+ * guesses: the owner, from their own address, logs in at once. The account is the normalised email, known or
+ * not, so the throttle says nothing about which accounts exist. Kept in the auth database, so every replica sees
+ * the same counts; checked before the password, so a throttled caller learns nothing and costs no argon2 time.
+ * Concurrent failures may overshoot by the number of requests in flight, no more.
  */
 export function createLoginThrottle(db: Pool, settings: ThrottleSettings): LoginThrottle {
   const failures = createLoginFailureRepository(db);
-  const subjects = (email: string, ip: string) =>
-    [{ scope: 'account' as ThrottleScope, subject: email, limit: settings.maxFailuresPerAccount }]
-      .concat(ip ? [{ scope: 'ip', subject: ip, limit: settings.maxFailuresPerIp }] : []);
+
+  /** After `count` failures in the window: the first `freeFailures` cost nothing, then firstDelay, twice that, ... up to the window. */
+  const delayAfter = (count: number) =>
+    count < settings.freeFailures ? 0 : Math.min(settings.windowMs, settings.firstDelayMs * 2 ** (count - settings.freeFailures));
 
   return {
-    async assertAllowed(email, ip) {
-      const waits = await Promise.all(
-        subjects(email, ip).map(({ scope, subject, limit }) => failures.blockedForMs(scope, subject, limit, settings.windowMs)));
-      const waitMs = Math.max(...waits);
-      if (waitMs > 0) throw loginThrottled(waitMs / 1000);
+    async blockFor(email, address) {
+      const [pair, addressWaitMs] = await Promise.all([
+        failures.ofPair(email, address, settings.windowMs),
+        failures.addressBlockedForMs(address, settings.maxFailuresPerAddress, settings.windowMs),
+      ]);
+      const pairWaitMs = delayAfter(pair.count) - pair.sinceLastMs;
+      if (addressWaitMs > 0 && addressWaitMs >= pairWaitMs) return { reason: 'address', waitMs: addressWaitMs };
+      if (pairWaitMs > 0) return { reason: 'account', waitMs: pairWaitMs };
+      return undefined;
     },
-    recordFailure: (email, ip) => failures.record(subjects(email, ip)),
-    // The account's own count resets; the IP's does not, or one valid login would hide a spray.
-    recordSuccess: (email) => failures.clear('account', email),
+    recordFailure: (email, address) => failures.record(email, address),
+    // The pair's count resets; the address's budget does not, or one valid login would hide a spray.
+    recordSuccess: (email, address) => failures.clearPair(email, address),
     prune: () => failures.deleteOlderThan(settings.windowMs),
   };
 }

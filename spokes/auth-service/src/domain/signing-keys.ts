@@ -1,8 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey as NodeJwk, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { ACCESS_TOKEN_ALGORITHMS, type JsonWebKeySet, type Logger, type Pool } from '@hubspoke/kit';
-import { createSigningKeyRepository, ensureFirstSigningKey, type StoredSigningKey } from '../data/signing-key-repository.js';
-import { signingKeysMissing } from './auth-errors.js';
+import { ACCESS_TOKEN_ALGORITHMS, type JsonWebKeySet } from '@hubspoke/kit';
 
 export interface SigningKey {
   kid: string;
@@ -23,8 +21,6 @@ export interface KeyRing {
 
 type Algorithm = (typeof ACCESS_TOKEN_ALGORITHMS)[number];
 const ALG_BY_CURVE: Record<string, Algorithm> = { 'P-256': 'ES256', Ed25519: 'EdDSA' };
-// Verifiers accept tokens a little past `exp`; a retired key stays published past that too.
-const CLOCK_SKEW_MS = 60_000;
 
 /** Parses a private JWK into a signing key; the kid defaults to the RFC 7638 thumbprint. */
 export async function toSigningKey(jwk: JWK): Promise<SigningKey> {
@@ -40,8 +36,8 @@ export async function toSigningKey(jwk: JWK): Promise<SigningKey> {
   return { kid, alg, privateKey, publicJwk: { ...bare, kid, alg, use: 'sig' } };
 }
 
-/** A new ES256 key, stored as a private JWK. */
-export async function generateSigningKey(): Promise<Omit<StoredSigningKey, 'activatesAt'>> {
+/** A new ES256 key, as a private JWK (sealed before it is stored). */
+export async function generateSigningKey(): Promise<{ kid: string; alg: string; privateJwk: JWK; publicJwk: JWK }> {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const key = await toSigningKey({ ...privateKey.export({ format: 'jwk' }), alg: 'ES256' });
   return { kid: key.kid, alg: key.alg, privateJwk: { ...privateKey.export({ format: 'jwk' }), kid: key.kid, alg: key.alg }, publicJwk: key.publicJwk };
@@ -65,58 +61,4 @@ export async function keyRingFromEnvironment(base64: string): Promise<KeyRing> {
   if (new Set(keys.map((k) => k.kid)).size !== keys.length) throw new Error('AUTH_SIGNING_KEYS has a kid twice');
   const published = { keys: keys.map((k) => k.publicJwk) };
   return { current: () => keys[0]!, jwks: () => published, reload: async () => undefined, stop: () => undefined };
-}
-
-export interface StoredKeyRingOptions {
-  db: Pool;
-  accessTokenTtlMs: number;
-  reloadIntervalMs: number;
-  logger: Logger;
-}
-
-/**
- * Keys kept in the auth database: the first start generates one (once, across replicas); `rotate-keys`
- * adds the next. Every replica rereads the table periodically and picks the current key by activation
- * time, so they all switch together and publish a new key before any of them signs with it.
- */
-export async function keyRingFromDatabase({ db, accessTokenTtlMs, reloadIntervalMs, logger }: StoredKeyRingOptions): Promise<KeyRing> {
-  if (await ensureFirstSigningKey(db, generateSigningKey)) logger.info('signing key generated and stored');
-  const repository = createSigningKeyRepository(db);
-  let keys: (SigningKey & { activatesAt: number })[] = [];
-
-  const reload = async () => {
-    const stored = await repository.list();
-    keys = await Promise.all(stored.map(async (s) => ({ ...(await toSigningKey({ ...s.privateJwk, kid: s.kid, alg: s.alg })), activatesAt: s.activatesAt.getTime() })));
-    if (keys.length === 0) throw signingKeysMissing();
-  };
-  await reload();
-  const timer = setInterval(() => {
-    reload().catch((error: unknown) => logger.warn({ err: error }, 'signing keys reload failed; keeping the keys already loaded'));
-  }, reloadIntervalMs);
-  timer.unref();
-
-  const currentIndex = (now: number) => {
-    const index = keys.findLastIndex((k) => k.activatesAt <= now);
-    return index === -1 ? 0 : index;
-  };
-
-  return {
-    current: () => keys[currentIndex(Date.now())]!,
-    jwks() {
-      const now = Date.now();
-      const current = currentIndex(now);
-      // A superseded key signed until its successor activated; its last tokens live one TTL longer.
-      const live = keys.filter((_, i) => i >= current || keys[i + 1]!.activatesAt + accessTokenTtlMs + CLOCK_SKEW_MS > now);
-      return { keys: live.map((k) => k.publicJwk) };
-    },
-    reload,
-    stop: () => clearInterval(timer),
-  };
-}
-
-/** Adds the next key to the database; it signs after `activationDelayMs`, once every verifier can know it. */
-export async function rotateStoredKey(db: Pool, activationDelayMs: number): Promise<string> {
-  const key = await generateSigningKey();
-  await createSigningKeyRepository(db).insert(key, activationDelayMs);
-  return key.kid;
 }

@@ -6,6 +6,8 @@ import type { Sessions } from '../domain/sessions.js';
 import { LoginBody, RefreshBody, RegisterBody, SignedIn, TokenPair } from './auth-schemas.js';
 
 const tags = ['auth'];
+// Tokens must not stay in a browser's or a proxy's cache.
+const NO_STORE = { 'Cache-Control': 'no-store' };
 
 /** Routes after the hub strips `/api/auth`; all public (hub-record.ts tells the hub the same). */
 export function authRoutes({ accounts, sessions }: { accounts: Accounts; sessions: Sessions }): ApiRoute[] {
@@ -13,21 +15,21 @@ export function authRoutes({ accounts, sessions }: { accounts: Accounts; session
     defineRoute({
       method: 'post', path: '/register', public: true, tags, summary: 'Create an account and sign in',
       request: { body: RegisterBody },
-      response: { status: 201, description: 'The account and its first session', body: SignedIn },
+      response: { status: 201, description: 'The account and its first session', body: SignedIn, headers: NO_STORE },
       errors: [emailTaken],
       handler: ({ body }) => accounts.register(body),
     }),
     defineRoute({
       method: 'post', path: '/login', public: true, tags, summary: 'Sign in with email and password',
       request: { body: LoginBody },
-      response: { description: 'A new session', body: SignedIn },
+      response: { description: 'A new session', body: SignedIn, headers: NO_STORE },
       errors: [invalidCredentials, () => loginThrottled(60)],
       handler: ({ body }, req) => accounts.login(body, clientIp(req)),
     }),
     defineRoute({
       method: 'post', path: '/refresh', public: true, tags, summary: 'Exchange a refresh token for a new pair',
       request: { body: RefreshBody },
-      response: { description: 'The next pair of the same session', body: TokenPair },
+      response: { description: 'The next pair of the same session', body: TokenPair, headers: NO_STORE },
       errors: [refreshInvalid, refreshExpired, refreshReused],
       handler: ({ body }) => sessions.refresh(body.refreshToken),
     }),
