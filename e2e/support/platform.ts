@@ -54,6 +54,8 @@ export interface Platform {
   services: Record<string, ServiceProcess>;
   /** One of `services`; throws for a name that was not started. */
   service: (name: string) => ServiceProcess;
+  /** Each spoke's own database URL by name (and `hub`), for tests that check what a service keeps. */
+  databases: Record<string, string>;
   gateway: Gateway | undefined;
   stop: () => Promise<void>;
 }
@@ -104,6 +106,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
 
   return {
     url, prefix, services, gateway,
+    databases: Object.fromEntries([...spokes.map((spoke, index) => [spoke.name, databases[index]!.url]), ['hub', hubDatabase.url]]),
     service: (name) => {
       const started = services[name];
       if (!started) throw new Error(`the platform started no service named ${name}`);

@@ -1,11 +1,15 @@
+import type { SendAccountEmailV1Payload } from '@hubspoke/contracts';
 import { decodeCursor, encodeCursor } from '@hubspoke/kit';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger, Pool, Queryable, Role } from '@hubspoke/kit';
 import { createContactRepository } from '../data/contact-repository.js';
 import { createNotificationRepository } from '../data/notification-repository.js';
+import { ACCOUNT_TEMPLATES, accountEmailData } from './account-emails.js';
 import { ADDRESS_SCHEMAS, normalizeAddress, type Channel } from './channel.js';
 import type { NotificationDetail, NotificationPage } from './notification.js';
-import { idempotencyKeyReused, invalidAddress, invalidCursor, noContact, notificationNotFound, recipientForbidden } from './notification-errors.js';
+import {
+  idempotencyKeyReused, invalidAddress, invalidCursor, noContact, notificationNotFound, recipientForbidden, unknownTemplate,
+} from './notification-errors.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { TemplateData, Templates } from './templates.js';
 
@@ -43,12 +47,14 @@ export interface NotificationServiceDeps {
 export function createNotificationService({ db, templates, limiter, logger, wake }: NotificationServiceDeps) {
   async function queue(q: Queryable, input: {
     ownerId: string; recipientUserId: string | null; channel: Channel; recipient: string; template: string; data: TemplateData;
-    dedupeKey: string | null; fingerprint?: string; paced?: boolean;
+    dedupeKey: string | null; fingerprint?: string; paced?: boolean; account?: boolean;
   }): Promise<{ id: string; created: boolean }> {
+    if (ACCOUNT_TEMPLATES.has(input.template) && !input.account) throw unknownTemplate(input.template);
     const message = templates.render(input.template, input.data);
     const stored = await createNotificationRepository(q).insertOnce({
       id: randomUUID(), ownerId: input.ownerId, recipientUserId: input.recipientUserId, dedupeKey: input.dedupeKey,
       fingerprint: input.fingerprint ?? null, channel: input.channel, recipient: input.recipient, template: input.template, message, paced: input.paced ?? false,
+      eraseAfterSend: input.account ?? false,
     });
     if (!stored.created && input.fingerprint !== undefined && stored.fingerprint !== input.fingerprint) throw idempotencyKeyReused();
     if (stored.created) logger.info({ notificationId: stored.id, channel: input.channel, template: input.template }, 'notification queued');
@@ -116,6 +122,19 @@ export function createNotificationService({ db, templates, limiter, logger, wake
         ownerId: user.userId, recipientUserId: user.userId, channel: 'email', recipient: email, template: 'welcome', data: { name: user.name },
         dedupeKey: `event:${eventId}`,
       });
+    },
+
+    /**
+     * The auth spoke's `notification.send_account_email` command: to the account's address, once per command
+     * id. Its body (a one-time link) is erased once the notification is final, and nothing logs the link.
+     */
+    async accountEmail(tx: Queryable, commandId: string, command: SendAccountEmailV1Payload): Promise<void> {
+      const { id, created } = await queue(tx, {
+        ownerId: command.userId, recipientUserId: command.userId, channel: 'email', recipient: normalizeAddress('email', command.email),
+        template: command.template, data: accountEmailData(command), dedupeKey: `command:${commandId}`, account: true,
+      });
+      if (created) wake();
+      logger.debug({ notificationId: id, created }, 'account email queued');
     },
 
     /** One notification with every attempt: its owner's, or any for an admin; anyone else gets the same 404 as a missing one. */
