@@ -29,10 +29,14 @@ export function createAccountTokenRepository(db: Queryable) {
         [token.hash, token.userId, token.purpose, token.email, token.ttlMs]);
     },
 
-    /** Milliseconds since the account's last token of this purpose was issued; null when there is none. */
+    /**
+     * Milliseconds since the account's last token of this purpose was issued; null when there is none.
+     * clock_timestamp, not now(): a transaction that waited for the account's lock started before the
+     * one it waited for committed its token.
+     */
     async sinceLastIssuedMs(userId: string, purpose: AccountTokenPurpose): Promise<number | null> {
       const { rows } = await db.query<{ ago_ms: number | null }>(
-        `SELECT extract(epoch FROM now() - max(created_at)) * 1000 AS ago_ms FROM account_tokens WHERE user_id = $1 AND purpose = $2`,
+        `SELECT extract(epoch FROM clock_timestamp() - max(created_at)) * 1000 AS ago_ms FROM account_tokens WHERE user_id = $1 AND purpose = $2`,
         [userId, purpose]);
       const ago = rows[0]?.ago_ms;
       return ago === null || ago === undefined ? null : Number(ago);

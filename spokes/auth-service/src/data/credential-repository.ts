@@ -56,6 +56,11 @@ export function createCredentialRepository(db: Queryable) {
       await db.query('UPDATE credentials SET password_hash = $2 WHERE user_id = $1', [userId, passwordHash]);
     },
 
+    /** Locks the account's row: concurrent link requests for one account take turns. */
+    async lock(userId: string): Promise<void> {
+      await db.query('SELECT 1 FROM credentials WHERE user_id = $1 FOR NO KEY UPDATE', [userId]);
+    },
+
     /** Records `email` as proven, unless the account's address has changed since the link was sent. */
     async markEmailVerified(userId: string, email: string): Promise<boolean> {
       const { rowCount } = await db.query(

@@ -34,17 +34,20 @@ export function createAccountLinks(settings: AccountSettings) {
   }
 
   return {
-    /** A new link for the account, replacing its unused ones of the purpose, in the caller's transaction. */
-    async issue(tx: Queryable, account: Pick<Credential, 'userId' | 'email'>, purpose: AccountTokenPurpose): Promise<AccountLink> {
+    /**
+     * A new link for the account, replacing its unused ones of the purpose, in the caller's transaction; or,
+     * when the last one went out less than ACCOUNT_EMAIL_INTERVAL ago, how long to wait. Requests for one
+     * account take turns (row lock), so two at once can neither both send nor leave two links working.
+     */
+    async issue(tx: Queryable, account: Pick<Credential, 'userId' | 'email'>, purpose: AccountTokenPurpose): Promise<AccountLink | { retryAfterMs: number }> {
+      await createCredentialRepository(tx).lock(account.userId);
+      const tokens = createAccountTokenRepository(tx);
+      const since = await tokens.sinceLastIssuedMs(account.userId, purpose);
+      const retryAfterMs = since === null ? 0 : settings.emailIntervalMs - since;
+      if (retryAfterMs > 0) return { retryAfterMs };
       const { token, hash } = newOpaqueToken();
-      await createAccountTokenRepository(tx).replace({ hash, userId: account.userId, purpose, email: account.email, ttlMs: ttlMs[purpose] });
+      await tokens.replace({ hash, userId: account.userId, purpose, email: account.email, ttlMs: ttlMs[purpose] });
       return { link: `${base}/${PAGES[purpose]}#token=${token}`, expiresInMinutes: Math.max(1, Math.round(ttlMs[purpose] / 60_000)) };
-    },
-
-    /** Milliseconds until another link of the purpose may go to the account; 0 when one may now. */
-    async waitBeforeNextMs(q: Queryable, userId: string, purpose: AccountTokenPurpose): Promise<number> {
-      const since = await createAccountTokenRepository(q).sinceLastIssuedMs(userId, purpose);
-      return since === null ? 0 : Math.max(0, settings.emailIntervalMs - since);
     },
 
     /** Checks a token without using it: a bad link is refused before any costly work. */

@@ -11,13 +11,16 @@ import type { Credential } from './user.js';
  * whose address changed needs a link to the new one (credentials.email_verified_for).
  */
 export function createEmailVerification({ db, links, logger }: { db: Pool; links: AccountLinks; logger: Logger }) {
-  async function send(tx: Queryable, account: Pick<Credential, 'userId' | 'email' | 'name'>): Promise<void> {
-    const { link, expiresInMinutes } = await links.issue(tx, account, 'verify_email');
-    await enqueueAccountEmail(tx, { template: 'verify-email', userId: account.userId, email: account.email, name: account.name, link, expiresInMinutes });
+  /** Queues the email with a new link; when one went out moments ago, nothing, and how long to wait. */
+  async function send(tx: Queryable, account: Pick<Credential, 'userId' | 'email' | 'name'>): Promise<{ retryAfterMs: number } | undefined> {
+    const issued = await links.issue(tx, account, 'verify_email');
+    if ('retryAfterMs' in issued) return issued;
+    await enqueueAccountEmail(tx, { template: 'verify-email', userId: account.userId, email: account.email, name: account.name, ...issued });
+    return undefined;
   }
 
   return {
-    /** In the registration's transaction. */
+    /** In the registration's transaction (a new account has had no link yet). */
     send,
 
     /** Another link for the caller's own account: 409 when already verified, 429 when one went out moments ago. */
@@ -25,9 +28,8 @@ export function createEmailVerification({ db, links, logger }: { db: Pool; links
       const account = await createCredentialRepository(db).findActiveById(userId);
       if (!account) throw accountClosed();
       if (account.emailVerified) throw emailAlreadyVerified();
-      const waitMs = await links.waitBeforeNextMs(db, userId, 'verify_email');
-      if (waitMs > 0) throw tooManyEmails(waitMs / 1000);
-      await withTransaction(db, (tx) => send(tx, account));
+      const tooSoon = await withTransaction(db, (tx) => send(tx, account));
+      if (tooSoon) throw tooManyEmails(tooSoon.retryAfterMs / 1000);
       logger.info({ userId }, 'verification email requested');
       return { email: account.email };
     },

@@ -20,14 +20,14 @@ export function createPasswordReset({ db, links, passwords, background, logger }
     const account = await createCredentialRepository(db).findActiveByEmail(email);
     // Never the address in the log: it may belong to nobody, or be someone probing.
     if (!account) return void logger.info('password reset not sent: no enabled account has the email');
-    if ((await links.waitBeforeNextMs(db, account.userId, 'reset_password')) > 0) {
-      return void logger.info({ userId: account.userId }, 'password reset not sent: a link went out moments ago');
-    }
-    await withTransaction(db, async (tx) => {
-      const { link, expiresInMinutes } = await links.issue(tx, account, 'reset_password');
-      await enqueueAccountEmail(tx, { template: 'password-reset', userId: account.userId, email: account.email, name: account.name, link, expiresInMinutes });
+    const sent = await withTransaction(db, async (tx) => {
+      const issued = await links.issue(tx, account, 'reset_password');
+      if ('retryAfterMs' in issued) return false;
+      await enqueueAccountEmail(tx, { template: 'password-reset', userId: account.userId, email: account.email, name: account.name, ...issued });
+      return true;
     });
-    logger.info({ userId: account.userId }, 'password reset link sent');
+    if (sent) logger.info({ userId: account.userId }, 'password reset link sent');
+    else logger.info({ userId: account.userId }, 'password reset not sent: a link went out moments ago');
   }
 
   return {
