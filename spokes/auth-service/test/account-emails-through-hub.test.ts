@@ -201,7 +201,7 @@ describe('where the links went', () => {
   test('when the flows above have run, then no link or token is in any log line of any service, in the notification database, or in the auth outbox', async () => {
     expect(secrets.length).toBeGreaterThanOrEqual(12);
     const tokens = secrets.filter((s) => !s.startsWith('https://'));
-    const logs = Object.entries(platform.services).map(([name, service]) => ({ name, text: JSON.stringify(service.logs) }));
+    const logs = Object.entries(platform.services).map(([name, service]) => ({ name, text: JSON.stringify(service.logs) + service.stderr() }));
     expect(logs.map((l) => l.name).sort()).toEqual(['auth', 'hub', 'notification']);
     for (const { name, text } of logs) {
       expect(text.length, name).toBeGreaterThan(1_000);
