@@ -26,7 +26,8 @@ describe('the API reference at the hub', () => {
   test('when a client without a token reads /api/hub/openapi.json, then it is one valid OpenAPI 3.1 document of the hub and both spokes', async () => {
     expect(await new Validator().validate(document)).toEqual({ valid: true });
     expect(Object.keys(document.paths).sort()).toEqual([
-      '/api/auth/.well-known/jwks.json', '/api/auth/login', '/api/auth/logout', '/api/auth/refresh', '/api/auth/register',
+      '/api/auth/.well-known/jwks.json', '/api/auth/email/verify', '/api/auth/email/verify/request', '/api/auth/login', '/api/auth/logout',
+      '/api/auth/password/forgot', '/api/auth/password/reset', '/api/auth/refresh', '/api/auth/register',
       '/api/hub/dlq', '/api/hub/dlq/{queue}/replay', '/api/hub/docs', '/api/hub/jobs', '/api/hub/jobs/{id}', '/api/hub/jobs/{id}/events',
       '/api/hub/jobs/{id}/items', '/api/hub/jobs/{id}/retry-failed', '/api/hub/openapi.json', '/api/hub/registry',
       '/api/users', '/api/users/me', '/api/users/{id}',
@@ -37,6 +38,8 @@ describe('the API reference at the hub', () => {
 
   test('when the document is read, then public routes need no token and every other one a bearer token', () => {
     expect(document.paths['/api/auth/login']!.post!.security).toEqual([]);
+    expect(document.paths['/api/auth/password/forgot']!.post!.security).toEqual([]);
+    expect(document.paths['/api/auth/email/verify/request']!.post!.security).not.toEqual([]);
     expect(document.paths['/api/hub/docs']!.get!.security).toEqual([]);
     expect(document.paths['/api/users/me']!.get!.security).toEqual([{ bearerAuth: [] }]);
     expect(document.paths['/api/hub/registry']!.get!.security).toEqual([{ bearerAuth: [] }]);

@@ -28,12 +28,45 @@ const SAMPLES: Record<string, unknown> = {
   },
 };
 
-describe('the event contracts', () => {
-  test('when the package exports a contract, then it is in EVENT_CONTRACTS, once', () => {
+/** Commands go to one service on the tasks exchange; their samples are exercised the same way. */
+const COMMAND_SAMPLES: Record<string, unknown[]> = {
+  'notification.send_account_email.v1': [
+    {
+      template: 'verify-email', userId: '0b6f2c1e-8d4a-4c55-9d7e-2f1a3b4c5d6e', email: 'ana@example.com', name: 'Ana',
+      link: 'https://app.example.com/account/verify-email#token=abc', expiresInMinutes: 1440,
+    },
+    {
+      template: 'password-reset', userId: '0b6f2c1e-8d4a-4c55-9d7e-2f1a3b4c5d6e', email: 'ana@example.com', name: 'Ana',
+      link: 'https://app.example.com/account/reset-password#token=abc', expiresInMinutes: 30,
+    },
+    { template: 'password-changed', userId: '0b6f2c1e-8d4a-4c55-9d7e-2f1a3b4c5d6e', email: 'ana@example.com', name: 'Ana' },
+  ],
+};
+const ALL_CONTRACTS = [...contracts.EVENT_CONTRACTS, ...contracts.COMMAND_CONTRACTS];
+
+describe('the event and command contracts', () => {
+  test('when the package exports a contract, then it is in EVENT_CONTRACTS or COMMAND_CONTRACTS, once', () => {
     const exported = Object.values(contracts).filter(isContract);
-    expect(new Set(contracts.EVENT_CONTRACTS)).toEqual(new Set(exported));
-    const keys = contracts.EVENT_CONTRACTS.map((c) => c.routingKey);
+    expect(new Set(ALL_CONTRACTS)).toEqual(new Set(exported));
+    const keys = ALL_CONTRACTS.map((c) => c.routingKey);
     expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  test('when a contract is a command, then it goes to the tasks exchange and no event list (which analytics reads) names it', () => {
+    for (const command of contracts.COMMAND_CONTRACTS) {
+      expect(command.exchange, command.routingKey).toBe('tasks');
+      expect(contracts.eventContractFor(command.routingKey)).toBeUndefined();
+    }
+    for (const event of contracts.EVENT_CONTRACTS) expect('exchange' in event, event.routingKey).toBe(false);
+  });
+
+  test('when a producer builds each command, then its consumer parses the same payload back, and a link that is not http(s) is refused', () => {
+    expect(Object.keys(COMMAND_SAMPLES).sort()).toEqual(contracts.COMMAND_CONTRACTS.map((c) => c.routingKey).sort());
+    for (const contract of contracts.COMMAND_CONTRACTS) {
+      for (const sample of COMMAND_SAMPLES[contract.routingKey]!) expect(parseEvent(contract, createEvent(contract, 'test', sample))).toEqual(sample);
+    }
+    const [verify] = COMMAND_SAMPLES['notification.send_account_email.v1'] as object[];
+    expect(() => createEvent(contracts.SendAccountEmailV1, 'test', { ...verify, link: 'javascript:alert(1)' } as never)).toThrow(/does not match its contract/);
   });
 
   test('when a producer builds each contract, then its consumers parse the same payload back', () => {
@@ -107,6 +140,7 @@ const KIT_BYPASSES = new Map(Object.entries({
   createEnvelope: 'builds an envelope without a contract',
   parsePayload: 'parses a payload without a contract',
   defineEvent: 'defines a contract outside @hubspoke/contracts',
+  defineCommand: 'defines a contract outside @hubspoke/contracts',
 }));
 const ROUTING_KEY = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\.v\d+$/;
 

@@ -39,7 +39,14 @@ describe('authenticate', () => {
     const authorization = await bearer('user-1');
     const res = await request(app).get('/me').set('Authorization', authorization);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ auth: { userId: 'user-1', role: 'user', token: authorization.slice('Bearer '.length) } });
+    // A token without the email_verified claim (signed before it existed) reads as not verified.
+    expect(res.body).toEqual({ auth: { userId: 'user-1', role: 'user', emailVerified: false, token: authorization.slice('Bearer '.length) } });
+  });
+
+  test('when the token says email_verified: true, then req.auth says the email is verified', async () => {
+    const token = await signTestToken(keys, { sub: 'user-2', role: 'user', emailVerified: true });
+    const res = await request(app).get('/me').set('Authorization', `Bearer ${token}`);
+    expect(res.body.auth).toMatchObject({ userId: 'user-2', emailVerified: true });
   });
 
   test('when the scheme is written in another case, then the token is still accepted', async () => {

@@ -75,6 +75,21 @@ describe('outbox relay', () => {
     await relay.stop();
   });
 
+  test('when a row holding a secret is relayed, then it is deleted once confirmed while an ordinary row stays as sent', async () => {
+    await fixture.consume(bus, { name: 'outbox-secret', bindings: ['secret.happened.v1'], exchange: 'tasks', handler: async () => undefined });
+    const relay = fixture.relay(bus);
+    const [secret, ordinary] = [event('secret', { link: 'https://example.test/#token=abc' }), event('ordinary')];
+    const consumed = bus.waitFor('consumed', (c) => c.envelope.id === secret.id);
+    await withTransaction(fixture.db, async (tx) => {
+      await enqueue(tx, secret, { exchange: 'tasks', deleteWhenSent: true });
+      await enqueue(tx, ordinary);
+    });
+    expect((await consumed).envelope.payload).toEqual({ link: 'https://example.test/#token=abc' });
+    await eventually(async () => (await outboxRow(ordinary.id))?.sent_at);
+    expect(await outboxRow(secret.id)).toBeUndefined();
+    await relay.stop();
+  });
+
   test('when the relay sleeps, then a commit wakes it at once through NOTIFY, with no poll to fall back on', async () => {
     const relay = fixture.relay(bus, { pollIntervalMs: 60_000 });
     await eventually(async () => (await fixture.db.query('SELECT waiting FROM outbox_relay_wakeup')).rows[0]?.waiting === true);

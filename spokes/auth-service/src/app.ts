@@ -1,5 +1,6 @@
 import type { Express } from 'express';
 import { apiRoutes, createServiceApp } from '@hubspoke/kit';
+import { accountRoutes } from './routes/account-routes.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { jwksRoutes } from './routes/jwks-routes.js';
 import type { AuthContext } from './service.js';
@@ -13,7 +14,9 @@ export function createApp(context: AuthContext): Express {
     trustProxyHops: config.trustProxyHops,
     api: apiRoutes({
       title: 'auth', version: '1', description: 'Accounts, sessions and the keys that verify access tokens',
-      routes: [...jwksRoutes(domain.keys), ...authRoutes(domain)],
+      routes: [...jwksRoutes(domain.keys), ...authRoutes(domain), ...accountRoutes(domain)],
+      // Routes with a caller (a new verification link) verify this spoke's own tokens with its key ring.
+      verifier: domain.verifier,
       validateResponses: config.validateResponses,
     }),
   });

@@ -40,8 +40,19 @@ export function loadConfig(env: NodeJS.ProcessEnv) {
       /** Failed logins from one address over every account within the window: the budget of a password spray. */
       maxFailuresPerAddress: read.int('LOGIN_MAX_FAILURES_PER_IP', 20, { min: 1 }),
     },
+    account: {
+      /** The web app's account pages the emailed links open; the token travels in the fragment (never sent to a server). */
+      linkBaseUrl: read.url('ACCOUNT_LINK_BASE_URL', 'http://localhost/account'),
+      verifyEmailTtlMs: read.durationMs('EMAIL_VERIFICATION_TTL', 24 * 3_600_000),
+      passwordResetTtlMs: read.durationMs('PASSWORD_RESET_TTL', 30 * 60_000),
+      /** At most one link of each kind per account in this interval: nobody can flood an inbox. */
+      emailIntervalMs: read.durationMs('ACCOUNT_EMAIL_INTERVAL', 60_000),
+    },
     admin: readAdmin(read),
   };
+  if (URL.canParse(config.account.linkBaseUrl) && !/^https?:$/.test(new URL(config.account.linkBaseUrl).protocol)) {
+    read.problem('ACCOUNT_LINK_BASE_URL is not an http(s) URL');
+  }
   if (config.keys.signingKeys !== undefined && !/^[A-Za-z0-9+/_-]+=*$/.test(config.keys.signingKeys)) {
     read.problem('AUTH_SIGNING_KEYS is not base64');
   }
@@ -87,3 +98,4 @@ export type AuthConfig = ReturnType<typeof loadConfig>;
 export type TokenSettings = AuthConfig['tokens'];
 export type Argon2Settings = AuthConfig['argon2'];
 export type ThrottleSettings = AuthConfig['throttle'];
+export type AccountSettings = AuthConfig['account'];

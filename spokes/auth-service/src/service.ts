@@ -3,6 +3,7 @@ import type { AppContext, ServiceContext, ServiceDefinition } from '@hubspoke/ki
 import { createApp } from './app.js';
 import type { AuthConfig } from './config.js';
 import { userDeletedConsumer } from './consumers/user-deleted-consumer.js';
+import { createAccountTokenRepository } from './data/account-token-repository.js';
 import { createRefreshTokenRepository } from './data/refresh-token-repository.js';
 import { createAuthDomain } from './domain/auth-domain.js';
 import { ensureFirstAdmin } from './domain/first-admin.js';
@@ -11,6 +12,8 @@ import { createPasswordHasher } from './domain/passwords.js';
 import { PUBLIC_ROUTES, ROUTE_LIMITS } from './routes/hub-record.js';
 
 const PRUNE_INTERVAL_MS = 3_600_000;
+// An expired link still answers "expired" (not "invalid") for a day.
+const EXPIRED_LINK_KEEP_MS = 24 * 3_600_000;
 
 /** Everything the kit needs to start the auth spoke; `main.ts` runs it, tests start it the same way. */
 export function authService(config: AuthConfig): ServiceDefinition<AuthConfig, AuthDomain> {
@@ -26,16 +29,21 @@ export function authService(config: AuthConfig): ServiceDefinition<AuthConfig, A
   };
 }
 
-/** The key ring (shared by replicas through the database), the first admin, and hourly pruning. */
+/** The key ring (shared by replicas through the database), the first admin, hourly pruning, and deferred emails drained at stop. */
 async function startAuthDomain({ config, db, logger, metrics, onStop }: ServiceContext<AuthConfig>) {
   const keys = await loadKeyRing(config, db, logger);
   onStop('signing key reload', () => keys.stop());
   const passwords = await createPasswordHasher(config.argon2);
   const domain = { keys, ...createAuthDomain({ config, db, keys, passwords, metrics, logger }) };
+  onStop('deferred account emails', () => domain.background.drain());
   if (config.admin) await ensureFirstAdmin({ db, passwords, logger }, config.admin);
   const prune = setInterval(() => {
-    Promise.all([domain.throttle.prune(), createRefreshTokenRepository(db).deleteExpired(config.tokens.refreshTokenTtlMs)])
-      .then(([failures, tokens]) => logger.debug({ failures, tokens }, 'pruned expired login failures and refresh tokens'))
+    Promise.all([
+      domain.throttle.prune(),
+      createRefreshTokenRepository(db).deleteExpired(config.tokens.refreshTokenTtlMs),
+      createAccountTokenRepository(db).deleteExpired(EXPIRED_LINK_KEEP_MS),
+    ])
+      .then(([failures, tokens, links]) => logger.debug({ failures, tokens, links }, 'pruned expired login failures, refresh tokens and links'))
       .catch((error: unknown) => logger.warn({ err: error }, 'pruning failed'));
   }, PRUNE_INTERVAL_MS);
   prune.unref();

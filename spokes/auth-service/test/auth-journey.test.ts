@@ -24,12 +24,12 @@ describe('register → login → refresh → reuse → logout', () => {
       .send({ email: `  ${email.toUpperCase()} `, password: PASSWORD, name: ' Ana ' });
     expect(registered.status).toBe(201);
     expect(registered.body).toEqual({
-      user: { id: expect.any(String), email, name: 'Ana', role: 'user' },
+      user: { id: expect.any(String), email, name: 'Ana', role: 'user', emailVerified: false },
       accessToken: expect.any(String), refreshToken: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), expiresIn: 900,
     });
     const userId = registered.body.user.id as string;
     expect(decodeProtectedHeader(registered.body.accessToken)).toMatchObject({ alg: 'ES256', typ: ACCESS_TOKEN_TYPE, kid: fx.keys.current().kid });
-    expect(await fx.verifier.verify(registered.body.accessToken)).toMatchObject({ userId, role: 'user' });
+    expect(await fx.verifier.verify(registered.body.accessToken)).toMatchObject({ userId, role: 'user', emailVerified: false });
 
     const login = await request(fx.app).post('/login').send({ email: email.toUpperCase(), password: PASSWORD });
     expect(login.status).toBe(200);

@@ -3,6 +3,7 @@ import type { AppContext, ServiceDefinition } from '@hubspoke/kit';
 import { createApp } from './app.js';
 import type { NotificationConfig } from './config.js';
 import { sendTask } from './consumers/send-task.js';
+import { accountEmailConsumer } from './consumers/account-email-consumer.js';
 import { userDeletedConsumer } from './consumers/user-deleted-consumer.js';
 import { userRegisteredConsumer } from './consumers/user-registered-consumer.js';
 import { createContactService } from './domain/contact-service.js';
@@ -37,7 +38,7 @@ export function notificationService(config: NotificationConfig): ServiceDefiniti
         contacts: createContactService({ db }),
       };
     },
-    consumers: (context) => [userRegisteredConsumer(context), userDeletedConsumer(context)],
+    consumers: (context) => [userRegisteredConsumer(context), userDeletedConsumer(context), accountEmailConsumer(context)],
     tasks: (context) => [sendTask(context)],
     createApp,
   };

@@ -11,6 +11,11 @@ export const ACCESS_TOKEN_ALGORITHMS = ['ES256', 'EdDSA'] as const;
 
 export const USER_ID_CLAIM = 'sub';
 export const ROLE_CLAIM = 'role';
+/**
+ * Whether the account's current email was proven (a link sent to it was followed): OIDC's
+ * `email_verified`. Tokens signed before the claim existed lack it; verifiers read that as false.
+ */
+export const EMAIL_VERIFIED_CLAIM = 'email_verified';
 
 export const ROLES = ['user', 'admin'] as const;
 export type Role = (typeof ROLES)[number];

@@ -1,7 +1,7 @@
 import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import { tokenExpired, tokenInvalid } from './auth-errors.js';
 import type { KeySource } from './key-source.js';
-import { ACCESS_TOKEN_ALGORITHMS, ACCESS_TOKEN_TYPE, isRole, ROLE_CLAIM, USER_ID_CLAIM, type Role } from './token-contract.js';
+import { ACCESS_TOKEN_ALGORITHMS, ACCESS_TOKEN_TYPE, EMAIL_VERIFIED_CLAIM, isRole, ROLE_CLAIM, USER_ID_CLAIM, type Role } from './token-contract.js';
 
 export interface TokenVerifierOptions {
   keys: KeySource;
@@ -15,6 +15,8 @@ export interface TokenVerifierOptions {
 export interface VerifiedToken {
   userId: string;
   role: Role;
+  /** The `email_verified` claim; false when it is missing or not `true`. */
+  emailVerified: boolean;
   /** Profile claims, when the token carries them as strings. */
   email?: string;
   name?: string;
@@ -56,7 +58,7 @@ export function createTokenVerifier({
       if (!isRole(role)) throw tokenInvalid(new Error('no valid role claim'));
       const { email, name } = claims;
       return {
-        userId, role, claims,
+        userId, role, claims, emailVerified: claims[EMAIL_VERIFIED_CLAIM] === true,
         ...(typeof email === 'string' ? { email } : {}),
         ...(typeof name === 'string' ? { name } : {}),
       };

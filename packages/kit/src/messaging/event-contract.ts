@@ -22,6 +22,20 @@ export function defineEvent<TType extends string, TSchema extends z.ZodType>(typ
 }
 
 /**
+ * A command: addressed to one service, on the `tasks` exchange (no alternate exchange, so a command no
+ * queue takes fails to publish instead of being parked, and no `#` subscriber of the events exchange, such
+ * as analytics, ever sees it). Built with `createEvent` and read with `parseEvent` like an event; producers
+ * enqueue and consumers bind on `contract.exchange`.
+ */
+export interface CommandContract<TType extends string = string, TSchema extends z.ZodType = z.ZodType> extends EventContract<TType, TSchema> {
+  exchange: 'tasks';
+}
+
+export function defineCommand<TType extends string, TSchema extends z.ZodType>(type: TType, version: number, payload: TSchema): CommandContract<TType, TSchema> {
+  return Object.freeze({ ...defineEvent(type, version, payload), exchange: 'tasks' as const });
+}
+
+/**
  * The producer's envelope for a contract. The payload is parsed with the contract first, so a producer
  * can never publish what its consumers would dead-letter, nor a field the contract does not name.
  */

@@ -3,7 +3,7 @@ export type { BusState } from './connection.js';
 export type { ConsumeOptions, MessageHandler } from './consumer.js';
 export { createEnvelope, parseEnvelope, routingKeyOf, InvalidEnvelopeError, type Envelope, type NewEnvelope } from './envelope.js';
 export type { BusEvents, BusEventName } from './events.js';
-export { enqueue, enqueueAll, MESSAGING_MIGRATIONS_DIR } from './outbox.js';
+export { enqueue, enqueueAll, MESSAGING_MIGRATIONS_DIR, type EnqueueOptions } from './outbox.js';
 export { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
 export type { PublishFailure } from './publisher.js';
 export { busReadinessCheck } from './readiness.js';
@@ -11,5 +11,5 @@ export {
   declareEventsExchange, declareResultsExchange, declareTasksExchange, eventsExchange, resultsExchange, tasksExchange, unroutedEvents, type ConsumerQueues, type ExchangeKind, type QueueType,
 } from './topology.js';
 export { parsePayload } from './parse-payload.js';
-export { createEvent, defineEvent, parseEvent, type EventContract, type EventPayload } from './event-contract.js';
+export { createEvent, defineCommand, defineEvent, parseEvent, type CommandContract, type EventContract, type EventPayload } from './event-contract.js';
 export { deadLetterQueues, replayDeadLetters, type DeadLetter, type DeadLetterQueue, type ReplayReport } from './dead-letters.js';

@@ -121,7 +121,9 @@ export function startOutboxRelay({
         return [{ row, error: reason?.code ? `${reason.code}: ${reason.message}` : String(result.reason), park }];
       });
       if (sent.length > 0) {
-        await tx.query('UPDATE outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = ANY($1::uuid[])', [sent]);
+        // Rows holding a secret go at once; the rest stay as sent until pruning (a record of what left).
+        await tx.query('DELETE FROM outbox WHERE id = ANY($1::uuid[]) AND delete_when_sent', [sent]);
+        await tx.query('UPDATE outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = ANY($1::uuid[]) AND NOT delete_when_sent', [sent]);
         metrics?.relayed.inc({ outcome: 'sent' }, sent.length);
       }
       if (failed.length > 0) {

@@ -13,20 +13,30 @@ export const MESSAGING_MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/
 /** Postgres delivers a NOTIFY only when its transaction commits, so a relay never wakes for a rolled-back row. */
 export const OUTBOX_NOTIFY_CHANNEL = 'hubspoke_outbox';
 
+export interface EnqueueOptions {
+  /** `events` (the default) or `tasks`, the exchange for commands and work. */
+  exchange?: ExchangeKind;
+  /**
+   * The payload holds a secret (a link with a one-time token): the relay deletes the row once the broker
+   * confirmed it, instead of keeping it as sent until pruning. A parked row is kept (it was never sent).
+   */
+  deleteWhenSent?: boolean;
+}
+
 /**
  * Writes the envelope in the caller's transaction, so the change and its message commit (or vanish)
  * together; the relay publishes it after the commit, to the events exchange or (`exchange: 'tasks'`)
  * the tasks exchange. Publish nothing directly after a DB change. Notifies only while a relay sleeps:
  * a NOTIFY per commit would serialise commits and wake every replica.
  */
-export async function enqueue(tx: Queryable, envelope: Envelope, { exchange = 'events' }: { exchange?: ExchangeKind } = {}): Promise<void> {
+export async function enqueue(tx: Queryable, envelope: Envelope, { exchange = 'events', deleteWhenSent = false }: EnqueueOptions = {}): Promise<void> {
   await tx.query(
     `WITH added AS (
-       INSERT INTO outbox (id, type, version, source, payload, correlation_id, occurred_at, exchange)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $9) RETURNING id)
+       INSERT INTO outbox (id, type, version, source, payload, correlation_id, occurred_at, exchange, delete_when_sent)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $10) RETURNING id)
      SELECT pg_notify($8, '') FROM added, outbox_relay_wakeup WHERE waiting`,
     [envelope.id, envelope.type, envelope.version, envelope.source, JSON.stringify(envelope.payload),
-      envelope.correlationId, envelope.occurredAt, OUTBOX_NOTIFY_CHANNEL, exchange],
+      envelope.correlationId, envelope.occurredAt, OUTBOX_NOTIFY_CHANNEL, exchange, deleteWhenSent],
   );
 }
 

@@ -5,6 +5,8 @@ export interface ServiceProcess {
   child: ChildProcess;
   /** Every stdout line parsed as JSON (the service's logs). */
   logs: Record<string, unknown>[];
+  /** What it wrote to stderr so far (start failures, warnings of Node itself). */
+  stderr: () => string;
   exited: Promise<number | null>;
 }
 
@@ -41,7 +43,7 @@ export function spawnService(entry: string, env: NodeJS.ProcessEnv): ServiceProc
       resolve(code);
     });
   });
-  return { child, logs, exited };
+  return { child, logs, exited, stderr: () => stderr };
 }
 
 /** Polls until `probe` resolves truthy or the deadline passes. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { ACCESS_TOKEN_TYPE, ROLE_CLAIM } from '../auth/token-contract.js';
+import { ACCESS_TOKEN_TYPE, EMAIL_VERIFIED_CLAIM, ROLE_CLAIM } from '../auth/token-contract.js';
 import type { JsonWebKeySet } from '../auth/key-source.js';
 
 export const TEST_ISSUER = 'hubspoke-auth-test';
@@ -27,6 +27,8 @@ export interface TestTokenOptions {
   /** Leave sub or role out to mint a token that lacks the claim. */
   sub?: string;
   role?: string;
+  /** The `email_verified` claim; left out (as in tokens signed before the claim existed) when undefined. */
+  emailVerified?: boolean;
   /** Seconds from now; negative for an already expired token. */
   expiresIn?: number;
   /** Seconds from now before which the token is not valid. */
@@ -44,7 +46,10 @@ export async function signTestToken(keys: TestKeys, options: TestTokenOptions): 
   const typ = options.typ === undefined ? ACCESS_TOKEN_TYPE : options.typ;
   const kid = options.kid === undefined ? keys.kid : options.kid;
   const now = Math.floor(Date.now() / 1000);
-  const jwt = new SignJWT(role === undefined ? {} : { [ROLE_CLAIM]: role })
+  const jwt = new SignJWT({
+    ...(role === undefined ? {} : { [ROLE_CLAIM]: role }),
+    ...(options.emailVerified === undefined ? {} : { [EMAIL_VERIFIED_CLAIM]: options.emailVerified }),
+  })
     .setProtectedHeader({ alg: keys.alg, ...(typ === null ? {} : { typ }), ...(kid === null ? {} : { kid }) })
     .setIssuer(issuer)
     .setAudience(audience)

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { enqueue, withTransaction, type Logger, type Pool, type Queryable, type Role } from '@hubspoke/kit';
 import { createCredentialRepository } from '../data/credential-repository.js';
+import { createAccountTokenRepository } from '../data/account-token-repository.js';
 import { createRefreshTokenRepository } from '../data/refresh-token-repository.js';
 import { invalidCredentials, loginThrottled } from './auth-errors.js';
+import type { EmailVerification } from './email-verification.js';
 import { userLoggedIn, userRegistered } from './events.js';
 import type { LoginOutcome } from './login-attempts.js';
 import type { LoginThrottle } from './login-throttle.js';
@@ -25,21 +27,26 @@ export interface AccountsDeps {
   sessions: Sessions;
   throttle: LoginThrottle;
   countLogin: (outcome: LoginOutcome) => void;
+  verification: Pick<EmailVerification, 'send'>;
   logger: Logger;
 }
 
 /** Registration and login; emails arrive trimmed and lower-cased. */
-export function createAccounts({ db, passwords, sessions, throttle, countLogin, logger }: AccountsDeps) {
+export function createAccounts({ db, passwords, sessions, throttle, countLogin, verification, logger }: AccountsDeps) {
   return {
-    /** 409 AUTH.EMAIL_TAKEN for an enabled account's email; the account, its session and user.registered commit together. */
+    /**
+     * 409 AUTH.EMAIL_TAKEN for an enabled account's email; the account, its session, user.registered and
+     * the verification email's command commit together.
+     */
     async register({ email, password, name }: Registration): Promise<SignedIn> {
       // Hashed before the transaction: argon2 takes tens of milliseconds and needs no connection.
-      const credential = { userId: randomUUID(), email, name, role: 'user' as Role, passwordHash: await passwords.hash(password) };
+      const credential = { userId: randomUUID(), email, name, role: 'user' as Role, passwordHash: await passwords.hash(password), emailVerified: false };
       const user = toPublicUser(credential);
       const pair = await withTransaction(db, async (tx) => {
         await createCredentialRepository(tx).insert(credential);
         const tokens = await sessions.start(tx, credential);
         await enqueue(tx, userRegistered(user));
+        await verification.send(tx, credential);
         return tokens;
       });
       logger.info({ userId: user.id }, 'user registered');
@@ -83,11 +90,12 @@ export function createAccounts({ db, passwords, sessions, throttle, countLogin, 
 export type Accounts = ReturnType<typeof createAccounts>;
 
 /**
- * After user.deleted: the credentials stop working and every session of the user ends, in the
- * consumer's transaction. Access tokens already issued expire on their own (minutes).
+ * After user.deleted: the credentials stop working, every session of the user ends and its emailed links
+ * are gone, in the consumer's transaction. Access tokens already issued expire on their own (minutes).
  */
-export async function closeAccount(tx: Queryable, userId: string): Promise<{ disabled: boolean; familiesRevoked: number }> {
+export async function closeAccount(tx: Queryable, userId: string): Promise<{ disabled: boolean; familiesRevoked: number; linksDeleted: number }> {
   const disabled = await createCredentialRepository(tx).disable(userId);
   const familiesRevoked = await createRefreshTokenRepository(tx).revokeAllOfUser(userId, 'user deleted');
-  return { disabled, familiesRevoked };
+  const linksDeleted = await createAccountTokenRepository(tx).deleteAllOf(userId);
+  return { disabled, familiesRevoked, linksDeleted };
 }

@@ -19,7 +19,7 @@ export async function ensureFirstAdmin(
   { email, password }: { email: string; password: string },
 ): Promise<FirstAdminOutcome> {
   // Hashed before the transaction: argon2 takes tens of milliseconds and needs no connection.
-  const credential = { userId: randomUUID(), email, name: 'Administrator', role: 'admin' as Role, passwordHash: await passwords.hash(password) };
+  const credential = { userId: randomUUID(), email, name: 'Administrator', role: 'admin' as Role, passwordHash: await passwords.hash(password), emailVerified: false };
   const outcome = await withTransaction(db, async (tx): Promise<FirstAdminOutcome> => {
     const seeds = createAdminSeedRepository(tx);
     await seeds.lock();

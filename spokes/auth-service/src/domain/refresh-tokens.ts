@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 
 export interface TokenPair {
   accessToken: string;
@@ -7,22 +7,7 @@ export interface TokenPair {
   expiresIn: number;
 }
 
-const TOKEN_BYTES = 32;
-const TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}$/;
 const SUCCESSOR_INFO = 'hubspoke-auth refresh-token successor v1';
-
-/** 32 random bytes, base64url: opaque, never a JWT, so it can never pass as an access token. */
-export function newRefreshToken(): { token: string; hash: Buffer } {
-  const token = randomBytes(TOKEN_BYTES).toString('base64url');
-  return { token, hash: hashRefreshToken(token) };
-}
-
-export const isRefreshTokenShaped = (token: string) => TOKEN_FORMAT.test(token);
-
-/** Only this is stored: a leaked table yields no usable token. */
-export function hashRefreshToken(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
-}
 
 /**
  * The pair a token was rotated to, sealed with AES-256-GCM under a key derived (HKDF) from the old

@@ -5,14 +5,13 @@ import { createCredentialRepository } from '../data/credential-repository.js';
 import { createRefreshTokenRepository } from '../data/refresh-token-repository.js';
 import type { AccessTokenSigner } from './access-tokens.js';
 import { refreshExpired, refreshInvalid, refreshReused } from './auth-errors.js';
-import {
-  hashRefreshToken, isRefreshTokenShaped, newRefreshToken, openSuccessor, sealSuccessor, type TokenPair,
-} from './refresh-tokens.js';
+import { hashOpaqueToken, isOpaqueTokenShaped, newOpaqueToken } from './opaque-tokens.js';
+import { openSuccessor, sealSuccessor, type TokenPair } from './refresh-tokens.js';
 import type { Credential } from './user.js';
 
 export interface Sessions {
   /** A new token family for a login or registration, written in the caller's transaction. */
-  start: (tx: Queryable, user: Pick<Credential, 'userId' | 'role'>) => Promise<TokenPair>;
+  start: (tx: Queryable, user: Pick<Credential, 'userId' | 'role' | 'emailVerified'>) => Promise<TokenPair>;
   /** Rotates a refresh token (see the rules on `rotate`). */
   refresh: (refreshToken: string) => Promise<TokenPair>;
   /** Revokes the token's family; unknown tokens are ignored, so logout is idempotent. */
@@ -22,8 +21,8 @@ export interface Sessions {
 type Outcome = { pair: TokenPair } | { reused: true; familyId: string } | { error: () => Error };
 
 export function createSessions({ db, signer, settings, logger }: { db: Pool; signer: AccessTokenSigner; settings: TokenSettings; logger: Logger }): Sessions {
-  async function issue(tx: Queryable, familyId: string, user: Pick<Credential, 'userId' | 'role'>) {
-    const refresh = newRefreshToken();
+  async function issue(tx: Queryable, familyId: string, user: Pick<Credential, 'userId' | 'role' | 'emailVerified'>) {
+    const refresh = newOpaqueToken();
     await createRefreshTokenRepository(tx).insert(refresh.hash, familyId, settings.refreshTokenTtlMs);
     const { accessToken, expiresIn } = await signer.sign(user);
     return { hash: refresh.hash, pair: { accessToken, refreshToken: refresh.token, expiresIn } };
@@ -37,7 +36,7 @@ export function createSessions({ db, signer, settings, logger }: { db: Pool; sig
    */
   async function rotate(tx: Queryable, token: string): Promise<Outcome> {
     const tokens = createRefreshTokenRepository(tx);
-    const hash = hashRefreshToken(token);
+    const hash = hashOpaqueToken(token);
     const stored = await tokens.findForUpdate(hash, settings.refreshGraceMs);
     if (!stored || stored.familyRevoked) return { error: refreshInvalid };
     if (stored.expired) return { error: refreshExpired };
@@ -65,7 +64,7 @@ export function createSessions({ db, signer, settings, logger }: { db: Pool; sig
     },
 
     async refresh(refreshToken) {
-      if (!isRefreshTokenShaped(refreshToken)) throw refreshInvalid();
+      if (!isOpaqueTokenShaped(refreshToken)) throw refreshInvalid();
       const outcome = await withTransaction(db, (tx) => rotate(tx, refreshToken));
       if ('pair' in outcome) return outcome.pair;
       if ('reused' in outcome) {
@@ -76,9 +75,9 @@ export function createSessions({ db, signer, settings, logger }: { db: Pool; sig
     },
 
     async logout(refreshToken) {
-      if (!isRefreshTokenShaped(refreshToken)) return;
+      if (!isOpaqueTokenShaped(refreshToken)) return;
       const tokens = createRefreshTokenRepository(db);
-      const familyId = await tokens.familyOf(hashRefreshToken(refreshToken));
+      const familyId = await tokens.familyOf(hashOpaqueToken(refreshToken));
       if (familyId) await tokens.revokeFamily(familyId, 'logout');
     },
   };

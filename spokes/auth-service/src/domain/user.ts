@@ -6,6 +6,8 @@ export interface Credential {
   name: string;
   role: Role;
   passwordHash: string;
+  /** The current email was proven by following a link sent to it. */
+  emailVerified: boolean;
 }
 
 /** What clients and events see of an account: never the hash. */
@@ -14,6 +16,7 @@ export interface PublicUser {
   email: string;
   name: string;
   role: Role;
+  emailVerified: boolean;
 }
 
-export const toPublicUser = ({ userId, email, name, role }: Credential): PublicUser => ({ id: userId, email, name, role });
+export const toPublicUser = ({ userId, email, name, role, emailVerified }: Credential): PublicUser => ({ id: userId, email, name, role, emailVerified });

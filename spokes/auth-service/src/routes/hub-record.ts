@@ -6,6 +6,9 @@ export const PUBLIC_ROUTES: PublicRoute[] = [
   { method: 'POST', path: '/login' },
   { method: 'POST', path: '/refresh' },
   { method: 'POST', path: '/logout' },
+  { method: 'POST', path: '/email/verify' },
+  { method: 'POST', path: '/password/forgot' },
+  { method: 'POST', path: '/password/reset' },
   { method: 'GET', path: JWKS_PATH },
 ];
 
@@ -18,4 +21,9 @@ export const ROUTE_LIMITS: RouteLimit[] = [
   { method: 'POST', path: '/login', limit: 10, windowMs: 60_000, onStoreDown: 'closed' },
   { method: 'POST', path: '/register', limit: 5, windowMs: 60_000, onStoreDown: 'open' },
   { method: 'POST', path: '/refresh', limit: 60, windowMs: 60_000, onStoreDown: 'open' },
+  // Each queues an email or costs an argon2 hash; the spoke also allows one link per account per ACCOUNT_EMAIL_INTERVAL.
+  { method: 'POST', path: '/password/forgot', limit: 5, windowMs: 60_000, onStoreDown: 'open' },
+  { method: 'POST', path: '/password/reset', limit: 10, windowMs: 60_000, onStoreDown: 'open' },
+  { method: 'POST', path: '/email/verify', limit: 10, windowMs: 60_000, onStoreDown: 'open' },
+  { method: 'POST', path: '/email/verify/request', limit: 5, windowMs: 60_000, onStoreDown: 'open' },
 ];

@@ -14,6 +14,8 @@ export interface NewNotification {
   recipient: string;
   template: string;
   message: RenderedMessage;
+  /** The body holds a secret (a one-time link): erased once the notification is final. */
+  eraseAfterSend: boolean;
 }
 
 interface SummaryRow {
@@ -45,10 +47,10 @@ export function createNotificationRepository(db: Queryable) {
     /** Inserts unless the dedupe key is taken; then answers the notification that holds it. */
     async insertOnce(n: NewNotification): Promise<{ id: string; created: boolean; fingerprint: string | null }> {
       const { rows } = await db.query<{ id: string }>(
-        `INSERT INTO notifications (id, owner_id, recipient_user_id, dedupe_key, request_fingerprint, channel, recipient, template, subject, body_text, body_html)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        `INSERT INTO notifications (id, owner_id, recipient_user_id, dedupe_key, request_fingerprint, channel, recipient, template, subject, body_text, body_html, erase_after_send)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
-        [n.id, n.ownerId, n.recipientUserId, n.dedupeKey, n.fingerprint, n.channel, n.recipient, n.template, n.message.subject, n.message.text, n.message.html]);
+        [n.id, n.ownerId, n.recipientUserId, n.dedupeKey, n.fingerprint, n.channel, n.recipient, n.template, n.message.subject, n.message.text, n.message.html, n.eraseAfterSend]);
       if (rows[0]) return { id: rows[0].id, created: true, fingerprint: n.fingerprint };
       // ON CONFLICT with a null dedupe key cannot happen (nulls never conflict), so the key is set here.
       const existing = await findByDedupeKey(n.dedupeKey!);

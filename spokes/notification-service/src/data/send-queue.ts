@@ -27,6 +27,11 @@ interface DueRow {
   attempts: number;
 }
 
+// What a secret-bearing body becomes once the notification is final (sent, failed or interrupted).
+const ERASED_BODY = '[erased after sending: it held a one-time link]';
+const ERASE_IF_SECRET = `body_text = CASE WHEN erase_after_send THEN '${ERASED_BODY}' ELSE body_text END,
+  body_html = CASE WHEN erase_after_send THEN '${ERASED_BODY}' ELSE body_html END`;
+
 /** The queue's SQL; every function runs inside the caller's transaction. */
 export function createSendQueue(tx: Queryable) {
   return {
@@ -65,8 +70,9 @@ export function createSendQueue(tx: Queryable) {
       return (rowCount ?? 0) > 0;
     },
 
+    /** Final: a body holding a secret is erased in the same statement, never to be sent again anyway. */
     async finish(id: string, status: 'sent' | 'failed'): Promise<void> {
-      await tx.query(`UPDATE notifications SET status = $2, lease_until = NULL, updated_at = now() WHERE id = $1`, [id, status]);
+      await tx.query(`UPDATE notifications SET status = $2, lease_until = NULL, updated_at = now(), ${ERASE_IF_SECRET} WHERE id = $1`, [id, status]);
     },
 
     async retryLater(id: string, delayMs: number): Promise<void> {
@@ -81,7 +87,7 @@ export function createSendQueue(tx: Queryable) {
      */
     async reconcileExpired(): Promise<{ id: string; ownerId: string; channel: Channel; template: string; attempts: number }[]> {
       const { rows } = await tx.query<{ id: string; owner_id: string; channel: Channel; template: string; attempts: number }>(
-        `UPDATE notifications SET status = 'failed', lease_until = NULL, updated_at = now()
+        `UPDATE notifications SET status = 'failed', lease_until = NULL, updated_at = now(), ${ERASE_IF_SECRET}
          WHERE id IN (SELECT id FROM notifications WHERE status = 'sending' AND lease_until < now() FOR UPDATE SKIP LOCKED)
          RETURNING id, owner_id, channel, template, attempts`);
       if (rows.length > 0) {

@@ -1,3 +1,4 @@
+import type { SendAccountEmailV1Payload } from '@hubspoke/contracts';
 import { decodeCursor, encodeCursor } from '@hubspoke/kit';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger, Pool, Queryable, Role } from '@hubspoke/kit';
@@ -5,9 +6,12 @@ import { createContactRepository } from '../data/contact-repository.js';
 import { createNotificationRepository } from '../data/notification-repository.js';
 import { ADDRESS_SCHEMAS, normalizeAddress, type Channel } from './channel.js';
 import type { NotificationDetail, NotificationPage } from './notification.js';
-import { idempotencyKeyReused, invalidAddress, invalidCursor, noContact, notificationNotFound, recipientForbidden } from './notification-errors.js';
+import {
+  idempotencyKeyReused, invalidAddress, invalidCursor, noContact, notificationNotFound, recipientForbidden, unknownTemplate,
+} from './notification-errors.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { RenderedMessage, TemplateData, Templates } from './templates.js';
+import { ACCOUNT_TEMPLATES, accountEmailData } from './account-emails.js';
 
 export interface Caller {
   userId: string;
@@ -45,13 +49,20 @@ export interface NotificationServiceDeps {
  * `job:<job id>:<item key>` — so a repeat of any of them is the same notification, sent once.
  */
 export function createNotificationService({ db, templates, jobAdmission, logger, wake }: NotificationServiceDeps) {
+  /** Renders a message; the account templates (one-time links) only for the auth spoke's commands, as if unknown to anyone else. */
+  function render(template: string, data: TemplateData, { account = false } = {}): RenderedMessage {
+    if (ACCOUNT_TEMPLATES.has(template) && !account) throw unknownTemplate(template);
+    return templates.render(template, data);
+  }
+
   async function queue(q: Queryable, input: {
     ownerId: string; recipientUserId: string | null; channel: Channel; recipient: string; template: string; message: RenderedMessage;
-    dedupeKey: string | null; fingerprint?: string;
+    dedupeKey: string | null; fingerprint?: string; account?: boolean;
   }): Promise<{ id: string; created: boolean }> {
     const stored = await createNotificationRepository(q).insertOnce({
       id: randomUUID(), ownerId: input.ownerId, recipientUserId: input.recipientUserId, dedupeKey: input.dedupeKey,
       fingerprint: input.fingerprint ?? null, channel: input.channel, recipient: input.recipient, template: input.template, message: input.message,
+      eraseAfterSend: input.account ?? false,
     });
     if (!stored.created && input.fingerprint !== undefined && stored.fingerprint !== input.fingerprint) throw idempotencyKeyReused();
     if (stored.created) logger.info({ notificationId: stored.id, channel: input.channel, template: input.template }, 'notification queued');
@@ -85,7 +96,7 @@ export function createNotificationService({ db, templates, jobAdmission, logger,
       const dedupeKey = request.idempotencyKey === undefined ? null : `key:${caller.userId}:${request.idempotencyKey}`;
       const { id, created } = await queue(db, {
         ownerId: caller.userId, recipientUserId, channel: request.channel, recipient, template: request.template,
-        message: templates.render(request.template, request.data), dedupeKey, fingerprint: fingerprintOf(request),
+        message: render(request.template, request.data), dedupeKey, fingerprint: fingerprintOf(request),
       });
       if (created) wake();
       return { id };
@@ -106,7 +117,7 @@ export function createNotificationService({ db, templates, jobAdmission, logger,
       if (existing) return { status: 'queued', id: existing.id };
       const { recipient, recipientUserId } = await resolveRecipient(tx, caller, item.channel, item.to);
       // Rendered before a token is taken: a message that cannot be rendered is refused without using up the limit.
-      const message = templates.render(item.template, item.data);
+      const message = render(item.template, item.data);
       const admission = jobAdmission.take(item.channel);
       if (!admission.ok) return { status: 'throttled', retryAfterMs: admission.retryAfterMs };
       const { id } = await queue(tx, {
@@ -123,9 +134,22 @@ export function createNotificationService({ db, templates, jobAdmission, logger,
       const email = normalizeAddress('email', user.email);
       await createContactRepository(tx).upsert(user.userId, { channel: 'email', address: email, source: 'account' });
       await queue(tx, {
-        ownerId: user.userId, recipientUserId: user.userId, channel: 'email', recipient: email, template: 'welcome', message: templates.render('welcome', { name: user.name }),
+        ownerId: user.userId, recipientUserId: user.userId, channel: 'email', recipient: email, template: 'welcome', message: render('welcome', { name: user.name }),
         dedupeKey: `event:${eventId}`,
       });
+    },
+
+    /**
+     * The auth spoke's `notification.send_account_email` command: to the account's address, once per command
+     * id. Its body (a one-time link) is erased once the notification is final, and nothing logs the link.
+     */
+    async accountEmail(tx: Queryable, commandId: string, command: SendAccountEmailV1Payload): Promise<void> {
+      const { id, created } = await queue(tx, {
+        ownerId: command.userId, recipientUserId: command.userId, channel: 'email', recipient: normalizeAddress('email', command.email),
+        template: command.template, message: render(command.template, accountEmailData(command), { account: true }), dedupeKey: `command:${commandId}`, account: true,
+      });
+      if (created) wake();
+      logger.debug({ notificationId: id, created }, 'account email queued');
     },
 
     /** One notification with every attempt: its owner's, or any for an admin; anyone else gets the same 404 as a missing one. */

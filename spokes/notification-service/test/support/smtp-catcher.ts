@@ -9,6 +9,8 @@ export interface CaughtMail {
   raw: string;
   /** When its DATA was read, ms (performance.now()). */
   at: number;
+  /** The text/plain part, decoded (quoted-printable or base64): what a reader sees. */
+  text: string;
 }
 
 export interface SmtpCatcher {
@@ -46,7 +48,7 @@ export async function startSmtpCatcher(options: CatcherOptions = {}): Promise<Sm
         const header = (name: string) => new RegExp(`^${name}: (.*)$`, 'mi').exec(raw)?.[1]?.trim() ?? '';
         const mail = {
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address), subject: header('Subject'), messageId: header('Message-ID'), raw, at: performance.now(),
+          to: session.envelope.rcptTo.map((r) => r.address), subject: header('Subject'), messageId: header('Message-ID'), raw, at: performance.now(), text: textPart(raw),
         };
         messages.push(mail);
         for (const waiter of waiters.filter((w) => messages.length >= w.count)) waiter.resolve();
@@ -61,4 +63,17 @@ export async function startSmtpCatcher(options: CatcherOptions = {}): Promise<Sm
     waitForCount: (count) => (messages.length >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve }))),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** The decoded text/plain part of a MIME message nodemailer built (or the whole body of a single-part one). */
+function textPart(raw: string): string {
+  const parts = raw.split(/\r?\n--[^\r\n]+\r?\n/);
+  const part = parts.find((p) => /^content-type: text\/plain/im.test(p)) ?? raw;
+  const split = /\r?\n\r?\n/.exec(part);
+  const [headers, body] = split ? [part.slice(0, split.index), part.slice(split.index + split[0].length)] : ['', part];
+  const encoding = /^content-transfer-encoding: *(\S+)/im.exec(headers)?.[1]?.toLowerCase();
+  if (encoding === 'base64') return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+  if (encoding !== 'quoted-printable') return body;
+  const bytes = body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  return Buffer.from(bytes, 'latin1').toString('utf8');
 }
