@@ -91,7 +91,7 @@ describe('a spoke failing or gone entirely', () => {
     await liveInstances(hub, 'flaky', 2);
     await Promise.all(flaky.map((s) => s.setMode('unavailable')));
     const before = (await Promise.all(flaky.map((s) => s.received()))).reduce((a, b) => a + b, 0);
-    const result = await startLoad(`${hub.url}/api/flaky/x`, { total: 4_000, concurrency: 2, maxMs: 20_000, requestIdPrefix: 'chaos-503' }).done;
+    const result = await startLoad(`${hub.url}/api/flaky/x`, { total: 4_000, concurrency: 2, maxMs: 20_000, pauseMs: 10, requestIdPrefix: 'chaos-503' }).done;
     const attempts = (await Promise.all(flaky.map((s) => s.received()))).reduce((a, b) => a + b, 0) - before;
     await Promise.all(flaky.map((s) => s.setMode('ok')));
     const healedAt = Date.now();

@@ -79,8 +79,11 @@ export interface Platform {
   service: (name: string) => ServiceProcess;
   /** Every process of a service (`hub` or a spoke's name), in start order, including those started later. */
   instances: (name: string) => Instance[];
-  /** Starts one more instance of a spoke on its database and resolves once it has registered. */
-  startInstance: (name: string) => Promise<Instance>;
+  /**
+   * Starts one more instance of a spoke on its database and resolves once it has registered (or at once, with
+   * `registered: false`, for a test that watches it start).
+   */
+  startInstance: (name: string, options?: { registered?: boolean }) => Promise<Instance>;
   /** The database URL each service was given, by name. */
   databases: Record<string, string>;
   gateway: Gateway | undefined;
@@ -153,9 +156,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     databases: { hub: hubDatabase.url, ...Object.fromEntries([...specs].map(([name, { database }]) => [name, database.url])) },
     service: (name) => services[name] ?? unknown(name),
     instances: (name) => started[name] ?? unknown(name),
-    startInstance: async (name) => {
+    startInstance: async (name, { registered: wait = true } = {}) => {
       const instance = await spawnSpoke(name);
-      await registered(instance);
+      if (wait) await registered(instance);
       return instance;
     },
     stop: async () => {

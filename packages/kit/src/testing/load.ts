@@ -33,6 +33,8 @@ export interface LoadOptions {
    */
   abandonAtEnd?: boolean;
   headers?: Record<string, string>;
+  /** Each client waits this long between its requests (paced load over a fixed time instead of as fast as possible). */
+  pauseMs?: number;
   /** Tags each request with `X-Request-Id: <prefix>-<n>`, so its log lines and access-log entries are found again. */
   requestIdPrefix?: string;
 }
@@ -41,7 +43,7 @@ export interface LoadOptions {
  * Steady GET load on loopback: `concurrency` keep-alive clients sending `total` requests in all, bounded by
  * `maxMs`. A request fails unless it answers 200.
  */
-export function startLoad(url: string, { total, concurrency = 8, maxMs = 30_000, requestTimeoutMs = 30_000, abandonAtEnd = false, headers = {}, requestIdPrefix }: LoadOptions): Load {
+export function startLoad(url: string, { total, concurrency = 8, maxMs = 30_000, requestTimeoutMs = 30_000, abandonAtEnd = false, headers = {}, requestIdPrefix, pauseMs = 0 }: LoadOptions): Load {
   if (!/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(url)) throw new Error(`load targets loopback only, not ${url}`);
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const result = { total: 0, failed: 0, failures: {} as Record<string, number>, errorCodes: {} as Record<string, number>, byInstance: {} as Record<string, number>, abandoned: 0 };
@@ -96,6 +98,7 @@ export function startLoad(url: string, { total, concurrency = 8, maxMs = 30_000,
     while (sent < total && Date.now() < stopAt) {
       sent++;
       await one(sent);
+      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
   };
   const abandon = abandonAtEnd
