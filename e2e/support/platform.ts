@@ -22,6 +22,8 @@ export interface SpokeSpec {
   env?: (platform: { withGateway: boolean; admin?: { email: string; password: string } }) => Record<string, string>;
   /** Root of the repository it lives in (a generated copy in tests); this repository by default. */
   root?: string;
+  /** Its entry point when it is not `spokes/<name>-service/src/main.ts` (a test fixture). */
+  main?: string;
 }
 
 /** The spokes of this repository, by name. */
@@ -125,7 +127,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     const port = await freePort();
     const instance = {
       url: `http://127.0.0.1:${port}`,
-      process: spawnService(`${spoke.root ?? ROOT}spokes/${spoke.name}-service/src/main.ts`, {
+      process: spawnService(spoke.main ?? `${spoke.root ?? ROOT}spokes/${spoke.name}-service/src/main.ts`, {
         ...shared, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, DATABASE_URL: database.url, ...spoke.env?.({ withGateway, admin }),
       }),
     };

@@ -21,8 +21,11 @@ export interface ChaosWorld {
 export async function startChaosWorld(options: Omit<PlatformOptions, 'infra'> = {}): Promise<ChaosWorld> {
   const [postgres, redis, rabbit] = await Promise.all([startPrivatePostgres(), startPrivateRedis(), startPrivateRabbitMq()]);
   let platform: Platform;
+  // Without nginx the tests stand in for it (one trusted hop), so each simulated client has an address of its own
+  // (`asClient`) and the per-IP limits on register and login count clients, not the test process.
+  const hubEnv = options.gateway ? options.hubEnv : { TRUSTED_PROXY_HOPS: '1', ...options.hubEnv };
   try {
-    platform = await startPlatform({ ...options, infra: { postgresUrl: postgres.url, redisUrl: redis.url, amqpUrl: rabbit.url } });
+    platform = await startPlatform({ ...options, hubEnv, infra: { postgresUrl: postgres.url, redisUrl: redis.url, amqpUrl: rabbit.url } });
   } catch (error) {
     await Promise.all([postgres.remove(), redis.stop(), rabbit.remove()]);
     throw error;
@@ -40,6 +43,20 @@ export async function startChaosWorld(options: Omit<PlatformOptions, 'infra'> = 
 
 export const PASSWORD = 'a-long-chaos-passphrase';
 
+let clients = 0;
+/** Headers of a client with an address of its own (TEST-NET-2), as the gateway would forward them. */
+export function asClient(headers: Record<string, string> = {}): Record<string, string> {
+  clients++;
+  return { ...headers, 'x-forwarded-for': `198.51.${Math.floor(clients / 250) % 250}.${(clients % 250) + 1}` };
+}
+
+/** Error-level lines any platform process logged: a 500's cause, for the case's failure message. */
+export function loggedErrors(world: Pick<ChaosWorld, 'platform'>, names = ['hub', 'auth', 'user']): string[] {
+  return names.flatMap((name) => world.platform.instances(name).flatMap(({ process }) => process.logs
+    .filter((line) => Number(line.level) >= 50)
+    .map((line) => `${name}: ${String(line.msg)} ${String((line.err as { message?: string } | undefined)?.message ?? '')}`.trim())));
+}
+
 export interface TestUser {
   id: string;
   email: string;
@@ -49,7 +66,7 @@ export interface TestUser {
 /** Registers a user through the platform and waits until the user spoke has made its profile (user.registered). */
 export async function registerUser(world: Pick<ChaosWorld, 'api'>, label: string): Promise<TestUser> {
   const email = `${label}-${randomUUID().slice(0, 8)}@example.com`;
-  const res = await world.api('POST', '/auth/register', { body: { email, password: PASSWORD, name: label }, headers: { 'x-request-id': `${label}-register` } });
+  const res = await world.api('POST', '/auth/register', { body: { email, password: PASSWORD, name: label }, headers: asClient({ 'x-request-id': `${label}-register` }) });
   if (res.status !== 201) throw new Error(`register answered ${res.status}: ${JSON.stringify(res.body)}`);
   const user = { id: (res.body.user as { id: string }).id, email, token: res.body.accessToken as string };
   await eventually(async () => (await world.api('GET', '/users/me', { token: user.token })).status === 200, 20_000, 100);
