@@ -73,11 +73,15 @@ const ATTACKS: Attack[] = [
   { kind: 'smuggling', name: 'obfuscated Transfer-Encoding', refused: [400, 501], send: raw([
     'POST /api/auth/logout HTTP/1.1', 'Host: localhost', 'Content-Type: application/json', 'Content-Length: 2', 'Transfer-Encoding: xchunked',
   ], '{}') },
-  // Path tricks: internal endpoints stay unreachable from outside, however the path is spelled.
+  // Path tricks: internal endpoints stay unreachable from outside, however the path is spelled; sent with a valid
+  // token, so the refusal is the routing's, not a missing token's 401.
   ...[
     '/api/users/../internal/prometheus/targets', '/api/users/%2e%2e/metrics', '/api/users/..%2fmetrics', '/api/users%2f..%2fmetrics',
     '/internal/prometheus/targets', '/metrics', '/api/users/metrics', '/api/users/METRICS/', '/api/auth/%2fready', '/api/hub/../metrics',
-  ].map((path): Attack => ({ kind: 'path trick', name: path, refused: [400, 404], send: raw([`GET ${path} HTTP/1.1`, 'Host: localhost', 'Connection: close']) })),
+  ].map((path): Attack => ({
+    kind: 'path trick', name: path, refused: [400, 404],
+    send: (c) => raw([`GET ${path} HTTP/1.1`, 'Host: localhost', `Authorization: Bearer ${c.ana.token}`, 'Connection: close'])(c),
+  })),
   // Oversized and deep bodies: refused at the gateway or the parser, never parsed into a 500.
   { kind: 'oversized body', name: '2 MB register body', refused: [413], send: req('POST', '/api/auth/register', { body: JSON.stringify({ email: 'big@example.com', password: 'x'.repeat(2_000_000), name: 'Big' }) }) },
   { kind: 'deep body', name: '5 000-deep array in PATCH /users/me', refused: [400], send: (c) => req('PATCH', '/api/users/me', { token: c.ana.token, body: `{"preferences":{"a":${deep(5_000)}}}` })() },

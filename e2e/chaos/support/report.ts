@@ -8,6 +8,6 @@ export default function setup() {
   writeFileSync(RESULTS_FILE, `${JSON.stringify({ startedAt: new Date().toISOString(), rows: [] }, null, 2)}\n`);
   return () => {
     const results = readResults();
-    console.log(`\nChaos and attack figures (${RESULTS_FILE}):\n${results?.rows.length ? resultsTable(results) : 'no case wrote a row: none ran'}\n`);
+    console.warn(`\nChaos and attack figures (${RESULTS_FILE}):\n${results?.rows.length ? resultsTable(results) : 'no case wrote a row: none ran'}\n`);
   };
 }
