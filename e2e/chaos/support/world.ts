@@ -53,7 +53,7 @@ export function asClient(headers: Record<string, string> = {}): Record<string, s
 /** Error-level lines any platform process logged: a 500's cause, for the case's failure message. */
 export function loggedErrors(world: Pick<ChaosWorld, 'platform'>, names = ['hub', 'auth', 'user']): string[] {
   return names.flatMap((name) => world.platform.instances(name).flatMap(({ process }) => process.logs
-    .filter((line) => Number(line.level) >= 50)
+    .filter((line) => Number(line.level) >= 50 || line.level === 'error' || line.level === 'fatal' || line.status === 500)
     .map((line) => `${name}: ${String(line.msg)} ${String((line.err as { message?: string } | undefined)?.message ?? '')}`.trim())));
 }
 
