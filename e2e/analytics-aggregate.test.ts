@@ -22,7 +22,7 @@ const logger = createLogger({ service: 'script', level: 'silent' });
 beforeAll(async () => {
   platform = await startPlatform({ spokes: [SPOKES.auth, SPOKES.analytics], admin: ADMIN });
   bus = await connectBus({ url: testAmqpUrl(), service: 'script', prefix: platform.prefix, logger });
-  db = createPool({ connectionString: platform.database('analytics').url, applicationName: 'e2e' }, logger);
+  db = createPool({ connectionString: platform.databases.analytics!, applicationName: 'e2e' }, logger);
   // The platform is up once the hub routes to the spoke: the same registry record declares its task types.
   admin = (await api('POST', '/auth/login', { body: ADMIN })).body.accessToken as string;
 }, 120_000);

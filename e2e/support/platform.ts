@@ -1,20 +1,19 @@
 import { fileURLToPath } from 'node:url';
 import { JWKS_PATH } from '@hubspoke/kit';
 import {
-  createTestDatabase, deleteTestTopology, eventually, freePort, spawnService, testAmqpUrl, testRedisUrl, uniquePrefix,
-  type ServiceProcess, type TestDatabase,
+  createTestDatabase, deleteTestTopology, eventually, freePort, spawnService, testAmqpUrl, testPostgresUrl, testRedisUrl, uniquePrefix,
+  type ServiceProcess,
 } from '@hubspoke/kit/testing';
 import { startGateway, type Gateway } from './gateway.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SECRET = 'platform-registry-secret-0123456789';
+/** What the platform's hub verifies registry records with: a spoke started beside the platform signs with it. */
+export const PLATFORM_REGISTRY_SECRET = 'platform-registry-secret-0123456789';
 
 /** A spoke as the platform starts it: its main script (`spokes/<name>-service/src/main.ts`) on its own fresh database. */
 export interface SpokeSpec {
   /** The service name: its folder is `spokes/<name>-service`. */
   name: string;
-  /** Its main script relative to `root`, when it is not `spokes/<name>-service/src/main.ts` (a test fixture). */
-  main?: string;
   /** The hub routes `/api/<prefix>/*` to it; the platform waits until it does. */
   prefix: string;
   /** The queues its consumers declare (after the run's prefix), deleted when the platform stops. */
@@ -23,6 +22,8 @@ export interface SpokeSpec {
   env?: (platform: { withGateway: boolean; admin?: { email: string; password: string } }) => Record<string, string>;
   /** Root of the repository it lives in (a generated copy in tests); this repository by default. */
   root?: string;
+  /** Its main script relative to `root`, when it is not `spokes/<name>-service/src/main.ts` (a test fixture). */
+  main?: string;
 }
 
 /** The spokes of this repository, by name. */
@@ -38,7 +39,7 @@ export const SPOKES: Record<'auth' | 'user' | 'notification' | 'analytics' | 'ta
   },
   user: { name: 'user', prefix: 'users', queues: ['user.user-registered'] },
   // Email goes to the SMTP server the test passes in env (SMTP_HOST, SMTP_PORT).
-  notification: { name: 'notification', prefix: 'notifications', queues: ['notification.user-registered', 'notification.user-deleted'] },
+  notification: { name: 'notification', prefix: 'notifications', queues: ['notification.user-registered', 'notification.user-deleted', 'notification.account-email', 'notification.tasks.notification.send'] },
   analytics: { name: 'analytics', prefix: 'analytics', queues: ['analytics.events', 'analytics.tasks.analytics.aggregate'] },
   // The hub's jobs test spoke: serves `test.work` items that succeed, fail a given number of times, or answer throttled.
   tasker: {
@@ -50,23 +51,52 @@ export const SPOKES: Record<'auth' | 'user' | 'notification' | 'analytics' | 'ta
 export interface PlatformOptions {
   /** What to start besides the hub; auth and user by default. The auth spoke serves the JWKS every verifier needs. */
   spokes?: SpokeSpec[];
+  /** Instances per spoke name (1 unless given): replicas share the spoke's database, as `--scale` does. */
+  replicas?: Record<string, number>;
+  /** Hub replicas (1 unless given); with a gateway, nginx balances over all of them. */
+  hubs?: number;
   /** Put the host's nginx with the gateway template in front of the hub. */
   gateway?: boolean;
   admin?: { email: string; password: string };
   /** Extra variables for the hub (rate limits in tests). */
   hubEnv?: Record<string, string>;
+  /**
+   * Servers of the test's own (private Postgres, Redis, RabbitMQ) instead of the shared ones: outage tests stop them.
+   * The platform then leaves databases and queues to the caller, who removes the servers.
+   */
+  infra?: PlatformInfra;
+}
+
+export interface PlatformInfra {
+  /** A superuser URL: each service gets a fresh database on this server. */
+  postgresUrl: string;
+  redisUrl: string;
+  amqpUrl: string;
+}
+
+/** One started process of the platform and where it listens. */
+export interface Instance {
+  process: ServiceProcess;
+  url: string;
 }
 
 export interface Platform {
-  /** Where a client talks to: the gateway when there is one, else the hub. */
+  /** Where a client talks to: the gateway when there is one, else the first hub. */
   url: string;
   prefix: string;
-  /** Each started process by name: `hub` and every spoke's name. */
+  /** The first process of each service by name: `hub` and every spoke's name. */
   services: Record<string, ServiceProcess>;
   /** One of `services`; throws for a name that was not started. */
   service: (name: string) => ServiceProcess;
-  /** The database of a started spoke, by name (a test reads or breaks what the spoke stores). */
-  database: (name: string) => TestDatabase;
+  /** Every process of a service (`hub` or a spoke's name), in start order, including those started later. */
+  instances: (name: string) => Instance[];
+  /**
+   * Starts one more instance of a spoke on its database and resolves once it has registered (or at once, with
+   * `registered: false`, for a test that watches it start).
+   */
+  startInstance: (name: string, options?: { registered?: boolean }) => Promise<Instance>;
+  /** The database URL each service was given, by name. */
+  databases: Record<string, string>;
   gateway: Gateway | undefined;
   stop: () => Promise<void>;
 }
@@ -77,67 +107,99 @@ export interface Platform {
  * RabbitMQ (a prefix for the run), optionally behind the gateway. Resolves once the hub routes to every spoke.
  */
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
-  const { spokes = [SPOKES.auth, SPOKES.user], gateway: withGateway = false, admin, hubEnv = {} } = options;
+  const { spokes = [SPOKES.auth, SPOKES.user], replicas = {}, hubs: hubCount = 1, gateway: withGateway = false, admin, hubEnv = {}, infra } = options;
   const prefix = uniquePrefix('platform');
-  const databases: TestDatabase[] = await Promise.all(spokes.map((spoke) => createTestDatabase(`platform_${spoke.name.replace(/-/g, '_')}`)));
-  const hubDatabase = await createTestDatabase('platform_hub');
-  const hubPort = await freePort();
-  const hub = `http://127.0.0.1:${hubPort}`;
+  const adminUrl = infra?.postgresUrl ?? testPostgresUrl();
+  const spokeDatabases = await Promise.all(spokes.map((spoke) => createTestDatabase(`platform_${spoke.name.replace(/-/g, '_')}`, adminUrl)));
+  const hubDatabase = await createTestDatabase('platform_hub', adminUrl);
+  const hubPorts = await Promise.all(Array.from({ length: hubCount }, () => freePort()));
+  const hub = `http://127.0.0.1:${hubPorts[0]}`;
   const shared = {
-    REDIS_URL: testRedisUrl(), AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix, REGISTRY_SECRET: SECRET, REGISTRY_KEY_PREFIX: prefix,
+    REDIS_URL: infra?.redisUrl ?? testRedisUrl(), AMQP_URL: infra?.amqpUrl ?? testAmqpUrl(), AMQP_PREFIX: prefix, REGISTRY_SECRET: PLATFORM_REGISTRY_SECRET, REGISTRY_KEY_PREFIX: prefix,
     // As in compose: the JWKS comes through the hub, spokes never call each other.
     AUTH_JWKS_URL: `${hub}/api/auth${JWKS_PATH}`, AUTH_ISSUER: 'hubspoke-auth', AUTH_AUDIENCE: 'hubspoke', LOG_LEVEL: 'info', DRAIN_DELAY_MS: '100ms',
     // Every response is checked against its route's schema: a mismatch is a 500 the tests see.
     VALIDATE_RESPONSES: 'true',
   };
-  const services: Record<string, ServiceProcess> = {};
-  services.hub = spawnService(`${ROOT}hub-orchestrator/src/main.ts`, {
-    ...shared, PORT: String(hubPort), DATABASE_URL: hubDatabase.url, TRUSTED_PROXY_HOPS: withGateway ? '1' : '0', RATE_LIMIT_KEY_PREFIX: `${prefix}:rl`, REGISTRY_RESYNC_MS: '500', ...hubEnv,
-  });
-  for (const [index, spoke] of spokes.entries()) {
-    const port = await freePort();
-    services[spoke.name] = spawnService(`${spoke.root ?? ROOT}${spoke.main ?? `spokes/${spoke.name}-service/src/main.ts`}`, {
-      ...shared, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, DATABASE_URL: databases[index]!.url,
-      ...spoke.env?.({ withGateway, admin }),
+  const started: Record<string, Instance[]> = { hub: [] };
+  for (const port of hubPorts) {
+    started.hub!.push({
+      url: `http://127.0.0.1:${port}`,
+      process: spawnService(`${ROOT}hub-orchestrator/src/main.ts`, {
+        ...shared, PORT: String(port), DATABASE_URL: hubDatabase.url, TRUSTED_PROXY_HOPS: withGateway ? '1' : '0', RATE_LIMIT_KEY_PREFIX: `${prefix}:rl`, REGISTRY_RESYNC_MS: '500', ...hubEnv,
+      }),
     });
   }
-  const gateway = withGateway ? await startGateway({ hubPorts: [hubPort] }) : undefined;
+  const specs = new Map(spokes.map((spoke, index) => [spoke.name, { spoke, database: spokeDatabases[index]! }]));
+  const spawnSpoke = async (name: string): Promise<Instance> => {
+    const { spoke, database } = specs.get(name) ?? unknown(name);
+    const port = await freePort();
+    const instance = {
+      url: `http://127.0.0.1:${port}`,
+      process: spawnService(`${spoke.root ?? ROOT}${spoke.main ?? `spokes/${spoke.name}-service/src/main.ts`}`, {
+        ...shared, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, DATABASE_URL: database.url, ...spoke.env?.({ withGateway, admin }),
+      }),
+    };
+    (started[name] ??= []).push(instance);
+    return instance;
+  };
+  for (const spoke of spokes) for (let i = 0; i < (replicas[spoke.name] ?? 1); i++) await spawnSpoke(spoke.name);
+  const gateway = withGateway ? await startGateway({ hubPorts }) : undefined;
   const url = gateway?.url ?? hub;
-  // Routed once the hub has a ready instance for the prefix: anything but its own "no such route" or "no instance".
-  for (const spoke of spokes) {
-    await eventually(async () => {
-      const res = await fetch(`${url}/api/${spoke.prefix}/`);
-      const body = await res.text();
-      return res.status !== 503 && !(res.status === 404 && body.includes('ROUTE.NOT_FOUND'));
-    }, 60_000, 200);
+  // Routed by every hub once it has a ready instance for the prefix: anything but its own "no such route" or "no instance".
+  for (const { url: hubUrl } of started.hub!) {
+    for (const spoke of spokes) {
+      await eventually(async () => {
+        const res = await fetch(`${hubUrl}/api/${spoke.prefix}/`);
+        const body = await res.text();
+        return res.status !== 503 && !(res.status === 404 && body.includes('ROUTE.NOT_FOUND'));
+      }, 60_000, 200);
+    }
   }
+  await Promise.all(Object.entries(started).filter(([name]) => name !== 'hub').flatMap(([, list]) => list.map(registered)));
   if (spokes.some((spoke) => spoke.name === 'auth')) {
     await eventually(async () => (await fetch(`${url}/api/auth${JWKS_PATH}`)).status === 200, 30_000, 200);
   }
 
+  const services = Object.fromEntries(Object.entries(started).map(([name, list]) => [name, list[0]!.process]));
   return {
     url, prefix, services, gateway,
-    service: (name) => {
-      const started = services[name];
-      if (!started) throw new Error(`the platform started no service named ${name}`);
-      return started;
-    },
-    database: (name) => {
-      const index = spokes.findIndex((spoke) => spoke.name === name);
-      if (index < 0) throw new Error(`the platform started no spoke named ${name}`);
-      return databases[index]!;
+    databases: { hub: hubDatabase.url, ...Object.fromEntries([...specs].map(([name, { database }]) => [name, database.url])) },
+    service: (name) => services[name] ?? unknown(name),
+    instances: (name) => started[name] ?? unknown(name),
+    startInstance: async (name, { registered: wait = true } = {}) => {
+      const instance = await spawnSpoke(name);
+      if (wait) await registered(instance);
+      return instance;
     },
     stop: async () => {
       await gateway?.stop();
-      await Promise.all(Object.values(services).map(async (service) => {
-        if (service.child.exitCode !== null || service.child.signalCode !== null) return;
-        service.child.kill('SIGTERM');
-        await service.exited;
-      }));
-      await Promise.all([...databases, hubDatabase].map((db) => db.drop()));
+      await Promise.all(Object.values(started).flat().map(({ process }) => stopProcess(process)));
+      if (infra) return;
+      await Promise.all([...spokeDatabases, hubDatabase].map((db) => db.drop()));
       await deleteTestTopology(prefix, [`${prefix}.hub.task-results`, ...spokes.flatMap((spoke) => (spoke.queues ?? []).map((queue) => `${prefix}.${queue}`))]);
     },
   };
+}
+
+function unknown(name: string): never {
+  throw new Error(`the platform started no service named ${name}`);
+}
+
+/** Resolves once a spoke instance has written its registry record (it exits 1 instead when it cannot start). */
+async function registered({ process }: Instance): Promise<void> {
+  const exited = process.exited.then((code) => Promise.reject(new Error(`a spoke exited with ${code} before it registered`)));
+  await Promise.race([eventually(() => process.logs.some((line) => line.msg === 'registry: instance registered'), 60_000, 100), exited]);
+}
+
+/** SIGTERM (after SIGCONT, for a process a test hung), then SIGKILL if it has not exited within 15 s. */
+async function stopProcess(service: ServiceProcess): Promise<void> {
+  if (service.child.exitCode !== null || service.child.signalCode !== null) return;
+  service.child.kill('SIGCONT');
+  service.child.kill('SIGTERM');
+  const timer = setTimeout(() => service.child.kill('SIGKILL'), 15_000);
+  await service.exited;
+  clearTimeout(timer);
 }
 
 export interface ApiReply {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { eventually, uniquePrefix } from '@hubspoke/kit/testing';
-import { HUB_TEST_CONFIG, metricValue, startHub, type TestHub } from './support/hub.js';
+import { eventually, metricValue, uniquePrefix } from '@hubspoke/kit/testing';
+import { HUB_TEST_CONFIG, startHub, type TestHub } from './support/hub.js';
 import { startSpoke, startSpokes, stopAll, type Spoke, type SpokeOptions } from './support/spokes.js';
 
 const keyPrefix = `${uniquePrefix('hub-breaker')}:`;

@@ -1,9 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { eventually, uniquePrefix } from '@hubspoke/kit/testing';
+import { describeLoad, eventually, metricValue, startLoad, uniquePrefix } from '@hubspoke/kit/testing';
 import { UPSTREAM_DEFAULTS } from '../src/config.js';
-import { metricValue, startHub, type TestHub } from './support/hub.js';
-import { describeLoad, startLoad } from './support/load.js';
+import { startHub, type TestHub } from './support/hub.js';
 import { startSpoke, startSpokes, stopAll, type Spoke, type SpokeOptions } from './support/spokes.js';
 
 const keyPrefix = `${uniquePrefix('hub-failover')}:`;

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { eventually, testRedisUrl, uniquePrefix } from '@hubspoke/kit/testing';
+import { eventually, metricValue, testRedisUrl, uniquePrefix } from '@hubspoke/kit/testing';
 import { UPSTREAM_DEFAULTS } from '../src/config.js';
 import { PROMETHEUS_TARGETS_PATH } from '../src/discovery/prometheus-targets.js';
-import { metricValue, startHub, type TestHub } from './support/hub.js';
+import { startHub, type TestHub } from './support/hub.js';
 import { startSpoke, startSpokes, stopAll, type Spoke } from './support/spokes.js';
 
 const keyPrefix = `${uniquePrefix('hub-proxy')}:`;

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, test } from 'vitest';
-import { eventually, startPrivateRedis, uniquePrefix, type PrivateRedis } from '@hubspoke/kit/testing';
-import { metricValue, startHub, type TestHub } from './support/hub.js';
+import { eventually, metricValue, startPrivateRedis, uniquePrefix, type PrivateRedis } from '@hubspoke/kit/testing';
+import { startHub, type TestHub } from './support/hub.js';
 import { startSpoke, startSpokes, stopAll, type Spoke } from './support/spokes.js';
 
 const PUBLIC = { PUBLIC_ROUTES: JSON.stringify([{ method: 'GET', path: '/*' }]) };

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTestKeys, eventually, signTestToken, uniquePrefix } from '@hubspoke/kit/testing';
-import { metricValue } from './support/hub.js';
+import { createTestKeys, describeLoad, eventually, type LoadResult, metricValue, signTestToken, startLoad, uniquePrefix } from '@hubspoke/kit/testing';
 import { startHubProcess, startJwksServer, type HubProcess } from './support/hub-process.js';
-import { describeLoad, startLoad, type LoadResult } from './support/load.js';
 import { startSpoke, type Spoke } from './support/spokes.js';
 
 const keyPrefix = `${uniquePrefix('hub-saturation')}:`;

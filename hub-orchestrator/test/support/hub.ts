@@ -61,10 +61,3 @@ export async function startHub({ keyPrefix, redisUrl = testRedisUrl(), config = 
     },
   };
 }
-
-/** The value of one series on the hub's /metrics, e.g. `hub_proxy_retries_total{service="x"}`; 0 when absent. */
-export async function metricValue(hub: Pick<TestHub, 'url'>, series: string): Promise<number> {
-  const text = await (await fetch(`${hub.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line ? Number(line.slice(series.length + 1)) : 0;
-}

@@ -19,7 +19,9 @@ export interface Spoke {
   url: string;
   /** When the registration was written, ms since epoch (from the spoke's own log line). */
   registeredAt: number;
-  setMode: (mode: 'ok' | 'error') => Promise<void>;
+  setMode: (mode: 'ok' | 'error' | 'unavailable') => Promise<void>;
+  /** Requests the spoke's routes received (each upstream attempt the hub made). */
+  received: () => Promise<number>;
   kill: (signal: NodeJS.Signals) => Promise<number | null>;
 }
 
@@ -45,6 +47,9 @@ export async function startSpoke({ keyPrefix, service, routePrefix = service, re
     async setMode(mode) {
       const res = await fetch(`${url}/__mode/${mode}`, { method: 'POST' });
       if (!res.ok) throw new Error(`setMode answered ${res.status}`);
+    },
+    async received() {
+      return ((await (await fetch(`${url}/__received`)).json()) as { received: number }).received;
     },
     async kill(signal) {
       if (child.child.exitCode === null && child.child.signalCode === null) child.child.kill(signal);

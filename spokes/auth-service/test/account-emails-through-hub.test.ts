@@ -62,7 +62,7 @@ const claims = (accessToken: unknown) => decodeJwt(accessToken as string);
 const tampered = (token: string) => `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
 
 async function query<T extends pg.QueryResultRow>(database: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  const db = new pg.Client({ connectionString: platform.database(database).url });
+  const db = new pg.Client({ connectionString: platform.databases[database] });
   await db.connect();
   try {
     return (await db.query<T>(sql, params)).rows;

@@ -3,9 +3,8 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createStaticKeySource, createTokenVerifier } from '@hubspoke/kit';
 import {
-  createTestDatabase, deleteTestTopology, eventually, signTestToken, testAmqpUrl, TEST_AUDIENCE, TEST_ISSUER, type TestDatabase,
+  createTestDatabase, deleteTestTopology, eventually, metricValue, signTestToken, testAmqpUrl, TEST_AUDIENCE, TEST_ISSUER, type TestDatabase,
 } from '@hubspoke/kit/testing';
-import { metricValue } from '../../../hub-orchestrator/test/support/hub.js';
 import { allItems, hubEnvFor, jobsClient, spokeVisible, startJobsHub, type Hub } from '../../../hub-orchestrator/test/support/jobs-world.js';
 import { REGISTRY_SECRET } from '../../../hub-orchestrator/test/support/spokes.js';
 import { startNotificationHarness, type NotificationHarness } from './support/notification-harness.js';

@@ -34,9 +34,9 @@ export function deleteTestTopology(prefix: string, consumers: DeclaredQueues[] =
   });
 }
 
-/** Publishes bytes the bus would never produce (poison), waiting for the confirm. */
-export async function publishRaw(exchange: string, routingKey: string, content: Buffer, options: Options.Publish = {}): Promise<void> {
-  const connection = await amqp.connect(testAmqpUrl());
+/** Publishes bytes the bus would never produce (poison), waiting for the confirm; on the shared broker unless `url` names another. */
+export async function publishRaw(exchange: string, routingKey: string, content: Buffer, options: Options.Publish = {}, url = testAmqpUrl()): Promise<void> {
+  const connection = await amqp.connect(url);
   try {
     const channel = await connection.createConfirmChannel();
     channel.publish(exchange, routingKey, content, { persistent: true, contentType: 'application/json', ...options });

@@ -8,9 +8,11 @@ export interface TestDatabase {
   drop: () => Promise<void>;
 }
 
-/** Creates a fresh database for one test file from the admin URL; `drop()` removes it (and its connections). */
-export async function createTestDatabase(label = 'test'): Promise<TestDatabase> {
-  const adminUrl = testPostgresUrl();
+/**
+ * Creates a fresh database for one test file from the admin URL (the shared server's unless given, e.g. a private
+ * server's); `drop()` removes it (and its connections).
+ */
+export async function createTestDatabase(label = 'test', adminUrl = testPostgresUrl()): Promise<TestDatabase> {
   const name = `hs_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(5).toString('hex')}`;
   await withAdmin(adminUrl, (admin) => admin.query(`CREATE DATABASE "${name}"`));
   const url = new URL(adminUrl);

@@ -11,3 +11,5 @@ export * from './process.js';
 export * from './amqp.js';
 export * from './mounted-routes.js';
 export * from './documented-operations.js';
+export * from './load.js';
+export * from './metrics.js';

@@ -9,6 +9,9 @@ export interface PrivateRedis {
   /** Stops the server (SIGKILL, like a crash); `start()` brings it back on the same port, empty. */
   stop: () => Promise<void>;
   start: () => Promise<void>;
+  /** Hangs the server (SIGSTOP): connections stay open and nothing answers until `resume()` (SIGCONT). */
+  pause: () => void;
+  resume: () => void;
 }
 
 /** A redis-server only this test uses, for outage tests that must never stop the shared one. */
@@ -41,5 +44,9 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     await exited;
   };
   await start();
-  return { url: `redis://127.0.0.1:${port}`, port, stop, start };
+  return {
+    url: `redis://127.0.0.1:${port}`, port, stop, start,
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
+  };
 }

@@ -5,6 +5,8 @@ export interface LoadResult {
   failed: number;
   /** Status (or error code) → count, for the failures. */
   failures: Record<string, number>;
+  /** Status and the body's `error.code` → count, for the failures that were answers. */
+  errorCodes: Record<string, number>;
   byInstance: Record<string, number>;
   /** Latencies of the successful requests, ms: the slowest, and the 99th percentile. */
   slowestMs: number;
@@ -31,16 +33,20 @@ export interface LoadOptions {
    */
   abandonAtEnd?: boolean;
   headers?: Record<string, string>;
+  /** Each client waits this long between its requests (paced load over a fixed time instead of as fast as possible). */
+  pauseMs?: number;
+  /** Tags each request with `X-Request-Id: <prefix>-<n>`, so its log lines and access-log entries are found again. */
+  requestIdPrefix?: string;
 }
 
 /**
  * Steady GET load on loopback: `concurrency` keep-alive clients sending `total` requests in all, bounded by
  * `maxMs`. A request fails unless it answers 200.
  */
-export function startLoad(url: string, { total, concurrency = 8, maxMs = 30_000, requestTimeoutMs = 30_000, abandonAtEnd = false, headers = {} }: LoadOptions): Load {
+export function startLoad(url: string, { total, concurrency = 8, maxMs = 30_000, requestTimeoutMs = 30_000, abandonAtEnd = false, headers = {}, requestIdPrefix, pauseMs = 0 }: LoadOptions): Load {
   if (!/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(url)) throw new Error(`load targets loopback only, not ${url}`);
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const result = { total: 0, failed: 0, failures: {} as Record<string, number>, byInstance: {} as Record<string, number>, abandoned: 0 };
+  const result = { total: 0, failed: 0, failures: {} as Record<string, number>, errorCodes: {} as Record<string, number>, byInstance: {} as Record<string, number>, abandoned: 0 };
   const inFlight = new Set<ClientRequest>();
   const latencies: number[] = [];
   const startedAt = Date.now();
@@ -50,16 +56,21 @@ export function startLoad(url: string, { total, concurrency = 8, maxMs = 30_000,
     result.failed++;
     result.failures[why] = (result.failures[why] ?? 0) + 1;
   };
-  const one = () =>
+  const one = (n: number) =>
     new Promise<void>((resolve) => {
       const started = performance.now();
-      const req = request(url, { agent, timeout: requestTimeoutMs, headers }, (res) => {
+      const tag = requestIdPrefix ? { 'x-request-id': `${requestIdPrefix}-${n}` } : {};
+      const req = request(url, { agent, timeout: requestTimeoutMs, headers: { ...headers, ...tag } }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => {
           inFlight.delete(req);
           result.total++;
-          if (res.statusCode !== 200) fail(String(res.statusCode));
+          if (res.statusCode !== 200) {
+            fail(String(res.statusCode));
+            const code = `${res.statusCode} ${errorCode(Buffer.concat(chunks))}`.trim();
+            result.errorCodes[code] = (result.errorCodes[code] ?? 0) + 1;
+          }
           else {
             latencies.push(performance.now() - started);
             const id = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { instanceId?: string }).instanceId ?? '?';
@@ -86,7 +97,8 @@ export function startLoad(url: string, { total, concurrency = 8, maxMs = 30_000,
   const worker = async () => {
     while (sent < total && Date.now() < stopAt) {
       sent++;
-      await one();
+      await one(sent);
+      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
   };
   const abandon = abandonAtEnd
@@ -108,4 +120,13 @@ export function startLoad(url: string, { total, concurrency = 8, maxMs = 30_000,
 export function describeLoad({ total, failed, failures, slowestMs, p99Ms, elapsedMs, abandoned }: LoadResult): string {
   return `${failed}/${total} failed${abandoned ? ` (+${abandoned} abandoned)` : ''} (${((failed / Math.max(1, total)) * 100).toFixed(3)} %) ${JSON.stringify(failures)}, `
     + `p99 ${p99Ms} ms, slowest success ${slowestMs} ms, ${Math.round(total / (elapsedMs / 1000))} req/s`;
+}
+
+/** The `error.code` of an error body in the platform's shape, or '' for anything else. */
+function errorCode(body: Buffer): string {
+  try {
+    return String((JSON.parse(body.toString('utf8')) as { error?: { code?: string } }).error?.code ?? '');
+  } catch {
+    return '';
+  }
 }
