@@ -98,3 +98,16 @@ describe('who may do what', () => {
     expect((await user.items('6f1c9a0e-3b7f-4e21-8c6d-9a8b7c6d5e4f', '?cursor=%%%')).status).toBe(404);
   });
 });
+
+describe('GET /api/hub/registry', () => {
+  test('when an instance serves task types, then the registry view lists them on that instance with who may submit each', async () => {
+    const admin = jobsClient(hub.url, await world.token('admin', 'admin-1'));
+    const res = await admin.call('GET', '/registry');
+    expect(res.status).toBe(200);
+    const tasker = (res.body.spokes as { service: string; instances: { instanceId: string; tasks: unknown[] }[] }[]).find((s) => s.service === 'tasker');
+    expect(tasker?.instances).toEqual([expect.objectContaining({
+      instanceId: world.spokes[0]!.registration!.instanceId,
+      tasks: [{ type: WORK_TYPE, allowed: 'users' }, { type: ADMIN_TYPE, allowed: 'admins' }],
+    })]);
+  });
+});

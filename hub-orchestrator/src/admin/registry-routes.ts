@@ -1,4 +1,4 @@
-import { defineRoute, type ApiRoute, type RegistryReader } from '@hubspoke/kit';
+import { defineRoute, TASK_SUBMITTERS, type ApiRoute, type RegistryReader } from '@hubspoke/kit';
 import { z } from 'zod';
 import type { RouteTable } from '../routing/route-table.js';
 
@@ -23,6 +23,8 @@ const RegistryView = z.object({
       status: z.enum(['ready', 'draining']),
       breaker: z.enum(['closed', 'half-open', 'open']),
       inFlight: z.int(),
+      tasks: z.array(z.object({ type: z.string(), allowed: z.enum(TASK_SUBMITTERS) }))
+        .meta({ description: 'The task types this instance serves (jobs of these types reach it) and who may submit each' }),
     })),
   })),
 }).meta({ id: 'RegistryView' });
@@ -52,6 +54,7 @@ export function registryRoutes({ routes, registry }: { routes: RouteTable; regis
             status: record.status,
             breaker: breaker.state(),
             inFlight,
+            tasks: record.tasks.map(({ type, allowed }) => ({ type, allowed })),
           })),
         })),
       };

@@ -13,12 +13,23 @@ export interface EventContract<TType extends string = string, TSchema extends z.
   routingKey: string;
   /** Not strict: a producer may add a field without a new version, and consumers ignore what they do not read. */
   payload: TSchema;
+  /**
+   * The payload's top-level fields that hold a user id (`userId`, `ownerId`, `creatorId`, …): what a consumer
+   * keeping events pseudonymises when that user is deleted. Declared with the contract, so no consumer has to
+   * know each type's field names; `[]` when the event names no user.
+   */
+  userFields: readonly string[];
 }
+
+/** The fields of a payload whose value is a string (possibly optional): the only ones that can hold a user id. */
+type StringField<T> = { [K in keyof T]-?: NonNullable<T[K]> extends string ? K : never }[keyof T] & string;
 
 export type EventPayload<C extends EventContract> = z.output<C['payload']>;
 
-export function defineEvent<TType extends string, TSchema extends z.ZodType>(type: TType, version: number, payload: TSchema): EventContract<TType, TSchema> {
-  return Object.freeze({ type, version, routingKey: routingKeyOf({ type, version }), payload });
+export function defineEvent<TType extends string, TSchema extends z.ZodType>(
+  type: TType, version: number, payload: TSchema, { userFields }: { userFields: readonly StringField<z.output<TSchema>>[] },
+): EventContract<TType, TSchema> {
+  return Object.freeze({ type, version, routingKey: routingKeyOf({ type, version }), payload, userFields: Object.freeze([...userFields]) });
 }
 
 /**
@@ -31,8 +42,10 @@ export interface CommandContract<TType extends string = string, TSchema extends 
   exchange: 'tasks';
 }
 
-export function defineCommand<TType extends string, TSchema extends z.ZodType>(type: TType, version: number, payload: TSchema): CommandContract<TType, TSchema> {
-  return Object.freeze({ ...defineEvent(type, version, payload), exchange: 'tasks' as const });
+export function defineCommand<TType extends string, TSchema extends z.ZodType>(
+  type: TType, version: number, payload: TSchema, fields: { userFields: readonly StringField<z.output<TSchema>>[] },
+): CommandContract<TType, TSchema> {
+  return Object.freeze({ ...defineEvent(type, version, payload, fields), exchange: 'tasks' as const });
 }
 
 /**

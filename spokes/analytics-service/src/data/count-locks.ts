@@ -8,7 +8,7 @@
  * - `REBUILD_LOCK`: shared by every rebuild, exclusive for a pseudonymisation, so a rebuild never puts back
  *   a user id the pseudonymisation is replacing in active_users.
  * - a user, `hashtextextended(id, USER_LOCK_SEED)`: exclusive for their pseudonymisation, shared by inserts
- *   of their events.
+ *   of events that name them (`user_refs`).
  * Taken in that order everywhere (REBUILD_LOCK, users, days ascending), so none deadlocks.
  */
 export const REBUILD_LOCK = 7_316_001;

@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { Queryable } from '@hubspoke/kit';
 import type { EventRecord } from '../domain/event-record.js';
 import { USER_DELETED_TYPE } from '../domain/event-record.js';
+import { pseudonymised } from '../domain/pseudonyms.js';
 import { STATUS_TYPES } from '../domain/report-types.js';
 import { epochDay } from '../domain/utc-day.js';
 import { DAY_LOCK_BASE, USER_LOCK_SEED } from './count-locks.js';
@@ -15,33 +16,35 @@ export const countStatusSql = (statusTypesParam: string) =>
 
 /**
  * Stores events and folds them into the counts in one statement, in the caller's transaction: an event
- * already stored (same id and time) is skipped and counted nowhere, so a replay changes nothing. A user
- * already forgotten is replaced by their pseudonym, with no data kept. A call adds to one count shard,
+ * already stored (same id and time) is skipped and counted nowhere, so a replay changes nothing. Users
+ * already forgotten are replaced by their pseudonyms (pseudonyms.ts). A call adds to one count shard,
  * upserting in key order, so two batches touching the same rows never deadlock.
  */
 export function createEventRepository(db: Queryable) {
   return {
-    async insert(events: readonly EventRecord[]): Promise<number> {
-      if (events.length === 0) return 0;
-      const users = [...new Set(events.flatMap((e) => (e.userId ? [e.userId] : [])))].sort();
-      const days = [...new Set(events.map((e) => epochDay(e.occurredAt)))].sort((a, b) => a - b);
+    async insert(records: readonly EventRecord[]): Promise<number> {
+      if (records.length === 0) return 0;
+      const users = [...new Set(records.flatMap((e) => e.userRefs))].sort();
+      const days = [...new Set(records.map((e) => epochDay(e.occurredAt)))].sort((a, b) => a - b);
       // Shared locks (count-locks.ts), so ingestion never waits for ingestion: only for a rebuild of one of
-      // these days (which recounts from the events it sees) or a pseudonymisation of one of these users
-      // (whose forgotten row is then seen below).
+      // these days (which recounts from the events it sees) or a pseudonymisation of a user they name
+      // (whose forgotten row the next statement then sees).
       await db.query(
         `SELECT pg_advisory_xact_lock_shared(key) FROM (
-           SELECT hashtextextended(u::text, $2) AS key FROM unnest($1::uuid[]) AS u
+           SELECT hashtextextended(u, $2) AS key FROM unnest($1::text[]) AS u
            UNION ALL SELECT $3::bigint + d FROM unnest($4::int[]) AS d) AS locks`,
         [users, USER_LOCK_SEED, DAY_LOCK_BASE, days]);
+      const { rows: forgotten } = users.length === 0 ? { rows: [] } : await db.query<{ id: string; pseudonym: string }>(
+        `SELECT u AS id, f.pseudonym FROM unnest($1::text[]) AS u JOIN forgotten_users f ON f.user_hash = sha256(convert_to(u, 'UTF8'))`, [users]);
+      const pseudonyms = new Map(forgotten.map((row) => [row.id, row.pseudonym]));
+      const events = records.map((record) => pseudonymised(record, pseudonyms));
       const { rows } = await db.query<{ inserted: number }>(
         `WITH input AS (
-           SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::int[], $5::text[], $6::boolean[], $7::uuid[], $8::jsonb[])
-             AS t(id, occurred_at, type, version, source, known, user_id, data)
+           SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::int[], $5::text[], $6::boolean[], $7::uuid[], $8::jsonb[], $12::jsonb[])
+             AS t(id, occurred_at, type, version, source, known, user_id, data, user_refs)
          ), inserted AS (
-           INSERT INTO events (id, occurred_at, type, version, source, known, user_id, data)
-           SELECT i.id, i.occurred_at, i.type, i.version, i.source, i.known, coalesce(f.pseudonym, i.user_id),
-                  CASE WHEN f.pseudonym IS NULL THEN i.data ELSE '{}'::jsonb END
-           FROM input i LEFT JOIN forgotten_users f ON f.user_hash = sha256(convert_to(i.user_id::text, 'UTF8'))
+           INSERT INTO events (id, occurred_at, type, version, source, known, user_id, user_refs, data)
+           SELECT id, occurred_at, type, version, source, known, user_id, ARRAY(SELECT jsonb_array_elements_text(user_refs)), data FROM input
            ON CONFLICT DO NOTHING
            RETURNING type, occurred_at, user_id, ${countStatusSql('$11')} AS status
          ), minutes AS (
@@ -67,7 +70,7 @@ export function createEventRepository(db: Queryable) {
         [
           events.map((e) => e.id), events.map((e) => e.occurredAt), events.map((e) => e.type), events.map((e) => e.version),
           events.map((e) => e.source), events.map((e) => e.known), events.map((e) => e.userId), events.map((e) => JSON.stringify(e.data)),
-          USER_DELETED_TYPE, randomInt(COUNT_SHARDS), STATUS_TYPES,
+          USER_DELETED_TYPE, randomInt(COUNT_SHARDS), STATUS_TYPES, events.map((e) => JSON.stringify(e.userRefs)),
         ],
       );
       return rows[0]!.inserted;

@@ -13,9 +13,16 @@ export function recordOfEnvelope(envelope: Envelope): EventRecord {
     id: envelope.id, occurredAt: new Date(envelope.occurredAt), type: envelope.type, version: envelope.version, source: envelope.source,
   };
   const contract = eventContractFor(routingKeyOf(envelope));
-  if (!contract) return { ...base, known: false, userId: null, data: {} };
+  if (!contract) return { ...base, known: false, userId: null, userRefs: [], data: {} };
   const parsed: unknown = parseEvent(contract, envelope);
   const data = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed as Record<string, unknown> : { value: parsed };
-  // Every contract that concerns a user names them `userId` (docs/events.md).
-  return { ...base, known: true, userId: typeof data.userId === 'string' ? data.userId : null, data };
+  // The user an event is about or came from is its `userId` (docs/events.md); others it names (a job's creator,
+  // a notification's owner) are in its contract's userFields, and are not counted as active.
+  const userId = typeof data.userId === 'string' ? data.userId : null;
+  return { ...base, known: true, userId, userRefs: userRefsOf(userId, contract.userFields.map((field) => data[field])), data };
+}
+
+/** The distinct user ids among `values`, lower-case (a uuid's text form, as `forgotten_users` hashes it). */
+export function userRefsOf(...values: unknown[]): string[] {
+  return [...new Set(values.flat().filter((value): value is string => typeof value === 'string').map((id) => id.toLowerCase()))];
 }

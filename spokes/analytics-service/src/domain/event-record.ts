@@ -10,6 +10,11 @@ export interface EventRecord {
   known: boolean;
   /** The user it is about or came from (a payload's `userId`, the caller of POST /events). */
   userId: string | null;
+  /**
+   * Every user id the event names, lower-case: `userId` and the fields its contract lists in `userFields`
+   * (`ownerId`, `creatorId`, …). Stored as `user_refs`, what a deletion looks for.
+   */
+  userRefs: string[];
   data: Record<string, unknown>;
 }
 

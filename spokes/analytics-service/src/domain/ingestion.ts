@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { InvalidEnvelopeError, validationFailed, withTransaction, type Envelope, type FieldProblem, type Logger, type Pool, type Queryable } from '@hubspoke/kit';
 import { createEventRepository } from '../data/event-repository.js';
 import { createForgottenUserRepository } from '../data/forgotten-user-repository.js';
-import { recordOfEnvelope } from './bus-event.js';
+import { recordOfEnvelope, userRefsOf } from './bus-event.js';
 import { USER_DELETED_TYPE, type EventRecord } from './event-record.js';
 import { retentionWindow } from './retention-window.js';
 
@@ -64,7 +64,7 @@ export function createIngestion({ db, logger, retentionDays, onExpired }: Ingest
         if (occurredAt < window.from) problems.push({ field: `events.${index}.occurredAt`, problem: `is older than the retention (${window.from.toISOString()})` });
         if (occurredAt.getTime() > now.getTime() + CLIENT_CLOCK_SKEW_MS) problems.push({ field: `events.${index}.occurredAt`, problem: 'is in the future' });
         return {
-          id: event.id ?? randomUUID(), occurredAt, type: `client.${event.type}`, version: 1, source: 'client', known: true, userId, data: event.properties ?? {},
+          id: event.id ?? randomUUID(), occurredAt, type: `client.${event.type}`, version: 1, source: 'client', known: true, userId, userRefs: userRefsOf(userId), data: event.properties ?? {},
         };
       });
       if (problems.length > 0) throw validationFailed(problems);

@@ -19,12 +19,14 @@ export const notificationFailed = (ownerId = randomUUID(), occurredAt = new Date
   notificationId: randomUUID(), ownerId, channel: 'sms', template: 'notice', reason: 'permanent', attempts: 1,
 }), occurredAt);
 
-const job = (jobId: string) => ({ jobId, taskType: 'analytics.aggregate', creatorId: 'admin-1', total: 4 });
-export const jobCreated = (jobId = randomUUID(), occurredAt = new Date()) => at(createEvent(JobCreatedV1, 'hub', job(jobId)), occurredAt);
+const job = (jobId: string, creatorId: string) => ({ jobId, taskType: 'analytics.aggregate', creatorId, total: 4 });
+export const jobCreated = (jobId = randomUUID(), occurredAt = new Date(), creatorId = 'admin-1') =>
+  at(createEvent(JobCreatedV1, 'hub', job(jobId, creatorId)), occurredAt);
 /** A job's summary as the hub publishes it when the job has no item left, `status` as given. */
-export const jobFinished = (status: JobFinishedV1Payload['status'], jobId = randomUUID(), occurredAt = new Date()) => at(createEvent(JobFinishedV1, 'hub', {
-  ...job(jobId), status, succeeded: status === 'succeeded' ? 4 : 2, failed: status === 'succeeded' ? 0 : 2, cancelled: 0, retries: 1, durationMs: 1200,
-}), occurredAt);
+export const jobFinished = (status: JobFinishedV1Payload['status'], jobId = randomUUID(), occurredAt = new Date(), creatorId = 'admin-1') =>
+  at(createEvent(JobFinishedV1, 'hub', {
+    ...job(jobId, creatorId), status, succeeded: status === 'succeeded' ? 4 : 2, failed: status === 'succeeded' ? 0 : 2, cancelled: 0, retries: 1, durationMs: 1200,
+  }), occurredAt);
 
 /** An event of a type with no contract in this repository (yet): built by hand, as its producer would. */
 export const uncontracted = (type: string, payload: Record<string, unknown>, occurredAt = new Date()) =>
