@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import { apiRoutes, createServiceApp, jsonBody, type ApiRoute, type Lifecycle, type Logger, type Metrics, type RegistryReader, type TokenVerifier } from '@hubspoke/kit';
+import { prefixRoutes } from './admin/prefix-routes.js';
 import { registryRoutes } from './admin/registry-routes.js';
 import { UPSTREAM_DEFAULTS, type HubConfig } from './config.js';
 import { edgeAuth } from './edge/edge-auth.js';
@@ -29,6 +30,8 @@ export interface HubAppDeps {
     /** The jobs API (jobs/jobs.ts) and the dead-letter routes; absent in tests of the proxy alone. */
     jobs?: { routes: ApiRoute[] };
     dlq?: ApiRoute[];
+    /** Route prefix ownership (ownership/owned-registry.ts, also the `registry` given here) for its admin routes. */
+    prefixes?: Parameters<typeof prefixRoutes>[0]['owned'];
   };
   /** The hub's database and broker, for /ready; absent in tests of the proxy alone. */
   db?: HubReadiness['db'];
@@ -42,7 +45,7 @@ export interface HubAppDeps {
  * (`/api/hub/openapi.json`, `/api/hub/docs` and its assets) is public.
  */
 export function createApp(context: HubAppDeps): Express {
-  const { config, logger, metrics, verifier, domain: { registry, redis, jobs, dlq } } = context;
+  const { config, logger, metrics, verifier, domain: { registry, redis, jobs, dlq, prefixes } } = context;
   const upstream = config.upstream ?? UPSTREAM_DEFAULTS;
   const routes = createRouteTable({
     upstream: { breaker: config.breaker, ...upstream },
@@ -60,7 +63,10 @@ export function createApp(context: HubAppDeps): Express {
   const reference = createApiReference({ registry, logger });
   const hubApi = apiRoutes({
     title: 'hub', version: '1', description: 'The hub\'s own API',
-    routes: [...registryRoutes({ routes, registry }), ...(jobs?.routes ?? []), ...(dlq ?? []), ...reference.routes], verifier, validateResponses: config.validateResponses,
+    routes: [
+      ...registryRoutes({ routes, registry }), ...(prefixes ? prefixRoutes({ owned: prefixes, logger }) : []), ...(jobs?.routes ?? []), ...(dlq ?? []), ...reference.routes,
+    ],
+    verifier, validateResponses: config.validateResponses,
   });
   reference.setHubDocument(hubApi.document);
 

@@ -1,4 +1,4 @@
-import { envReader, readAmqpEnv, readPostgresEnv, readProcessEnv, readTokenEnv, type EnvReader } from '@hubspoke/kit';
+import { envReader, readAmqpEnv, readPostgresEnv, readProcessEnv, readRegistryMasterKey, readTokenEnv, type EnvReader } from '@hubspoke/kit';
 
 /**
  * Failover and load shedding per spoke instance (routing/proxy.ts): connect and per-attempt limits well
@@ -19,7 +19,7 @@ export function loadConfig(env: NodeJS.ProcessEnv) {
     ...readProcessEnv(read, { port: 3000 }),
     redisUrl: read.url('REDIS_URL'),
     registry: {
-      secret: read.secret('REGISTRY_SECRET'),
+      masterKey: readRegistryMasterKey(read),
       keyPrefix: read.string('REGISTRY_KEY_PREFIX', ''),
       resyncMs: read.durationMs('REGISTRY_RESYNC_MS', 2_000),
     },

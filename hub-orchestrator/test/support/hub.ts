@@ -4,10 +4,9 @@ import {
   closeServer, createLogger, createMetrics, createRegistryReader, createStaticKeySource, createTokenVerifier, listen, serverPort,
   type LogLevel, type RegistryReader,
 } from '@hubspoke/kit';
-import { createTestKeys, signTestToken, testRedisUrl, TEST_AUDIENCE, TEST_ISSUER } from '@hubspoke/kit/testing';
+import { createTestKeys, signTestToken, testRedisUrl, TEST_AUDIENCE, TEST_ISSUER, TEST_REGISTRY_MASTER_KEY } from '@hubspoke/kit/testing';
 import { createApp, type HubAppDeps } from '../../src/app.js';
 import { UPSTREAM_DEFAULTS } from '../../src/config.js';
-import { REGISTRY_SECRET } from './spokes.js';
 
 export const HUB_TEST_CONFIG: HubAppDeps['config'] = {
   trustedProxyHops: 1,
@@ -38,7 +37,7 @@ export interface TestHubOptions {
 /** The hub in-process: createApp over a real registry reader, listening on a free port. */
 export async function startHub({ keyPrefix, redisUrl = testRedisUrl(), config = {}, logLevel = 'silent' }: TestHubOptions): Promise<TestHub> {
   const logger = createLogger({ service: 'hub', level: logLevel });
-  const registry = createRegistryReader({ redisUrl, keyPrefix, secret: REGISTRY_SECRET, logger, resyncMs: 500 });
+  const registry = createRegistryReader({ redisUrl, keyPrefix, masterKey: TEST_REGISTRY_MASTER_KEY, logger, resyncMs: 500 });
   await registry.start();
   const redis = new Redis(redisUrl, { enableOfflineQueue: false, commandTimeout: 150, maxRetriesPerRequest: 1 });
   redis.on('error', () => undefined);

@@ -22,6 +22,7 @@ export * from './auth/authenticate.js';
 export * from './registry/types.js';
 export * from './registry/keys.js';
 export * from './registry/signing.js';
+export * from './registry/credentials.js';
 export * from './registry/client.js';
 export * from './registry/reader.js';
 export * from './registry/instance-url.js';

@@ -8,7 +8,7 @@ import {
   serverPort, type Envelope, type RegistryReader,
 } from '@hubspoke/kit';
 import {
-  createTestDatabase, deleteTestTopology, eventually, freePort, spawnService, testAmqpUrl, testRedisUrl, uniquePrefix, type ServiceProcess, type TestDatabase,
+  createTestDatabase, deleteTestTopology, eventually, freePort, spawnService, testAmqpUrl, testRedisUrl, uniquePrefix, type ServiceProcess, type TestDatabase, TEST_REGISTRY_MASTER_KEY
 } from '@hubspoke/kit/testing';
 import { createApp as createHubApp } from '../../../hub-orchestrator/src/app.js';
 import { observeEvents, PASSWORD, TEST_ENV } from './auth-fixture.js';
@@ -43,7 +43,7 @@ beforeAll(async () => {
   observer = await observeEvents(prefix);
 
   replicas = await Promise.all([startReplica(), startReplica()]);
-  registry = createRegistryReader({ redisUrl: testRedisUrl(), keyPrefix: prefix, secret: TEST_ENV.REGISTRY_SECRET!, logger, resyncMs: 500 });
+  registry = createRegistryReader({ redisUrl: testRedisUrl(), keyPrefix: prefix, masterKey: TEST_REGISTRY_MASTER_KEY, logger, resyncMs: 500 });
   await registry.start();
   redis = new Redis(testRedisUrl(), { enableOfflineQueue: false, commandTimeout: 150, maxRetriesPerRequest: 1 });
   redis.on('error', () => undefined);

@@ -11,3 +11,4 @@ export * from './process.js';
 export * from './amqp.js';
 export * from './mounted-routes.js';
 export * from './documented-operations.js';
+export * from './registry-keys.js';
