@@ -2,12 +2,11 @@ import { fileURLToPath } from 'node:url';
 import { JWKS_PATH } from '@hubspoke/kit';
 import {
   createTestDatabase, deleteTestTopology, eventually, freePort, spawnService, testAmqpUrl, testRedisUrl, uniquePrefix,
-  type ServiceProcess, type TestDatabase,
+  type ServiceProcess, type TestDatabase, testRegistryKey, TEST_REGISTRY_MASTER_KEY
 } from '@hubspoke/kit/testing';
 import { startGateway, type Gateway } from './gateway.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SECRET = 'platform-registry-secret-0123456789';
 
 /** A spoke as the platform starts it: `spokes/<name>-service/src/main.ts` on its own fresh database. */
 export interface SpokeSpec {
@@ -71,7 +70,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const hubPort = await freePort();
   const hub = `http://127.0.0.1:${hubPort}`;
   const shared = {
-    REDIS_URL: testRedisUrl(), AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix, REGISTRY_SECRET: SECRET, REGISTRY_KEY_PREFIX: prefix,
+    REDIS_URL: testRedisUrl(), AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix, REGISTRY_KEY_PREFIX: prefix,
     // As in compose: the JWKS comes through the hub, spokes never call each other.
     AUTH_JWKS_URL: `${hub}/api/auth${JWKS_PATH}`, AUTH_ISSUER: 'hubspoke-auth', AUTH_AUDIENCE: 'hubspoke', LOG_LEVEL: 'info', DRAIN_DELAY_MS: '100ms',
     // Every response is checked against its route's schema: a mismatch is a 500 the tests see.
@@ -79,12 +78,12 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   };
   const services: Record<string, ServiceProcess> = {};
   services.hub = spawnService(`${ROOT}hub-orchestrator/src/main.ts`, {
-    ...shared, PORT: String(hubPort), DATABASE_URL: hubDatabase.url, TRUSTED_PROXY_HOPS: withGateway ? '1' : '0', RATE_LIMIT_KEY_PREFIX: `${prefix}:rl`, REGISTRY_RESYNC_MS: '500', ...hubEnv,
+    ...shared, PORT: String(hubPort), DATABASE_URL: hubDatabase.url, REGISTRY_MASTER_KEY: TEST_REGISTRY_MASTER_KEY, TRUSTED_PROXY_HOPS: withGateway ? '1' : '0', RATE_LIMIT_KEY_PREFIX: `${prefix}:rl`, REGISTRY_RESYNC_MS: '500', ...hubEnv,
   });
   for (const [index, spoke] of spokes.entries()) {
     const port = await freePort();
     services[spoke.name] = spawnService(`${spoke.root ?? ROOT}spokes/${spoke.name}-service/src/main.ts`, {
-      ...shared, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, DATABASE_URL: databases[index]!.url,
+      ...shared, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, DATABASE_URL: databases[index]!.url, REGISTRY_KEY: testRegistryKey(spoke.name),
       ...spoke.env?.({ withGateway, admin }),
     });
   }
