@@ -19,6 +19,7 @@ export * from './auth/key-source.js';
 export * from './auth/jwks-key-source.js';
 export * from './auth/token-verifier.js';
 export * from './auth/authenticate.js';
+export * from './auth/revocation.js';
 export * from './registry/types.js';
 export * from './registry/keys.js';
 export * from './registry/signing.js';

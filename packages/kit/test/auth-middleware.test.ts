@@ -39,7 +39,7 @@ describe('authenticate', () => {
     const authorization = await bearer('user-1');
     const res = await request(app).get('/me').set('Authorization', authorization);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ auth: { userId: 'user-1', role: 'user', token: authorization.slice('Bearer '.length) } });
+    expect(res.body).toEqual({ auth: { userId: 'user-1', role: 'user', tokenId: expect.any(String), issuedAt: expect.any(Number), token: authorization.slice('Bearer '.length) } });
   });
 
   test('when the scheme is written in another case, then the token is still accepted', async () => {

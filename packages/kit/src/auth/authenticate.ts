@@ -11,6 +11,9 @@ import type { TokenVerifier } from './token-verifier.js';
 export interface RequestAuth {
   userId: string;
   role: Role;
+  /** `jti` and `iat` (unix seconds), for revocation checks. */
+  tokenId: string;
+  issuedAt: number;
   /** Profile claims the auth spoke puts in the token, when it does. */
   email?: string;
   name?: string;
@@ -42,8 +45,8 @@ export function authenticate(verifier: TokenVerifier, { optional = false }: Auth
     if (header === undefined) return optional ? next() : next(tokenMissing());
     const token = BEARER.exec(header)?.[1];
     if (!token) return next(tokenInvalid(new Error('malformed Authorization header')));
-    verifier.verify(token).then(({ userId, role, email, name }) => {
-      req.auth = { userId, role, token, ...(email === undefined ? {} : { email }), ...(name === undefined ? {} : { name }) };
+    verifier.verify(token).then(({ userId, role, tokenId, issuedAt, email, name }) => {
+      req.auth = { userId, role, tokenId, issuedAt, token, ...(email === undefined ? {} : { email }), ...(name === undefined ? {} : { name }) };
       next();
     }, next);
   };

@@ -15,6 +15,10 @@ export interface TokenVerifierOptions {
 export interface VerifiedToken {
   userId: string;
   role: Role;
+  /** `jti`: what a logout revokes. */
+  tokenId: string;
+  /** `iat`, unix seconds: what a user's "not before" is compared with. */
+  issuedAt: number;
   /** Profile claims, when the token carries them as strings. */
   email?: string;
   name?: string;
@@ -29,6 +33,7 @@ export interface TokenVerifier {
 // Far above any access token we sign; stops a huge header from being base64-decoded and parsed.
 const MAX_TOKEN_LENGTH = 8_192;
 const MAX_KID_LENGTH = 256;
+const MAX_JTI_LENGTH = 128;
 
 export function createTokenVerifier({
   keys, issuer, audience, algorithms = ACCESS_TOKEN_ALGORITHMS, clockToleranceSec = 5,
@@ -43,7 +48,7 @@ export function createTokenVerifier({
       let claims: JWTPayload;
       try {
         ({ payload: claims } = await jwtVerify(token, key.key, {
-          issuer, audience, algorithms: [alg], clockTolerance: clockToleranceSec, requiredClaims: ['exp'],
+          issuer, audience, algorithms: [alg], clockTolerance: clockToleranceSec, requiredClaims: ['exp', 'iat', 'jti'],
         }));
       } catch (error) {
         if (error instanceof errors.JWTExpired) throw tokenExpired(error);
@@ -54,9 +59,13 @@ export function createTokenVerifier({
       const role = claims[ROLE_CLAIM];
       if (typeof userId !== 'string' || !userId) throw tokenInvalid(new Error('no sub claim'));
       if (!isRole(role)) throw tokenInvalid(new Error('no valid role claim'));
-      const { email, name } = claims;
+      const { email, name, jti, iat } = claims;
+      if (typeof jti !== 'string' || !jti || jti.length > MAX_JTI_LENGTH) throw tokenInvalid(new Error('no usable jti claim'));
+      // jose checks `iat` is a number but accepts one in the future: a token "issued" later would outlive
+      // a revocation of everything its user held before.
+      if (typeof iat !== 'number' || iat > Date.now() / 1000 + clockToleranceSec) throw tokenInvalid(new Error('iat is in the future'));
       return {
-        userId, role, claims,
+        userId, role, claims, tokenId: jti, issuedAt: iat,
         ...(typeof email === 'string' ? { email } : {}),
         ...(typeof name === 'string' ? { name } : {}),
       };
