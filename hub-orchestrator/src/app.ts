@@ -12,7 +12,7 @@ import { createApiReference } from './reference/api-reference.js';
 import { publicHubRoutes } from './reference/public-hub-routes.js';
 import { referenceAssets } from './reference/reference-page.js';
 import { createProxy } from './routing/proxy.js';
-import { resolveRoute } from './routing/resolve-route.js';
+import { answerUnresolved, resolveRoute } from './routing/resolve-route.js';
 import { createRouteTable } from './routing/route-table.js';
 
 export interface HubAppDeps {
@@ -39,8 +39,8 @@ export interface HubAppDeps {
 }
 
 /**
- * The hub: its own endpoints, then for `/api/*` route resolution → edge auth → rate limit → the hub's
- * API or the proxy. The hub's API sits behind the same edge as the spokes, so `/api/hub/*` is
+ * The hub: its own endpoints, then for `/api/*` route resolution → rate limit → edge auth → revocation →
+ * the hub's API or the proxy. The hub's API sits behind the same edge as the spokes, so `/api/hub/*` is
  * authenticated and rate limited like everything else a client can reach; only the API reference
  * (`/api/hub/openapi.json`, `/api/hub/docs` and its assets) is public.
  */
@@ -57,7 +57,7 @@ export function createApp(context: HubAppDeps): Express {
   });
   routes.update(registry.instances());
   registry.onChange((instances) => routes.update(instances));
-  const rateLimiter = createRateLimiter({
+  const edgeLimits = createRateLimiter({
     redis, logger, registry: metrics.registry, trustedHops: config.trustedProxyHops, ...config.rateLimit,
   });
   const reference = createApiReference({ registry, logger });
@@ -77,7 +77,11 @@ export function createApp(context: HubAppDeps): Express {
     checks: { redis: { critical: false, check: () => assertConnected(registry.state().connected) } },
     routes: (app) => {
       app.use(prometheusTargets(routes));
-      app.use(resolveRoute(routes), publicHubRoutes(hubApi.routes, ['/docs/assets/']), edgeAuth({ verifier }), rateLimiter.middleware);
+      // Limits (and the token's revocation entries) first, in one Redis call: every request counts, forged or unroutable.
+      app.use(
+        resolveRoute(routes), publicHubRoutes(hubApi.routes, ['/docs/assets/']), edgeLimits.beforeAuth, answerUnresolved(),
+        edgeAuth({ verifier, revoked: edgeLimits.revoked }), edgeLimits.afterAuth,
+      );
       // Only the hub's own API parses bodies (a job's items); proxied bodies stream through untouched.
       app.use('/api/hub', jsonBody({ limit: HUB_API_BODY_LIMIT }), hubApi.router, referenceAssets());
       app.use(createProxy({

@@ -16,7 +16,7 @@ export const HUB_TEST_CONFIG: HubAppDeps['config'] = {
   breaker: { consecutiveFailures: 5, failureRatio: 0.5, minRequests: 20, windowMs: 10_000, coolDownMs: 5_000 },
   upstream: UPSTREAM_DEFAULTS,
   // Load tests send thousands of requests from one address: limits high enough never to interfere.
-  rateLimit: { keyPrefix: 'unused', perIp: { limit: 1_000_000, windowMs: 60_000 }, perUser: { limit: 1_000_000, windowMs: 60_000 } },
+  rateLimit: { keyPrefix: 'unused', revocationKeyPrefix: '', perIp: { limit: 1_000_000, windowMs: 60_000 }, perUser: { limit: 1_000_000, windowMs: 60_000 } },
 };
 
 export interface TestHub {
@@ -45,7 +45,7 @@ export async function startHub({ keyPrefix, redisUrl = testRedisUrl(), config = 
   const keys = await createTestKeys();
   const verifier = createTokenVerifier({ keys: createStaticKeySource(keys.jwks), issuer: TEST_ISSUER, audience: TEST_AUDIENCE });
   const app = createApp({
-    config: { ...HUB_TEST_CONFIG, rateLimit: { ...HUB_TEST_CONFIG.rateLimit, keyPrefix: `${keyPrefix}rl` }, ...config },
+    config: { ...HUB_TEST_CONFIG, rateLimit: { ...HUB_TEST_CONFIG.rateLimit, keyPrefix: `${keyPrefix}rl`, revocationKeyPrefix: keyPrefix }, ...config },
     logger, metrics: createMetrics({ service: 'hub' }), lifecycle: { isDraining: () => false }, verifier, domain: { registry, redis },
   });
   const server: Server = await listen(app, { port: 0, host: '127.0.0.1' });

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { AppContext, ServiceContext, ServiceDefinition } from '@hubspoke/kit';
+import { createRevocationWriter, type AppContext, type ServiceContext, type ServiceDefinition } from '@hubspoke/kit';
 import { createApp } from './app.js';
 import type { AuthConfig } from './config.js';
 import { userDeletedConsumer } from './consumers/user-deleted-consumer.js';
@@ -25,12 +25,19 @@ export function authService(config: AuthConfig): ServiceDefinition<AuthConfig, A
   };
 }
 
-/** The key ring (shared by replicas through the database), the first admin, and hourly pruning. */
+/**
+ * The key ring (shared by replicas through the database), the revocation writer (the hub reads what it
+ * writes, in the Redis namespace they share), the first admin, and hourly pruning.
+ */
 async function startAuthDomain({ config, db, logger, onStop }: ServiceContext<AuthConfig>) {
   const keys = await loadKeyRing(config, db, logger);
   onStop('signing key reload', () => keys.stop());
+  const revocations = createRevocationWriter({
+    redisUrl: config.redisUrl, keyPrefix: config.registryKeyPrefix, accessTokenTtlMs: config.tokens.accessTokenTtlMs, logger,
+  });
+  onStop('revocation writer', () => revocations.close());
   const passwords = await createPasswordHasher(config.argon2);
-  const domain = { keys, ...createAuthDomain({ config, db, keys, passwords, logger }) };
+  const domain = { keys, revocations, ...createAuthDomain({ config, db, keys, passwords, revocations, logger }) };
   if (config.admin) await domain.accounts.ensureAdmin(config.admin);
   const prune = setInterval(() => {
     Promise.all([domain.throttle.prune(), createRefreshTokenRepository(db).deleteExpired(config.tokens.refreshTokenTtlMs)])

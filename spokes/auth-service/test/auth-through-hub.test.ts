@@ -4,11 +4,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import {
-  ACCESS_TOKEN_TYPE, closeServer, createJwksKeySource, createMetrics, createLogger, createRegistryReader, createTokenVerifier, JWKS_PATH, listen,
-  serverPort, type Envelope, type RegistryReader,
+  ACCESS_TOKEN_TYPE, closeServer, createEnvelope, createJwksKeySource, createMetrics, createLogger, createRegistryReader, createTokenVerifier,
+  eventsExchange, JWKS_PATH, listen, runWithContext, serverPort, type Envelope, type RegistryReader,
 } from '@hubspoke/kit';
 import {
-  createTestDatabase, deleteTestTopology, eventually, freePort, spawnService, testAmqpUrl, testRedisUrl, uniquePrefix, type ServiceProcess, type TestDatabase, TEST_REGISTRY_MASTER_KEY
+  createTestDatabase, deleteTestTopology, eventually, freePort, publishRaw, spawnService, testAmqpUrl, testRedisUrl, uniquePrefix, type ServiceProcess,
+  type TestDatabase, TEST_REGISTRY_MASTER_KEY,
 } from '@hubspoke/kit/testing';
 import { createApp as createHubApp } from '../../../hub-orchestrator/src/app.js';
 import { observeEvents, PASSWORD, TEST_ENV } from './auth-fixture.js';
@@ -54,7 +55,7 @@ beforeAll(async () => {
     config: {
       trustedProxyHops: 0, upstreamTimeoutMs: 10_000, upstreamTimeoutByPrefix: {},
       breaker: { consecutiveFailures: 5, failureRatio: 0.5, minRequests: 20, windowMs: 10_000, coolDownMs: 5_000 },
-      rateLimit: { keyPrefix: `${prefix}:rl`, perIp: { limit: 100_000, windowMs: 60_000 }, perUser: { limit: 100_000, windowMs: 60_000 } },
+      rateLimit: { keyPrefix: `${prefix}:rl`, revocationKeyPrefix: prefix, perIp: { limit: 100_000, windowMs: 60_000 }, perUser: { limit: 100_000, windowMs: 60_000 } },
     },
     logger, metrics: createMetrics({ service: 'hub' }), lifecycle: { isDraining: () => false }, verifier, domain: { registry, redis },
   });
@@ -144,6 +145,43 @@ describe('the auth spoke through the hub, as two replicas started together', () 
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('AUTH.TOKEN_INVALID');
     }
+  });
+
+  // Issue 17, finding 7: logout and account deletion used to leave access tokens valid until they expired.
+  let bystander: string;
+  test('when a user logs out, then every access token of that session gets 401 at the hub at once, while their other session and other users are unaffected', async () => {
+    const registered = await call('POST', '/api/auth/register', { email: `bye-${prefix}@example.com`, password: PASSWORD, name: 'Bye' });
+    const otherSession = await call('POST', '/api/auth/login', { email: `bye-${prefix}@example.com`, password: PASSWORD });
+    const rotated = await call('POST', '/api/auth/refresh', { refreshToken: registered.body.refreshToken });
+    bystander = (await call('POST', '/api/auth/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).body.accessToken as string;
+    const session = [registered.body.accessToken as string, rotated.body.accessToken as string];
+    // Authenticated, not an admin: 403 from the hub's own route, where a revoked token is 401.
+    for (const token of [...session, otherSession.body.accessToken]) expect((await call('GET', '/api/hub/registry', undefined, token)).status).toBe(403);
+
+    expect((await call('POST', '/api/auth/logout', { refreshToken: rotated.body.refreshToken })).status).toBe(204);
+    for (const token of session) {
+      const res = await call('GET', '/api/hub/registry', undefined, token);
+      expect([res.status, res.body.error.code, res.headers.get('www-authenticate')]).toEqual([401, 'AUTH.TOKEN_REVOKED', 'Bearer error="invalid_token"']);
+    }
+    expect((await call('GET', '/api/hub/registry', undefined, otherSession.body.accessToken)).status).toBe(403);
+    expect((await call('GET', '/api/hub/registry', undefined, bystander)).status).toBe(200);
+    // A stale token left in a client never locks it out of a public route: the hub drops it and the spoke answers.
+    const stale = await call('POST', '/api/auth/refresh', { refreshToken: rotated.body.refreshToken }, session[0]);
+    expect([stale.status, stale.body.error.code]).toEqual([401, 'AUTH.REFRESH_INVALID']);
+  });
+
+  test('when an account is deleted, then every access token of that user gets 401 at the hub, other users unaffected', async () => {
+    const email = `gone-${prefix}@example.com`;
+    const registered = await call('POST', '/api/auth/register', { email, password: PASSWORD, name: 'Gone' });
+    const again = await call('POST', '/api/auth/login', { email, password: PASSWORD });
+    const tokens = [registered.body.accessToken as string, again.body.accessToken as string];
+    for (const token of tokens) expect((await call('GET', '/api/hub/registry', undefined, token)).status).toBe(403);
+
+    const deleted = runWithContext({ requestId: `delete-${prefix}` }, () => createEnvelope({ source: 'user', type: 'user.deleted', version: 1, payload: { userId: registered.body.user.id } }));
+    await publishRaw(eventsExchange(prefix), 'user.deleted.v1', Buffer.from(JSON.stringify(deleted)));
+    await eventually(async () => (await call('GET', '/api/hub/registry', undefined, tokens[0])).status === 401, 10_000);
+    for (const token of tokens) expect((await call('GET', '/api/hub/registry', undefined, token)).body.error.code).toBe('AUTH.TOKEN_REVOKED');
+    expect((await call('GET', '/api/hub/registry', undefined, bystander)).status).toBe(200);
   });
 
   test('when a replica is stopped with SIGTERM, then it deregisters and exits 0 while the other keeps serving', async () => {

@@ -48,7 +48,7 @@ export function createTokenVerifier({
       let claims: JWTPayload;
       try {
         ({ payload: claims } = await jwtVerify(token, key.key, {
-          issuer, audience, algorithms: [alg], clockTolerance: clockToleranceSec, requiredClaims: ['exp', 'iat', 'jti'],
+          issuer, audience, algorithms: [alg], clockTolerance: clockToleranceSec, requiredClaims: ['exp'],
         }));
       } catch (error) {
         if (error instanceof errors.JWTExpired) throw tokenExpired(error);
@@ -60,6 +60,7 @@ export function createTokenVerifier({
       if (typeof userId !== 'string' || !userId) throw tokenInvalid(new Error('no sub claim'));
       if (!isRole(role)) throw tokenInvalid(new Error('no valid role claim'));
       const { email, name, jti, iat } = claims;
+      // Checked here rather than as jose's requiredClaims, so an expired token is still told apart as expired.
       if (typeof jti !== 'string' || !jti || jti.length > MAX_JTI_LENGTH) throw tokenInvalid(new Error('no usable jti claim'));
       // jose checks `iat` is a number but accepts one in the future: a token "issued" later would outlive
       // a revocation of everything its user held before.

@@ -4,9 +4,17 @@ import { ACCESS_TOKEN_TYPE, ROLE_CLAIM, USER_ID_CLAIM, type Role } from '@hubspo
 import type { TokenSettings } from '../config.js';
 import type { KeyRing } from './signing-keys.js';
 
+export interface SignedAccessToken {
+  accessToken: string;
+  /** Lifetime in seconds. */
+  expiresIn: number;
+  /** Its `jti` and `exp` (unix seconds): what a logout revokes, and until when. */
+  tokenId: string;
+  expiresAt: number;
+}
+
 export interface AccessTokenSigner {
-  /** A signed access token and its lifetime in seconds. */
-  sign: (user: { userId: string; role: Role }) => Promise<{ accessToken: string; expiresIn: number }>;
+  sign: (user: { userId: string; role: Role }) => Promise<SignedAccessToken>;
 }
 
 /** Signs with the key ring's current key, in the header and claims of the kit's token contract. */
@@ -16,15 +24,16 @@ export function createAccessTokenSigner(keys: KeyRing, { issuer, audience, acces
     async sign({ userId, role }) {
       const key = keys.current();
       const now = Math.floor(Date.now() / 1000);
+      const tokenId = randomUUID();
       const accessToken = await new SignJWT({ [USER_ID_CLAIM]: userId, [ROLE_CLAIM]: role })
         .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE })
         .setIssuer(issuer)
         .setAudience(audience)
         .setIssuedAt(now)
         .setExpirationTime(now + expiresIn)
-        .setJti(randomUUID())
+        .setJti(tokenId)
         .sign(key.privateKey);
-      return { accessToken, expiresIn };
+      return { accessToken, expiresIn, tokenId, expiresAt: now + expiresIn };
     },
   };
 }

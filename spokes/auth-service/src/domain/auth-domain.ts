@@ -1,4 +1,4 @@
-import type { Logger, Pool } from '@hubspoke/kit';
+import type { Logger, Pool, RevocationWriter } from '@hubspoke/kit';
 import type { AuthConfig } from '../config.js';
 import { createAccessTokenSigner } from './access-tokens.js';
 import { createAccounts } from './accounts.js';
@@ -12,13 +12,14 @@ export interface AuthDomainDeps {
   db: Pool;
   keys: KeyRing;
   passwords: PasswordHasher;
+  revocations: Pick<RevocationWriter, 'revokeToken'>;
   logger: Logger;
 }
 
 /** The spoke's flows, wired once for the app and for main's start-up work (first admin, pruning). */
-export function createAuthDomain({ config, db, keys, passwords, logger }: AuthDomainDeps) {
+export function createAuthDomain({ config, db, keys, passwords, revocations, logger }: AuthDomainDeps) {
   const signer = createAccessTokenSigner(keys, config.tokens);
-  const sessions = createSessions({ db, signer, settings: config.tokens, logger });
+  const sessions = createSessions({ db, signer, revocations, settings: config.tokens, logger });
   const throttle = createLoginThrottle(db, config.throttle);
   const accounts = createAccounts({ db, passwords, sessions, throttle, logger });
   return { accounts, sessions, throttle };
