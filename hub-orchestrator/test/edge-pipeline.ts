@@ -1,6 +1,6 @@
 import { createLogger, createStaticKeySource, createTokenVerifier, errorHandler, requestContext, type RouteLimit } from '@hubspoke/kit';
 import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER, type TestKeys } from '@hubspoke/kit/testing';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express } from 'express';
 import { edgeAuth } from '../src/edge/edge-auth.js';
 import type { RateLimiter } from '../src/rate-limit/rate-limiter.js';
 import type { HubRoute } from '../src/routing/hub-route.js';
