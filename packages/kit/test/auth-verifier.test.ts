@@ -17,7 +17,7 @@ const encodePart = (value: object) => base64url.encode(JSON.stringify(value));
 
 function unsignedClaims() {
   const now = Math.floor(Date.now() / 1000);
-  return { sub: 'user-1', role: 'admin', iss: TEST_ISSUER, aud: TEST_AUDIENCE, iat: now, exp: now + 300 };
+  return { sub: 'user-1', role: 'admin', iss: TEST_ISSUER, aud: TEST_AUDIENCE, iat: now, exp: now + 300, jti: 'token-1' };
 }
 
 describe('createTokenVerifier', () => {
