@@ -1,3 +1,4 @@
+import { MAX_ACCESS_TOKEN_LENGTH } from '@hubspoke/kit';
 import type { Request } from 'express';
 
 export interface UnverifiedClaims {
@@ -5,8 +6,7 @@ export interface UnverifiedClaims {
   jti?: string;
 }
 
-// As the kit's verifier: far above any token we sign. Claims beyond this length are not ours.
-const MAX_TOKEN_LENGTH = 8_192;
+// Claims beyond this length are not ours (the kit's verifier refuses a longer jti).
 const MAX_CLAIM_LENGTH = 128;
 const BEARER = /^Bearer +(\S+)$/i;
 
@@ -18,7 +18,7 @@ const BEARER = /^Bearer +(\S+)$/i;
  */
 export function unverifiedClaims(req: Request): UnverifiedClaims {
   const token = BEARER.exec(req.headers.authorization ?? '')?.[1];
-  if (!token || token.length > MAX_TOKEN_LENGTH) return {};
+  if (!token || token.length > MAX_ACCESS_TOKEN_LENGTH) return {};
   let payload: Record<string, unknown> | null;
   try {
     payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown> | null;

@@ -1,7 +1,7 @@
 import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import { tokenExpired, tokenInvalid } from './auth-errors.js';
 import type { KeySource } from './key-source.js';
-import { ACCESS_TOKEN_ALGORITHMS, ACCESS_TOKEN_TYPE, isRole, ROLE_CLAIM, USER_ID_CLAIM, type Role } from './token-contract.js';
+import { ACCESS_TOKEN_ALGORITHMS, ACCESS_TOKEN_TYPE, isRole, MAX_ACCESS_TOKEN_LENGTH, ROLE_CLAIM, USER_ID_CLAIM, type Role } from './token-contract.js';
 
 export interface TokenVerifierOptions {
   keys: KeySource;
@@ -30,8 +30,6 @@ export interface TokenVerifier {
   verify(token: string): Promise<VerifiedToken>;
 }
 
-// Far above any access token we sign; stops a huge header from being base64-decoded and parsed.
-const MAX_TOKEN_LENGTH = 8_192;
 const MAX_KID_LENGTH = 256;
 const MAX_JTI_LENGTH = 128;
 
@@ -78,7 +76,7 @@ export function createTokenVerifier({
 function readAccessTokenHeader(token: string, allowed: ReadonlySet<string>): { alg: string; kid: string } {
   let header: ProtectedHeaderParameters;
   try {
-    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw new Error('not a token of a sane size');
+    if (typeof token !== 'string' || token.length > MAX_ACCESS_TOKEN_LENGTH) throw new Error('not a token of a sane size');
     header = decodeProtectedHeader(token);
   } catch (error) {
     throw tokenInvalid(error);
