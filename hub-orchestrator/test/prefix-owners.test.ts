@@ -14,7 +14,7 @@ const started: OwnedRegistry[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase('hub_prefix_owners');
-  db = createPool({ connectionString: database.url }, logger);
+  db = createPool({ connectionString: database.url, applicationName: 'hub-test' }, logger);
   await migrate(db, fileURLToPath(new URL('../migrations/', import.meta.url)), logger);
 });
 
