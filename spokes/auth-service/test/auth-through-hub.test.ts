@@ -107,6 +107,8 @@ describe('the auth spoke through the hub, as two replicas started together', () 
     expect(registered.status).toBe(201);
     const login = await call('POST', '/api/auth/login', { email, password: PASSWORD });
     expect(login.status).toBe(200);
+    // The hub verifies the spoke's tokens with the spoke's JWKS: a user is authenticated but not an admin.
+    expect((await call('GET', '/api/hub/registry', undefined, login.body.accessToken)).status).toBe(403);
 
     const refreshed = await call('POST', '/api/auth/refresh', { refreshToken: login.body.refreshToken });
     expect(refreshed.status).toBe(200);
@@ -117,8 +119,8 @@ describe('the auth spoke through the hub, as two replicas started together', () 
     expect((await call('POST', '/api/auth/logout', { refreshToken: registered.body.refreshToken })).status).toBe(204);
     expect((await call('POST', '/api/auth/refresh', { refreshToken: registered.body.refreshToken })).status).toBe(401);
 
-    // The hub verifies the spoke's tokens with the spoke's JWKS: a user is authenticated but not an admin.
-    expect((await call('GET', '/api/hub/registry', undefined, refreshedAgain.body.accessToken)).status).toBe(403);
+    // The reuse revoked the family at once, access tokens included: the one it last issued is refused.
+    expect((await call('GET', '/api/hub/registry', undefined, refreshedAgain.body.accessToken)).body.error.code).toBe('AUTH.TOKEN_REVOKED');
     const admin = await call('POST', '/api/auth/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
     expect([admin.status, admin.body.user.role]).toEqual([200, 'admin']);
     const view = await call('GET', '/api/hub/registry', undefined, admin.body.accessToken);

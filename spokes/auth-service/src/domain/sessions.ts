@@ -41,6 +41,12 @@ export function createSessions({ db, signer, revocations, settings, logger }: Se
     return { hash: refresh.hash, pair: { accessToken, refreshToken: refresh.token, expiresIn } };
   }
 
+  /** Revokes, at the hub, every access token of the family that has not expired; throws when Redis cannot take them. */
+  async function revokeAccessTokens(familyId: string): Promise<void> {
+    const live = await createRefreshTokenRepository(db).liveAccessTokens(familyId);
+    await Promise.all(live.map(({ tokenId, expiresAt }) => revocations.revokeToken(tokenId, expiresAt)));
+  }
+
   /**
    * Under a row lock on the presented token: an unused token is rotated to a new one in its family;
    * a token rotated less than the grace window ago, whose successor is still unused, gets that same
@@ -82,6 +88,10 @@ export function createSessions({ db, signer, revocations, settings, logger }: Se
       if ('pair' in outcome) return outcome.pair;
       if ('reused' in outcome) {
         logger.warn({ familyId: outcome.familyId }, 'refresh token reused: token family revoked');
+        // Whoever holds the family's access tokens (the thief, or the victim) loses them too; the family itself is already revoked.
+        await revokeAccessTokens(outcome.familyId).catch((error: unknown) => {
+          logger.warn({ err: error, familyId: outcome.familyId }, 'refresh token reused: access tokens could not be revoked');
+        });
         throw refreshReused();
       }
       throw outcome.error();
@@ -92,9 +102,8 @@ export function createSessions({ db, signer, revocations, settings, logger }: Se
       const tokens = createRefreshTokenRepository(db);
       const familyId = await tokens.familyOf(hashRefreshToken(refreshToken));
       if (!familyId) return;
-      const live = await tokens.liveAccessTokens(familyId);
       try {
-        await Promise.all(live.map(({ tokenId, expiresAt }) => revocations.revokeToken(tokenId, expiresAt)));
+        await revokeAccessTokens(familyId);
       } catch (error) {
         logger.warn({ err: error, familyId }, 'logout: access tokens could not be revoked');
         throw revocationUnavailable();
