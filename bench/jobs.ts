@@ -12,11 +12,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createLogger, createPool } from '../packages/kit/src/index.js';
 import {
-  createTestDatabase, createTestKeys, deleteTestTopology, eventually, freePort, signTestToken, spawnService, testAmqpUrl, testRedisUrl, uniquePrefix,
-  type ServiceProcess,
+  createTestDatabase, createTestKeys, deleteTestTopology, eventually, freePort, signTestToken, spawnService, testAmqpUrl, testRedisUrl, testRegistryKey,
+  uniquePrefix, type ServiceProcess,
 } from '../packages/kit/src/testing/index.js';
 import { startHubProcess, startJwksServer } from '../hub-orchestrator/test/support/hub-process.js';
-import { REGISTRY_SECRET } from '../hub-orchestrator/test/support/spokes.js';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 10_000);
 const PARALLEL = Number(process.env.BENCH_PARALLEL ?? 200);
@@ -40,7 +39,7 @@ try {
   const spokePort = await freePort();
   spoke = spawnService(SPOKE_MAIN, {
     PORT: String(spokePort), PUBLIC_URL: `http://127.0.0.1:${spokePort}`, DATABASE_URL: spokeDb.url, AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix,
-    REDIS_URL: testRedisUrl(), REGISTRY_SECRET, REGISTRY_KEY_PREFIX: `${prefix}:`, LOG_LEVEL: 'warn', TASK_PREFETCH: String(PARALLEL),
+    REDIS_URL: testRedisUrl(), REGISTRY_KEY: testRegistryKey('tasker'), REGISTRY_KEY_PREFIX: `${prefix}:`, LOG_LEVEL: 'warn', TASK_PREFETCH: String(PARALLEL),
   });
   hub = await startHubProcess({ keyPrefix: `${prefix}:`, jwksUrl: jwks.url, env: { REGISTRY_RESYNC_MS: '200', AMQP_PREFIX: prefix } });
   const token = await signTestToken(keys, { sub: 'bench-user', role: 'user' });

@@ -30,7 +30,7 @@ describe('the API reference at the hub', () => {
       '/api/auth/password/forgot', '/api/auth/password/reset', '/api/auth/refresh', '/api/auth/register',
       '/api/hub/dlq', '/api/hub/dlq/{queue}/replay', '/api/hub/docs', '/api/hub/jobs', '/api/hub/jobs/{id}', '/api/hub/jobs/{id}/events',
       '/api/hub/jobs/{id}/items', '/api/hub/jobs/{id}/retry-failed', '/api/hub/openapi.json', '/api/hub/registry',
-      '/api/users', '/api/users/me', '/api/users/{id}',
+      '/api/hub/registry/prefixes', '/api/hub/registry/prefixes/{prefix}', '/api/users', '/api/users/me', '/api/users/{id}',
     ]);
     const operationIds = Object.values(document.paths).flatMap((item) => Object.values(item).map((o) => o.operationId));
     expect(new Set(operationIds).size).toBe(operationIds.length);
@@ -43,6 +43,7 @@ describe('the API reference at the hub', () => {
     expect(document.paths['/api/hub/docs']!.get!.security).toEqual([]);
     expect(document.paths['/api/users/me']!.get!.security).toEqual([{ bearerAuth: [] }]);
     expect(document.paths['/api/hub/registry']!.get!.security).toEqual([{ bearerAuth: [] }]);
+    expect(document.paths['/api/hub/registry/prefixes/{prefix}']!.delete!.security).toEqual([{ bearerAuth: [] }]);
   });
 
   test('when the document is read, then it reveals no internal path and no instance address', () => {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
+import { deriveRegistryKey } from '@hubspoke/kit';
 import { composeCommand, composeConfig, REPO_ROOT, type ComposeConfig } from './support/compose.js';
 import { rawCompose } from './support/service-env.js';
 
@@ -113,6 +114,16 @@ describe('monitoring in docker-compose.yml', () => {
   });
 });
 
+describe('.env.example registry credentials', () => {
+  test('when read, then every spoke key is the one `npm run registry:key` derives from the example master key', () => {
+    const example = readFileSync(join(REPO_ROOT, '.env.example'), 'utf8');
+    const master = /^REGISTRY_MASTER_KEY=(.+)$/m.exec(example)?.[1] ?? '';
+    const keys = [...example.matchAll(/^([A-Z0-9_]+)_REGISTRY_KEY=(.+)$/gm)];
+    expect(keys.map(([, service]) => service)).toEqual(expect.arrayContaining(['AUTH', 'USER', 'NOTIFICATION', 'ANALYTICS']));
+    for (const [, service, key] of keys) expect(key, service).toBe(deriveRegistryKey(master, service!.toLowerCase().replaceAll('_', '-')));
+  });
+});
+
 describe('docker-compose.prod.yml over the base', () => {
   const config = composeConfig('docker-compose.yml', 'docker-compose.prod.yml');
 
@@ -124,7 +135,7 @@ describe('docker-compose.prod.yml over the base', () => {
       expect(service.cap_drop, name).toEqual(['ALL']);
       expect(service.security_opt, name).toContain('no-new-privileges:true');
       expect(service.deploy?.resources?.limits, name).toMatchObject({ cpus: expect.anything(), memory: expect.anything() });
-      expect(service.environment?.REGISTRY_SECRET, name).toBeTruthy();
+      expect(service.environment?.[name === 'hub-orchestrator' ? 'REGISTRY_MASTER_KEY' : 'REGISTRY_KEY'], name).toBeTruthy();
     }
   });
 

@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { deriveRegistryKey } from '@hubspoke/kit';
 import { freePort } from '@hubspoke/kit/testing';
 import { REPO_ROOT } from './support/compose.js';
 import { composeStack, type ComposeStack } from './support/compose-stack.js';
@@ -74,10 +75,18 @@ const VARIANTS: Variant[] = [
   },
 ];
 
-/** A fresh value for every secret .env.example leaves as a `changeme-` placeholder. */
+/**
+ * A fresh value for every secret .env.example leaves as a `changeme-` placeholder, and each spoke's registry
+ * key derived from the fresh master key, as `npm run registry:key -- --all` would.
+ */
 function generatedSecrets(): Record<string, string> {
   const example = readFileSync(join(REPO_ROOT, '.env.example'), 'utf8');
-  return Object.fromEntries([...example.matchAll(/^([A-Z0-9_]+)=changeme-/gm)].map((m) => [m[1]!, randomBytes(24).toString('hex')]));
+  const secrets = Object.fromEntries([...example.matchAll(/^([A-Z0-9_]+)=changeme-/gm)].map((m) => [m[1]!, randomBytes(24).toString('hex')]));
+  const master = secrets.REGISTRY_MASTER_KEY!;
+  for (const [, service] of example.matchAll(/^([A-Z0-9_]+)_REGISTRY_KEY=/gm)) {
+    secrets[`${service}_REGISTRY_KEY`] = deriveRegistryKey(master, service!.toLowerCase().replaceAll('_', '-'));
+  }
+  return secrets;
 }
 
 async function runVariant(variant: Variant, summary: string[]): Promise<boolean> {

@@ -33,7 +33,7 @@ describe('monitoring/ (promtool)', () => {
   test('when the alerts are listed, then each situation an operator is paged for has one', () => {
     expect(alertNames).toEqual(expect.arrayContaining([
       'HubDown', 'SpokeWithoutLiveInstance', 'InstanceFlapping', 'BreakerOpen', 'LoadShedding', 'SpokeErrorRatioHigh', 'SpokeLatencyHigh',
-      'JobStalled', 'TaskFailureRateHigh', 'DeadLetters', 'OutboxBacklogGrowing', 'TargetDown',
+      'JobStalled', 'TaskFailureRateHigh', 'DeadLetters', 'OutboxBacklogGrowing', 'TargetDown', 'RoutePrefixClaimRefused',
     ]));
   });
 });

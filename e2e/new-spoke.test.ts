@@ -3,12 +3,12 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
+import { deriveRegistryKey } from '@hubspoke/kit';
 import {
   createTestDatabase, createTestKeys, deleteTestTopology, eventually, freePort, signTestToken, spawnService, testAmqpUrl, testRedisUrl,
-  uniquePrefix, TEST_AUDIENCE, TEST_ISSUER, type ServiceProcess, type TestDatabase, type TestKeys,
+  testRegistryKey, uniquePrefix, TEST_AUDIENCE, TEST_ISSUER, type ServiceProcess, type TestDatabase, type TestKeys,
 } from '@hubspoke/kit/testing';
 import { startHubProcess, startJwksServer, type HubProcess } from '../hub-orchestrator/test/support/hub-process.js';
-import { REGISTRY_SECRET } from '../hub-orchestrator/test/support/spokes.js';
 import { nextPort, readRepoFacts } from '../scripts/new-spoke/repo-facts.js';
 import { composeCommand, type ComposeConfig } from './support/compose.js';
 import { copyRepository, type RepoCopy } from './support/repo-copy.js';
@@ -42,6 +42,7 @@ const snapshot = () => ({
 });
 const generate = (...args: string[]) => repo.runTs(GENERATOR, [...args, '--skip-install']);
 const read = (file: string) => readFileSync(join(repo.root, file), 'utf8');
+const masterKey = () => /^REGISTRY_MASTER_KEY=(.+)$/m.exec(read('.env.example'))?.[1] ?? '';
 
 function composeConfig(...files: string[]): ComposeConfig {
   const [command, ...args] = composeCommand();
@@ -119,7 +120,7 @@ describe('npm run new:spoke', () => {
     expect(base.services['spoke-ledger-book']).toMatchObject({
       build: { target: 'service', args: { SERVICE_DIR: DIR, SERVICE_PORT: String(port) } },
       image: 'hubspoke/ledger-book-service:dev',
-      environment: { DATABASE_URL: 'postgres://ledger_book:changeme-ledger-book-db-password@postgres:5432/ledger_book', REGISTRY_SECRET: expect.any(String) },
+      environment: { DATABASE_URL: 'postgres://ledger_book:changeme-ledger-book-db-password@postgres:5432/ledger_book', REGISTRY_KEY: deriveRegistryKey(masterKey(), NAME) },
       depends_on: { postgres: { condition: 'service_healthy' } },
     });
     expect(base.services.postgres!.environment).toHaveProperty('LEDGER_BOOK_DB_PASSWORD');
@@ -174,7 +175,7 @@ describe('npm run new:spoke', () => {
         startHubProcess({ keyPrefix: `${prefix}:`, jwksUrl: jwks.url }),
         (async () => {
           spoke = spawnService(join(repo.root, DIR, 'src/main.ts'), {
-            PORT: String(spokePort), PUBLIC_URL: `http://127.0.0.1:${spokePort}`, DATABASE_URL: database.url, REDIS_URL: testRedisUrl(), REGISTRY_SECRET,
+            PORT: String(spokePort), PUBLIC_URL: `http://127.0.0.1:${spokePort}`, DATABASE_URL: database.url, REDIS_URL: testRedisUrl(), REGISTRY_KEY: testRegistryKey(NAME),
             REGISTRY_KEY_PREFIX: `${prefix}:`, AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix, AUTH_JWKS_URL: jwks.url, AUTH_ISSUER: TEST_ISSUER,
             AUTH_AUDIENCE: TEST_AUDIENCE, DRAIN_DELAY_MS: '0', LOG_LEVEL: 'warn',
           });

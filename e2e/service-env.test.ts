@@ -14,9 +14,12 @@ const TEST_ONLY = ['REGISTRY_KEY_PREFIX', 'RATE_LIMIT_KEY_PREFIX', 'AMQP_PREFIX'
 // to one of them; compose replicas derive their own from REGISTRY_ADVERTISE_SUBNET. Tests and
 // single-instance deployments outside compose set it.
 const NOT_FOR_COMPOSE = ['PUBLIC_URL'];
+// Retired: read only to refuse the start with a line naming what replaced it (kit service-env.ts).
+const RETIRED = ['REGISTRY_SECRET'];
 // Compose builds these from the topology (service names, ports, proxy hops) and other .env variables,
-// e.g. DATABASE_URL from AUTH_DB_PASSWORD, so they are not set under their own name.
-const WIRED = ['PORT', 'REDIS_URL', 'AMQP_URL', 'DATABASE_URL', 'AUTH_JWKS_URL', 'REGISTRY_ADVERTISE_SUBNET', 'TRUSTED_PROXY_HOPS', 'RABBITMQ_MANAGEMENT_URL'];
+// e.g. DATABASE_URL from AUTH_DB_PASSWORD and each spoke's REGISTRY_KEY from its <SERVICE>_REGISTRY_KEY, so they are
+// not set under their own name.
+const WIRED = ['PORT', 'REDIS_URL', 'AMQP_URL', 'DATABASE_URL', 'REGISTRY_KEY', 'AUTH_JWKS_URL', 'REGISTRY_ADVERTISE_SUBNET', 'TRUSTED_PROXY_HOPS', 'RABBITMQ_MANAGEMENT_URL'];
 const COMPOSE_FILES = ['docker-compose.yml', 'docker-compose.dev.yml', 'docker-compose.prod.yml', 'docker-compose.tls.yml'];
 const VARIANTS = { base: [], dev: ['docker-compose.dev.yml'], prod: ['docker-compose.prod.yml'] } as const;
 
@@ -51,7 +54,8 @@ describe('each service configuration, as its loadConfig reads it', () => {
   test('when the services are discovered, then the hub and every spoke are found, each read by its loadConfig', () => {
     expect(services.map((s) => s.dir)).toEqual(expect.arrayContaining(['hub-orchestrator', 'spokes/auth-service', 'spokes/user-service']));
     for (const service of services) {
-      expect(service.reads, service.dir).toContain('REGISTRY_SECRET');
+      // The hub verifies registry records with the master key; each spoke signs with its own key.
+      expect(service.reads, service.dir).toContain(service.dir === 'hub-orchestrator' ? 'REGISTRY_MASTER_KEY' : 'REGISTRY_KEY');
       expect(service.composeNames, `${service.dir}: no compose service builds it`).not.toEqual([]);
     }
   });
@@ -61,7 +65,7 @@ describe('each service configuration, as its loadConfig reads it', () => {
       const compose = configs.base.services[name]!;
       const image = dockerfileEnv(typeof compose.build === 'object' ? compose.build.target ?? '' : '');
       return [...service.reads]
-        .filter((v) => !TEST_ONLY.includes(v) && !NOT_FOR_COMPOSE.includes(v) && !image.has(v) && !(v in (compose.environment ?? {})))
+        .filter((v) => !TEST_ONLY.includes(v) && !NOT_FOR_COMPOSE.includes(v) && !RETIRED.includes(v) && !image.has(v) && !(v in (compose.environment ?? {})))
         .map((v) => `${name} reads ${v}`);
     }));
     expect(unset).toEqual([]);

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startLoad } from '@hubspoke/kit/testing';
 import { startSpokes, stopAll, type Spoke } from '../../hub-orchestrator/test/support/spokes.js';
-import { PLATFORM_REGISTRY_SECRET, type Instance } from '../support/platform.js';
+import type { Instance } from '../support/platform.js';
 import { figure } from './support/figures.js';
 import { failedShare, liveInstances, loadThrough, signal } from './support/faults.js';
 import { registerUser, startChaosWorld, type ChaosWorld, type TestUser } from './support/world.js';
@@ -86,7 +86,7 @@ describe('a spoke failing or gone entirely', () => {
     const row = figure('a spoke answering 503 for 20 s', `retry amplification ≤ ${AMPLIFICATION_BUDGET}, 200s again within 10 s after`);
     flaky = await startSpokes(2, {
       keyPrefix: world.platform.prefix, service: 'flaky', redisUrl: world.redis.url,
-      env: { REGISTRY_SECRET: PLATFORM_REGISTRY_SECRET, PUBLIC_ROUTES: JSON.stringify([{ method: 'GET', path: '/*' }]) },
+      env: { PUBLIC_ROUTES: JSON.stringify([{ method: 'GET', path: '/*' }]) },
     });
     await liveInstances(hub, 'flaky', 2);
     await Promise.all(flaky.map((s) => s.setMode('unavailable')));

@@ -2,13 +2,11 @@ import { fileURLToPath } from 'node:url';
 import { JWKS_PATH } from '@hubspoke/kit';
 import {
   createTestDatabase, deleteTestTopology, eventually, freePort, spawnService, testAmqpUrl, testPostgresUrl, testRedisUrl, uniquePrefix,
-  type ServiceProcess,
+  type ServiceProcess, testRegistryKey, TEST_REGISTRY_MASTER_KEY,
 } from '@hubspoke/kit/testing';
 import { startGateway, type Gateway } from './gateway.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** What the platform's hub verifies registry records with: a spoke started beside the platform signs with it. */
-export const PLATFORM_REGISTRY_SECRET = 'platform-registry-secret-0123456789';
 
 /** A spoke as the platform starts it: its main script (`spokes/<name>-service/src/main.ts`) on its own fresh database. */
 export interface SpokeSpec {
@@ -115,7 +113,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const hubPorts = await Promise.all(Array.from({ length: hubCount }, () => freePort()));
   const hub = `http://127.0.0.1:${hubPorts[0]}`;
   const shared = {
-    REDIS_URL: infra?.redisUrl ?? testRedisUrl(), AMQP_URL: infra?.amqpUrl ?? testAmqpUrl(), AMQP_PREFIX: prefix, REGISTRY_SECRET: PLATFORM_REGISTRY_SECRET, REGISTRY_KEY_PREFIX: prefix,
+    REDIS_URL: infra?.redisUrl ?? testRedisUrl(), AMQP_URL: infra?.amqpUrl ?? testAmqpUrl(), AMQP_PREFIX: prefix, REGISTRY_KEY_PREFIX: prefix,
     // As in compose: the JWKS comes through the hub, spokes never call each other.
     AUTH_JWKS_URL: `${hub}/api/auth${JWKS_PATH}`, AUTH_ISSUER: 'hubspoke-auth', AUTH_AUDIENCE: 'hubspoke', LOG_LEVEL: 'info', DRAIN_DELAY_MS: '100ms',
     // Every response is checked against its route's schema: a mismatch is a 500 the tests see.
@@ -126,7 +124,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     started.hub!.push({
       url: `http://127.0.0.1:${port}`,
       process: spawnService(`${ROOT}hub-orchestrator/src/main.ts`, {
-        ...shared, PORT: String(port), DATABASE_URL: hubDatabase.url, TRUSTED_PROXY_HOPS: withGateway ? '1' : '0', RATE_LIMIT_KEY_PREFIX: `${prefix}:rl`, REGISTRY_RESYNC_MS: '500', ...hubEnv,
+        ...shared, PORT: String(port), DATABASE_URL: hubDatabase.url, REGISTRY_MASTER_KEY: TEST_REGISTRY_MASTER_KEY, TRUSTED_PROXY_HOPS: withGateway ? '1' : '0', RATE_LIMIT_KEY_PREFIX: `${prefix}:rl`, REGISTRY_RESYNC_MS: '500', ...hubEnv,
       }),
     });
   }
@@ -137,7 +135,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     const instance = {
       url: `http://127.0.0.1:${port}`,
       process: spawnService(`${spoke.root ?? ROOT}${spoke.main ?? `spokes/${spoke.name}-service/src/main.ts`}`, {
-        ...shared, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, DATABASE_URL: database.url, ...spoke.env?.({ withGateway, admin }),
+        ...shared, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, DATABASE_URL: database.url, REGISTRY_KEY: testRegistryKey(spoke.name),
+        ...spoke.env?.({ withGateway, admin }),
       }),
     };
     (started[name] ??= []).push(instance);

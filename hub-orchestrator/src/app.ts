@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import { apiRoutes, createServiceApp, jsonBody, type ApiRoute, type Lifecycle, type Logger, type Metrics, type RegistryReader, type TokenVerifier } from '@hubspoke/kit';
+import { prefixRoutes } from './admin/prefix-routes.js';
 import { registryRoutes } from './admin/registry-routes.js';
 import { UPSTREAM_DEFAULTS, type HubConfig } from './config.js';
 import { edgeAuth } from './edge/edge-auth.js';
@@ -11,7 +12,7 @@ import { createApiReference } from './reference/api-reference.js';
 import { publicHubRoutes } from './reference/public-hub-routes.js';
 import { referenceAssets } from './reference/reference-page.js';
 import { createProxy } from './routing/proxy.js';
-import { resolveRoute } from './routing/resolve-route.js';
+import { answerUnresolved, resolveRoute } from './routing/resolve-route.js';
 import { createRouteTable } from './routing/route-table.js';
 
 export interface HubAppDeps {
@@ -29,6 +30,8 @@ export interface HubAppDeps {
     /** The jobs API (jobs/jobs.ts) and the dead-letter routes; absent in tests of the proxy alone. */
     jobs?: { routes: ApiRoute[] };
     dlq?: ApiRoute[];
+    /** Route prefix ownership (ownership/owned-registry.ts, also the `registry` given here) for its admin routes. */
+    prefixes?: Parameters<typeof prefixRoutes>[0]['owned'];
   };
   /** The hub's database and broker, for /ready; absent in tests of the proxy alone. */
   db?: HubReadiness['db'];
@@ -36,13 +39,13 @@ export interface HubAppDeps {
 }
 
 /**
- * The hub: its own endpoints, then for `/api/*` route resolution → edge auth → rate limit → the hub's
- * API or the proxy. The hub's API sits behind the same edge as the spokes, so `/api/hub/*` is
+ * The hub: its own endpoints, then for `/api/*` route resolution → rate limit → edge auth → revocation →
+ * the hub's API or the proxy. The hub's API sits behind the same edge as the spokes, so `/api/hub/*` is
  * authenticated and rate limited like everything else a client can reach; only the API reference
  * (`/api/hub/openapi.json`, `/api/hub/docs` and its assets) is public.
  */
 export function createApp(context: HubAppDeps): Express {
-  const { config, logger, metrics, verifier, domain: { registry, redis, jobs, dlq } } = context;
+  const { config, logger, metrics, verifier, domain: { registry, redis, jobs, dlq, prefixes } } = context;
   const upstream = config.upstream ?? UPSTREAM_DEFAULTS;
   const routes = createRouteTable({
     upstream: { breaker: config.breaker, ...upstream },
@@ -54,13 +57,16 @@ export function createApp(context: HubAppDeps): Express {
   });
   routes.update(registry.instances());
   registry.onChange((instances) => routes.update(instances));
-  const rateLimiter = createRateLimiter({
+  const edgeLimits = createRateLimiter({
     redis, logger, registry: metrics.registry, trustedHops: config.trustedProxyHops, ...config.rateLimit,
   });
   const reference = createApiReference({ registry, logger });
   const hubApi = apiRoutes({
     title: 'hub', version: '1', description: 'The hub\'s own API',
-    routes: [...registryRoutes({ routes, registry }), ...(jobs?.routes ?? []), ...(dlq ?? []), ...reference.routes], verifier, validateResponses: config.validateResponses,
+    routes: [
+      ...registryRoutes({ routes, registry }), ...(prefixes ? prefixRoutes({ owned: prefixes, logger }) : []), ...(jobs?.routes ?? []), ...(dlq ?? []), ...reference.routes,
+    ],
+    verifier, validateResponses: config.validateResponses,
   });
   reference.setHubDocument(hubApi.document);
 
@@ -71,7 +77,11 @@ export function createApp(context: HubAppDeps): Express {
     checks: { redis: { critical: false, check: () => assertConnected(registry.state().connected) } },
     routes: (app) => {
       app.use(prometheusTargets(routes));
-      app.use(resolveRoute(routes), publicHubRoutes(hubApi.routes, ['/docs/assets/']), edgeAuth({ verifier }), rateLimiter.middleware);
+      // Limits (and the token's revocation entries) first, in one Redis call: every request counts, forged or unroutable.
+      app.use(
+        resolveRoute(routes), publicHubRoutes(hubApi.routes, ['/docs/assets/']), edgeLimits.beforeAuth, answerUnresolved(),
+        edgeAuth({ verifier, revoked: edgeLimits.revoked }), edgeLimits.afterAuth,
+      );
       // Only the hub's own API parses bodies (a job's items); proxied bodies stream through untouched.
       app.use('/api/hub', jsonBody({ limit: HUB_API_BODY_LIMIT }), hubApi.router, referenceAssets());
       app.use(createProxy({

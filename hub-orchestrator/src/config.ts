@@ -1,4 +1,4 @@
-import { envReader, readAmqpEnv, readPostgresEnv, readProcessEnv, readTokenEnv, type EnvReader } from '@hubspoke/kit';
+import { envReader, readAmqpEnv, readPostgresEnv, readProcessEnv, readRegistryMasterKey, readTokenEnv, type EnvReader } from '@hubspoke/kit';
 
 /**
  * Failover and load shedding per spoke instance (routing/proxy.ts): connect and per-attempt limits well
@@ -15,12 +15,14 @@ export const UPSTREAM_DEFAULTS = {
 /** The hub's configuration, read once from the environment (only main.ts calls this). */
 export function loadConfig(env: NodeJS.ProcessEnv) {
   const read = envReader(env);
+  // The namespace the hub shares with spokes in Redis: registry records and the auth spoke's revocations.
+  const sharedKeyPrefix = read.string('REGISTRY_KEY_PREFIX', '');
   const config = {
     ...readProcessEnv(read, { port: 3000 }),
     redisUrl: read.url('REDIS_URL'),
     registry: {
-      secret: read.secret('REGISTRY_SECRET'),
-      keyPrefix: read.string('REGISTRY_KEY_PREFIX', ''),
+      masterKey: readRegistryMasterKey(read),
+      keyPrefix: sharedKeyPrefix,
       resyncMs: read.durationMs('REGISTRY_RESYNC_MS', 2_000),
     },
     ...readTokenEnv(read),
@@ -56,6 +58,7 @@ export function loadConfig(env: NodeJS.ProcessEnv) {
     },
     rateLimit: {
       keyPrefix: read.string('RATE_LIMIT_KEY_PREFIX', 'hub:rl'),
+      revocationKeyPrefix: sharedKeyPrefix,
       perIp: { limit: read.int('RATE_LIMIT_IP_MAX', 600, { min: 1 }), windowMs: read.durationMs('RATE_LIMIT_IP_WINDOW_MS', 60_000) },
       perUser: { limit: read.int('RATE_LIMIT_USER_MAX', 300, { min: 1 }), windowMs: read.durationMs('RATE_LIMIT_USER_WINDOW_MS', 60_000) },
     },

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { createRegistryReader, type AppContext, type ServiceContext, type ServiceDefinition } from '@hubspoke/kit';
 import { createApp } from './app.js';
 import { dlqRoutes } from './admin/dlq-routes.js';
+import { createOwnedRegistry } from './ownership/owned-registry.js';
 import type { HubConfig } from './config.js';
 import { startJobs } from './jobs/jobs.js';
 
@@ -17,11 +18,16 @@ export function hubService(config: HubConfig): ServiceDefinition<HubConfig, HubD
   };
 }
 
-/** The live registry the route table follows, the Redis client rate limits count in, the jobs and the dead-letter routes. */
+/**
+ * The live registry the route table follows (verified records whose service owns its prefix), the Redis
+ * client rate limits count in, the jobs and the dead-letter routes.
+ */
 async function startHubDomain({ config, logger, onStop, db, bus, metrics, lifecycle }: ServiceContext<HubConfig>) {
-  const registry = createRegistryReader({ redisUrl: config.redisUrl, logger, ...config.registry });
-  await registry.start();
-  onStop('registry reader', () => registry.close());
+  const verified = createRegistryReader({ redisUrl: config.redisUrl, logger, ...config.registry });
+  await verified.start();
+  onStop('registry reader', () => verified.close());
+  const registry = await createOwnedRegistry({ registry: verified, db, logger, metricsRegistry: metrics.registry });
+  onStop('route prefix owners refresh', () => registry.stop());
   // Rate limiting is on the request path: fail in milliseconds while Redis is away, never queue.
   const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, commandTimeout: 150, maxRetriesPerRequest: 1 });
   redis.on('error', (error) => logger.debug({ err: error }, 'rate-limit redis connection error'));
@@ -31,7 +37,7 @@ async function startHubDomain({ config, logger, onStop, db, bus, metrics, lifecy
   const dlq = dlqRoutes({
     managementUrl: config.rabbitMqManagementUrl, amqpUrl: config.amqpUrl, amqpPrefix: config.amqpPrefix, metricsRegistry: metrics.registry, logger,
   });
-  return { registry, redis, jobs, dlq };
+  return { registry, prefixes: registry, redis, jobs, dlq };
 }
 
 export type HubDomain = Awaited<ReturnType<typeof startHubDomain>>;

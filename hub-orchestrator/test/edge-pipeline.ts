@@ -1,7 +1,8 @@
 import { createLogger, createStaticKeySource, createTokenVerifier, errorHandler, requestContext, type RouteLimit } from '@hubspoke/kit';
 import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER, type TestKeys } from '@hubspoke/kit/testing';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express } from 'express';
 import { edgeAuth } from '../src/edge/edge-auth.js';
+import type { RateLimiter } from '../src/rate-limit/rate-limiter.js';
 import type { HubRoute } from '../src/routing/hub-route.js';
 
 /** Routes of a pretend auth and user spoke, as route resolution would describe them. */
@@ -28,10 +29,10 @@ export interface EdgePipeline {
 
 /**
  * The hub's pipeline without the proxy: request context, a stub route resolution (`/api/auth/*` public,
- * login/register with route limits, everything else private), edge auth, an optional rate limiter, and a
+ * login/register with route limits, everything else private), an optional rate limiter around edge auth, and a
  * final handler that echoes what a spoke would receive.
  */
-export async function edgePipeline({ limiter, keys }: { limiter?: RequestHandler; keys?: TestKeys } = {}): Promise<EdgePipeline> {
+export async function edgePipeline({ limiter, keys }: { limiter?: RateLimiter; keys?: TestKeys } = {}): Promise<EdgePipeline> {
   const testKeys = keys ?? (await createTestKeys());
   const verifier = createTokenVerifier({ keys: createStaticKeySource(testKeys.jwks), issuer: TEST_ISSUER, audience: TEST_AUDIENCE });
   let calls = 0;
@@ -41,8 +42,9 @@ export async function edgePipeline({ limiter, keys }: { limiter?: RequestHandler
     req.hubRoute = resolveStub(req.method, req.path);
     next();
   });
-  app.use(edgeAuth({ verifier }));
-  if (limiter) app.use(limiter);
+  if (limiter) app.use(limiter.beforeAuth);
+  app.use(edgeAuth({ verifier, ...(limiter ? { revoked: limiter.revoked } : {}) }));
+  if (limiter) app.use(limiter.afterAuth);
   app.use((req, res) => {
     calls++;
     res.json({ headers: req.headers, auth: req.auth ?? null });

@@ -35,7 +35,7 @@ describe('rate limits with Redis down', () => {
       redis, keyPrefix: 'rl', logger, trustedHops: 1, registry,
       perIp: { limit: 100, windowMs: 60_000 }, fallback: { perIp: { limit: 3, windowMs: 60_000 } },
     });
-    ({ app } = await edgePipeline({ limiter: limiter.middleware }));
+    ({ app } = await edgePipeline({ limiter }));
   });
 
   afterAll(async () => {

@@ -23,7 +23,7 @@ async function hub(keyPrefix: string, options: Partial<RateLimiterOptions> = {})
   await new Promise((resolve) => redis.once('ready', resolve));
   const registry = new Registry();
   const limiter = createRateLimiter({ redis, keyPrefix, logger, trustedHops: 1, registry, ...options });
-  return { ...(await edgePipeline({ limiter: limiter.middleware })), registry };
+  return { ...(await edgePipeline({ limiter })), registry };
 }
 
 // Distinct per call: a random pick could hand "another client" the same address (a 1-in-250 flake seen in CI).

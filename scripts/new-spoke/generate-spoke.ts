@@ -7,7 +7,7 @@ import { assertFree, nextPort, readRepoFacts } from './repo-facts.js';
 import { addToComposeBase, addToComposeFile } from './shared-files/compose-files.js';
 import { addContractSample, addToContractIndex, readContract } from './shared-files/contract-files.js';
 import { addToEventsTable } from './shared-files/events-doc.js';
-import { addPasswordVariable, addProjectReference, addServiceDatabase, addToDockerfile } from './shared-files/text-files.js';
+import { addProjectReference, addServiceDatabase, addSpokeVariables, addToDockerfile } from './shared-files/text-files.js';
 import { SpokeInputError, spokeNames, type SpokeNames } from './spoke-names.js';
 
 const TEMPLATE_DIR = fileURLToPath(new URL('./template/', import.meta.url));
@@ -46,7 +46,7 @@ export function generateSpoke(root: string, name: string, prefix = name): Genera
     ['docker-compose.yml', addToComposeBase],
     ...readdirSync(root).filter((file) => COMPOSE_OVERRIDE.test(file)).sort().map((file): [string, Edit] => [file, addToComposeFile]),
     ['init-scripts/01-service-databases.sh', addServiceDatabase],
-    ['.env.example', addPasswordVariable],
+    ['.env.example', addSpokeVariables],
     [`${CONTRACTS_DIR}/index.ts`, (source, _names, file) => addToContractIndex(source, contract, file)],
     ['packages/contracts/test/event-contracts.test.ts', (source, _names, file) => addContractSample(source, contract.routingKey, ITEM_CREATED_SAMPLE, file)],
     ['docs/events.md', (source, { name }, file) => addToEventsTable(source, { routingKey: contract.routingKey, producer: name, consumes: CONSUMED_EVENTS }, file)],

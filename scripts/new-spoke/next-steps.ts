@@ -2,14 +2,15 @@ import type { GeneratedSpoke } from './generate-spoke.js';
 
 /** What the generator cannot write: printed after a successful run. */
 export function nextSteps({ names, contract, edited }: GeneratedSpoke, installed: boolean): string {
-  const { dir, snake, prefix, port, composeService, passwordVariable } = names;
+  const { dir, snake, prefix, port, composeService, passwordVariable, registryKeyVariable } = names;
   return `Created ${dir} (service ${names.name}, route /api/${prefix}/*, port ${port}, database and role ${snake})
 and its event contract ${contract}.
 Added it to: ${edited.join(', ')}.
 
 Next:
 ${installed ? '' : `  - npm install               link the new workspace and add it to package-lock.json (docker builds run npm ci)\n`}\
-  - .env: add ${passwordVariable} (see .env.example; a real secret in production).
+  - .env: add ${passwordVariable} (see .env.example; a real secret in production), and the spoke's registry key,
+    derived from your REGISTRY_MASTER_KEY: npm run -s registry:key -- ${names.name} >> .env   (${registryKeyVariable})
   - An existing Postgres volume (init-scripts only run on a fresh one):
       bash scripts/create-service-database.sh ${snake} ${snake}
   - Write the spoke: the example resource (items owned by their creator) shows each layer — replace it with yours:

@@ -45,6 +45,7 @@ export function assertFree(names: SpokeNames, facts: RepoFacts): void {
     [facts.routePrefixes.includes(names.prefix), `route prefix "${names.prefix}" is taken by another spoke (choose one with --prefix)`],
     [facts.databases.includes(names.snake), `init-scripts already create a database ${names.snake}`],
     [facts.variables.includes(names.passwordVariable), `.env.example already has ${names.passwordVariable}`],
+    [facts.variables.includes(names.registryKeyVariable), `.env.example already has ${names.registryKeyVariable}`],
   ];
   const clash = clashes.find(([taken]) => taken);
   if (clash) throw new SpokeInputError(clash[1]);

@@ -16,6 +16,8 @@ export interface SpokeNames {
   dir: string;
   composeService: string;
   passwordVariable: string;
+  /** `ORDER_HISTORY_REGISTRY_KEY`: the .env variable compose hands the spoke as its REGISTRY_KEY. */
+  registryKeyVariable: string;
 }
 
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
@@ -57,5 +59,6 @@ export function spokeNames(name: string, prefix: string, port: number): SpokeNam
     dir: `spokes/${name}-service`,
     composeService: `spoke-${name}`,
     passwordVariable: `${words.join('_').toUpperCase()}_DB_PASSWORD`,
+    registryKeyVariable: `${words.join('_').toUpperCase()}_REGISTRY_KEY`,
   };
 }

@@ -1,4 +1,4 @@
-import { wouldExceed, type CounterStore, type HitResult, type ScopeCheck, type WindowCounts } from './sliding-window.js';
+import { wouldExceed, type CounterStore, type EdgeLookup, type HitResult, type ScopeCheck, type WindowCounts } from './sliding-window.js';
 
 interface Counter {
   index: number;
@@ -39,20 +39,25 @@ export function createMemoryStore(): CounterStore {
     }
   };
 
+  const increment = (check: ScopeCheck, { previous, current }: WindowCounts, at: number) => {
+    counters.delete(check.key);
+    counters.set(check.key, { index: Math.floor(at / check.windowMs), windowMs: check.windowMs, previous, current: current + 1 });
+    if (counters.size > MAX_KEYS) evict(at);
+  };
+
   return {
-    hit(checks): HitResult {
+    // Revocation entries live only in Redis: while it is down they are unknown (null), and tokens pass.
+    hit({ counted, watched, reads }: EdgeLookup): HitResult {
       const at = Date.now();
+      const checks = [...counted, ...watched];
       const counts = checks.map((check) => countsAt(check, at));
       const allowed = checks.every((check, i) => !wouldExceed(counts[i] as WindowCounts, check));
-      if (allowed) {
-        checks.forEach((check, i) => {
-          const { previous, current } = counts[i] as WindowCounts;
-          counters.delete(check.key);
-          counters.set(check.key, { index: Math.floor(at / check.windowMs), windowMs: check.windowMs, previous, current: current + 1 });
-        });
-        if (counters.size > MAX_KEYS) evict(at);
-      }
-      return { allowed, counts };
+      if (allowed) counted.forEach((check, i) => increment(check, counts[i] as WindowCounts, at));
+      return { allowed, counts, values: reads.map(() => null) };
+    },
+    count(check) {
+      const at = Date.now();
+      increment(check, countsAt(check, at), at);
     },
   };
 }

@@ -1,42 +1,50 @@
-import { serviceUnavailable, tooManyRequests, type Logger } from '@hubspoke/kit';
-import type { RequestHandler, Response } from 'express';
+import { isRevoked, revocationKeys, serviceUnavailable, tooManyRequests, type Logger } from '@hubspoke/kit';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
 import { clientIp } from '../edge/client-ip.js';
+import { unverifiedClaims } from '../edge/unverified-claims.js';
 import { createMemoryStore } from './memory-store.js';
 import { createRedisStore } from './redis-store.js';
-import { describeScope, headlineScope, type HitResult, type ScopeCheck, type WindowLimit } from './sliding-window.js';
+import { describeScope, headlineScope, type CounterStore, type HitResult, type ScopeCheck, type WindowLimit } from './sliding-window.js';
 
 /**
- * Hub rate limits.
+ * Hub rate limits and token revocation: one Redis script call per request, before edge auth.
  *
- * Scopes, all checked and counted in one Redis script call per request, shared by every hub replica:
+ * Scopes, shared by every hub replica:
  *   ip     per client address (see edge/client-ip.ts)     default 600 requests / 60 s
- *   user   per token subject, when a token was verified    default 300 requests / 60 s
  *   route  per client address on a route a spoke declared (`routeLimits`, e.g. login/register), its own quota
- * A request is refused (429 RATE_LIMIT.EXCEEDED, Retry-After) if any scope is exhausted, and then counts
- * nowhere. Every limited response carries RateLimit-Limit/-Remaining/-Reset for its tightest scope.
- * It runs after edge auth, so requests refused there (401) are not counted: they cost one signature check
- * and never reach a spoke.
+ *   user   per token subject                               default 300 requests / 60 s
+ * `beforeAuth` runs ahead of edge auth and of route errors, so every request counts for its address: forged
+ * tokens (401) and unknown prefixes (404) too, and a limited client costs no signature check. ip and route
+ * are checked and counted atomically; the user scope is checked in the same call under the `sub` the token
+ * claims, and counted by `afterAuth` only once the token verified, so forged tokens never spend a real
+ * user's quota. The same call reads the token's revocation entries (kit auth/revocation.ts); edge auth asks
+ * `revoked` and refuses a verified but revoked token (401 AUTH.TOKEN_REVOKED). A request refused here (429
+ * RATE_LIMIT.EXCEEDED, Retry-After) counts nowhere. Every limited response carries
+ * RateLimit-Limit/-Remaining/-Reset for its tightest scope.
  *
  * Redis down: availability over strictness. Any Redis error (main.ts builds the client with
  * `enableOfflineQueue: false`, `commandTimeout: 150`, `maxRetriesPerRequest: 1`, so it fails in
  * milliseconds instead of queueing) makes that request fall back to an in-memory limiter
- * in this process (`fallback`, by default the same quotas, so N replicas let up to N× through). A route
- * whose limit says `onStoreDown: 'closed'` is refused instead (503 RATE_LIMIT.UNAVAILABLE, Retry-After),
- * for routes where an unbounded guess rate is worse than an outage (password login).
+ * in this process (`fallback`, by default the same quotas, so N replicas let up to N× through), and
+ * revocations cannot be read: tokens are accepted until they expire or Redis returns. A route whose limit
+ * says `onStoreDown: 'closed'` is refused instead (503 RATE_LIMIT.UNAVAILABLE, Retry-After), for routes
+ * where an unbounded guess rate is worse than an outage (password login).
  */
 export interface RateLimiterOptions {
   redis: Redis;
   /** Namespaces the counters, e.g. 'hub:rl'. */
   keyPrefix: string;
+  /** Namespace of the revocation entries the auth spoke writes (REGISTRY_KEY_PREFIX). */
+  revocationKeyPrefix?: string;
   logger: Logger;
   trustedHops: number;
   perIp?: WindowLimit;
   perUser?: WindowLimit;
   /** Per-process quotas while Redis is down; route limits keep their own. */
   fallback?: { perIp?: WindowLimit; perUser?: WindowLimit };
-  /** Where hub_rate_limited_total{scope} and hub_rate_limit_store_errors_total are registered. */
+  /** Where hub_rate_limited_total{scope}, hub_rate_limit_store_errors_total and hub_revoked_tokens_total are registered. */
   registry?: Registry;
 }
 
@@ -44,31 +52,52 @@ const DEFAULT_PER_IP: WindowLimit = { limit: 600, windowMs: 60_000 };
 const DEFAULT_PER_USER: WindowLimit = { limit: 300, windowMs: 60_000 };
 const STORE_DOWN_RETRY_AFTER_SEC = 5;
 
-export function createRateLimiter(options: RateLimiterOptions): { middleware: RequestHandler } {
+/** What `beforeAuth` learnt about the request's token, for `afterAuth`. */
+interface Pending {
+  user?: { check: ScopeCheck; store: CounterStore; sub: string };
+  revocation?: { jti: string; sub: string; token: string | null; userNotBefore: string | null };
+}
+
+export interface RateLimiter {
+  /** Before edge auth: every limit in one Redis call, which also reads the token's revocation entries. */
+  beforeAuth: RequestHandler;
+  /** For edge auth, once the token verified: whether it is revoked. */
+  revoked: (req: Request) => boolean;
+  /** After edge auth: counts the request for its verified user. */
+  afterAuth: RequestHandler;
+}
+
+export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const { redis, keyPrefix, logger, trustedHops, perIp = DEFAULT_PER_IP, perUser = DEFAULT_PER_USER } = options;
   const fallbackLimits = { perIp: options.fallback?.perIp ?? perIp, perUser: options.fallback?.perUser ?? perUser };
+  const revocations = revocationKeys(options.revocationKeyPrefix ?? '');
   const shared = createRedisStore(redis);
   const local = createMemoryStore();
   const metrics = rateLimitMetrics(options.registry);
+  const pending = new WeakMap<Request, Pending>();
   if (redis.options.enableOfflineQueue !== false || !redis.options.commandTimeout) {
     logger.warn('rate limit: the Redis client queues or waits while Redis is down; requests will stall in an outage');
   }
   let storeDown = false;
 
-  const middleware: RequestHandler = async (req, res, next) => {
+  const beforeAuth: RequestHandler = async (req, res, next) => {
     const ip = clientIp(req, trustedHops);
     const route = req.hubRoute;
-    const userId = req.auth?.userId;
-    const checks = (limits: { perIp: WindowLimit; perUser: WindowLimit }): ScopeCheck[] => [
-      { scope: 'ip', key: `${keyPrefix}:ip:${ip}`, ...limits.perIp },
-      ...(userId ? [{ scope: 'user' as const, key: `${keyPrefix}:user:${userId}`, ...limits.perUser }] : []),
-      ...(route?.routeLimit
-        ? [{ scope: 'route' as const, key: `${keyPrefix}:route:${route.service}:${route.routeLimit.method}:${route.routeLimit.path}:${ip}`,
-            limit: route.routeLimit.limit, windowMs: route.routeLimit.windowMs }]
-        : []),
-    ];
+    const { sub, jti } = unverifiedClaims(req);
+    const lookup = (limits: { perIp: WindowLimit; perUser: WindowLimit }) => ({
+      counted: [
+        { scope: 'ip' as const, key: `${keyPrefix}:ip:${ip}`, ...limits.perIp },
+        ...(route?.routeLimit
+          ? [{ scope: 'route' as const, key: `${keyPrefix}:route:${route.service}:${route.routeLimit.method}:${route.routeLimit.path}:${ip}`,
+              limit: route.routeLimit.limit, windowMs: route.routeLimit.windowMs }]
+          : []),
+      ],
+      watched: sub ? [{ scope: 'user' as const, key: `${keyPrefix}:user:${sub}`, ...limits.perUser }] : [],
+      reads: sub && jti ? [revocations.token(jti), revocations.user(sub)] : [],
+    });
 
-    let scopes = checks({ perIp, perUser });
+    let scopes = lookup({ perIp, perUser });
+    let store: CounterStore = shared;
     let result: HitResult;
     try {
       result = await shared.hit(scopes);
@@ -81,17 +110,45 @@ export function createRateLimiter(options: RateLimiterOptions): { middleware: Re
       if (route?.routeLimit?.onStoreDown === 'closed') {
         return next(serviceUnavailable('RATE_LIMIT.UNAVAILABLE', 'Rate limiting is unavailable for this route, try again shortly', STORE_DOWN_RETRY_AFTER_SEC));
       }
-      scopes = checks(fallbackLimits);
+      scopes = lookup(fallbackLimits);
+      store = local;
       result = await local.hit(scopes);
     }
 
-    const headline = headlineScope(result.counts.map((counts, i) => describeScope(scopes[i] as ScopeCheck, counts, result.allowed)));
+    const checks = [...scopes.counted, ...scopes.watched];
+    const headline = headlineScope(result.counts.map((counts, i) => describeScope(checks[i] as ScopeCheck, counts, result.allowed)));
     if (headline) setRateLimitHeaders(res, headline.check.limit, headline.remaining, headline.exceeded ? headline.retryAfterMs : headline.resetMs);
-    if (result.allowed || !headline) return next();
-    metrics.limited.inc({ scope: headline.check.scope });
-    next(tooManyRequests('RATE_LIMIT.EXCEEDED', headline.retryAfterMs / 1000, 'Too many requests, slow down'));
+    if (!result.allowed && headline) {
+      metrics.limited.inc({ scope: headline.check.scope });
+      return next(tooManyRequests('RATE_LIMIT.EXCEEDED', headline.retryAfterMs / 1000, 'Too many requests, slow down'));
+    }
+    const [user] = scopes.watched;
+    const [token = null, userNotBefore = null] = result.values;
+    pending.set(req, {
+      ...(user && sub ? { user: { check: user, store, sub } } : {}),
+      ...(sub && jti ? { revocation: { jti, sub, token, userNotBefore } } : {}),
+    });
+    next();
   };
-  return { middleware };
+
+  const revoked = (req: Request): boolean => {
+    const { auth } = req;
+    const revocation = pending.get(req)?.revocation;
+    // The entries were read under the claims of this very token; it has now verified, so they are its own.
+    if (!auth || !revocation || revocation.jti !== auth.tokenId || revocation.sub !== auth.userId || !isRevoked(auth.issuedAt, revocation)) return false;
+    metrics.revoked.inc();
+    return true;
+  };
+
+  const afterAuth: RequestHandler = (req, _res, next) => {
+    const { auth } = req;
+    const user = pending.get(req)?.user;
+    if (auth && user && user.sub === auth.userId) {
+      Promise.resolve(user.store.count(user.check)).catch((error: unknown) => logger.debug({ err: error }, 'rate limit: counting the user failed'));
+    }
+    next();
+  };
+  return { beforeAuth, revoked, afterAuth };
 }
 
 function setRateLimitHeaders(res: Response, limit: number, remaining: number, resetMs: number): void {
@@ -109,5 +166,7 @@ function rateLimitMetrics(registry: Registry | undefined) {
       new Counter({ name: 'hub_rate_limited_total', help: 'Requests refused by a rate limit, by scope (ip, user, route)', labelNames: ['scope'] as const, registers }),
     storeErrors: (existing('hub_rate_limit_store_errors_total') as Counter | undefined) ??
       new Counter({ name: 'hub_rate_limit_store_errors_total', help: 'Rate-limit checks that failed to reach Redis and used the fallback or refused', registers }),
+    revoked: (existing('hub_revoked_tokens_total') as Counter | undefined) ??
+      new Counter({ name: 'hub_revoked_tokens_total', help: 'Requests refused because their verified access token was revoked (logout, account deleted)', registers }),
   };
 }

@@ -25,14 +25,28 @@ export interface WindowCounts {
   elapsedMs: number;
 }
 
-/** What a store answers for one request: whether every scope allowed it (then all were counted). */
+/** Everything one request asks the store, answered in one round trip. */
+export interface EdgeLookup {
+  /** Checked, and counted when every scope allows the request (ip, route). */
+  counted: ScopeCheck[];
+  /** Checked now, counted later with `count` once the request proves it is theirs (user: after the token verifies). */
+  watched: ScopeCheck[];
+  /** Plain keys read on the way (revocation entries). */
+  reads: string[];
+}
+
+/** What a store answers: whether every scope allowed the request (then `counted` were counted), and each read. */
 export interface HitResult {
   allowed: boolean;
+  /** One per scope: `counted`, then `watched`. */
   counts: WindowCounts[];
+  /** One per read key; null when absent (or unknown: the in-memory fallback reads nothing). */
+  values: (string | null)[];
 }
 
 export interface CounterStore {
-  hit(checks: ScopeCheck[]): Promise<HitResult> | HitResult;
+  hit(lookup: EdgeLookup): Promise<HitResult> | HitResult;
+  count(check: ScopeCheck): Promise<void> | void;
 }
 
 interface ScopeOutcome {

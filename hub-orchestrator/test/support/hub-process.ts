@@ -2,9 +2,8 @@ import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import {
   createTestDatabase, deleteTestTopology, freePort, spawnService, eventually, testAmqpUrl, testRabbitMqManagementUrl, testRedisUrl, type ServiceProcess, type TestKeys,
-  TEST_AUDIENCE, TEST_ISSUER,
+  TEST_AUDIENCE, TEST_ISSUER, TEST_REGISTRY_MASTER_KEY
 } from '@hubspoke/kit/testing';
-import { REGISTRY_SECRET } from './spokes.js';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
@@ -37,7 +36,7 @@ export async function startHubProcess({ keyPrefix, jwksUrl, env = {} }: { keyPre
   const database = await createTestDatabase('hub_process');
   const amqpPrefix = keyPrefix.replace(/[^A-Za-z0-9.-]/g, '');
   const child = spawnService(MAIN, {
-    PORT: String(port), REDIS_URL: testRedisUrl(), REGISTRY_SECRET, REGISTRY_KEY_PREFIX: keyPrefix,
+    PORT: String(port), REDIS_URL: testRedisUrl(), REGISTRY_MASTER_KEY: TEST_REGISTRY_MASTER_KEY, REGISTRY_KEY_PREFIX: keyPrefix,
     AUTH_JWKS_URL: jwksUrl, AUTH_ISSUER: TEST_ISSUER, AUTH_AUDIENCE: TEST_AUDIENCE, DATABASE_URL: database.url, AMQP_URL: testAmqpUrl(),
     AMQP_PREFIX: amqpPrefix, RABBITMQ_MANAGEMENT_URL: testRabbitMqManagementUrl(), RATE_LIMIT_KEY_PREFIX: `${keyPrefix}rl`, LOG_LEVEL: 'warn', ...env,
   });

@@ -3,12 +3,11 @@ import {
 } from '@hubspoke/kit';
 import {
   createTestDatabase, createTestKeys, deleteTestTopology, eventually, signTestToken, testAmqpUrl, testRabbitMqManagementUrl, testRedisUrl,
-  uniquePrefix, TEST_AUDIENCE, TEST_ISSUER, type TestDatabase, type TestKeys,
+  uniquePrefix, TEST_AUDIENCE, TEST_ISSUER, type TestDatabase, type TestKeys, testRegistryKey, TEST_REGISTRY_MASTER_KEY
 } from '@hubspoke/kit/testing';
 import { loadConfig, type HubConfig } from '../../src/config.js';
 import { hubService, type HubDomain } from '../../src/service.js';
 import { createRecorder, loadTaskSpokeConfig, taskSpoke, type Recorder, type TaskSpokeConfig } from '../fixtures/task-spoke.js';
-import { REGISTRY_SECRET } from './spokes.js';
 
 export type Hub = RunningService<HubConfig, HubDomain>;
 export type Spoke = RunningService<TaskSpokeConfig, undefined>;
@@ -43,7 +42,7 @@ export async function jobsWorld({ label, amqpUrl = testAmqpUrl(), logLevel = 'si
   const startSpoke = async (options: { prefetch?: number } = {}): Promise<Spoke> => {
     const config = loadTaskSpokeConfig({
       DATABASE_URL: spokeDb.url, AMQP_URL: amqpUrl, AMQP_PREFIX: prefix, REDIS_URL: testRedisUrl(), REGISTRY_KEY_PREFIX: `${prefix}:`,
-      REGISTRY_SECRET, DRAIN_DELAY_MS: '0',
+      REGISTRY_KEY: testRegistryKey('tasker'), DRAIN_DELAY_MS: '0',
     });
     const spoke = await startService(taskSpoke(config, recorder, options), {
       port: 0, exit: () => undefined, logger: createLogger({ service: 'tasker', level: logLevel }),
@@ -81,7 +80,7 @@ export function startJobsHub(env: Record<string, string>, { verifier, logLevel =
 /** What a hub of this world reads from its environment (in-process or as a spawned process). */
 export function hubEnvFor({ prefix, databaseUrl, amqpUrl, extra = {} }: { prefix: string; databaseUrl: string; amqpUrl: string; extra?: Record<string, string> }) {
   return {
-    PORT: '3000', REDIS_URL: testRedisUrl(), REGISTRY_SECRET, REGISTRY_KEY_PREFIX: `${prefix}:`, REGISTRY_RESYNC_MS: '200',
+    PORT: '3000', REDIS_URL: testRedisUrl(), REGISTRY_MASTER_KEY: TEST_REGISTRY_MASTER_KEY, REGISTRY_KEY_PREFIX: `${prefix}:`, REGISTRY_RESYNC_MS: '200',
     RATE_LIMIT_KEY_PREFIX: `${prefix}:rl`, RATE_LIMIT_IP_MAX: '1000000', RATE_LIMIT_USER_MAX: '1000000',
     AUTH_JWKS_URL: 'http://127.0.0.1:9/unused', AUTH_ISSUER: TEST_ISSUER, AUTH_AUDIENCE: TEST_AUDIENCE,
     DATABASE_URL: databaseUrl, AMQP_URL: amqpUrl, AMQP_PREFIX: prefix, RABBITMQ_MANAGEMENT_URL: testRabbitMqManagementUrl(),

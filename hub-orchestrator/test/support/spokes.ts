@@ -1,7 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { eventually, spawnService, testRedisUrl, type ServiceProcess } from '@hubspoke/kit/testing';
+import { eventually, spawnService, testRedisUrl, type ServiceProcess, testRegistryKey } from '@hubspoke/kit/testing';
 
-export const REGISTRY_SECRET = 'hub-test-registry-secret-0123456789';
 const ENTRY = fileURLToPath(new URL('../fixtures/example-spoke.ts', import.meta.url));
 
 export interface SpokeOptions {
@@ -28,7 +27,7 @@ export interface Spoke {
 /** Starts the example spoke as its own process and resolves once it has registered. */
 export async function startSpoke({ keyPrefix, service, routePrefix = service, redisUrl = testRedisUrl(), env = {} }: SpokeOptions): Promise<Spoke> {
   const child = spawnService(ENTRY, {
-    REDIS_URL: redisUrl, REGISTRY_SECRET, REGISTRY_KEY_PREFIX: keyPrefix, SERVICE: service, ROUTE_PREFIX: routePrefix, ...env,
+    REDIS_URL: redisUrl, REGISTRY_KEY: testRegistryKey(service), REGISTRY_KEY_PREFIX: keyPrefix, SERVICE: service, ROUTE_PREFIX: routePrefix, ...env,
   });
   const exitedEarly = child.exited.then((code) => Promise.reject(new Error(`${service} spoke exited with ${code} before it started`)));
   const started = await Promise.race([eventually(() => child.logs.find((line) => line.msg === 'example spoke started'), 20_000), exitedEarly])

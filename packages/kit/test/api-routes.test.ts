@@ -35,6 +35,31 @@ describe('apiRoutes', () => {
     expect(res.body.error.details.problems.map((p: { field: string }) => p.field)).toEqual(['id']);
   });
 
+  // Issue 17, finding 10: unknown keys used to come back verbatim, in the message and the details.
+  test('when the body has unknown keys with markup, control characters or great length, then the 400 names them only in a bounded, sanitised form', async () => {
+    const { app } = appAnswering({ id: ID, name: 'x' }, true);
+    const hostile = { '<script>alert(1)</script>': 1, 'line\nbreak\t': 2, ['k'.repeat(5_000)]: 3 };
+    const res = await request(app).post(`/items/${ID}`).send({ name: 'x', ...hostile });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details.problems).toEqual([
+      { field: '?script?alert?1???script?', problem: 'is not allowed' },
+      { field: 'line?break?', problem: 'is not allowed' },
+      { field: `${'k'.repeat(40)}…`, problem: 'is not allowed' },
+    ]);
+    const text = JSON.stringify(res.body);
+    for (const echoed of ['<script>', 'alert(1)', '\\n', '\\t', 'k'.repeat(41)]) expect(text).not.toContain(echoed);
+  });
+
+  test('when the body has hundreds of unknown keys, then the 400 names twenty problems and says how many more', async () => {
+    const { app } = appAnswering({ id: ID, name: 'x' }, true);
+    const many = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`extra${i}`, i]));
+    const res = await request(app).post(`/items/${ID}`).send({ name: 'x', ...many });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details.problems).toHaveLength(20);
+    expect(res.body.error.details.problems.at(-1)).toEqual({ field: 'body', problem: 'has 481 more problems' });
+    expect(res.body.error.message.length).toBeLessThan(1_000);
+  });
+
   test('when validation is on and a response does not match its schema, then it is a logged 500, never the bad body', async () => {
     const { app, lines } = appAnswering({ id: 'not-a-uuid' }, true);
     const res = await request(app).post(`/items/${ID}`).send({ name: 'x' });

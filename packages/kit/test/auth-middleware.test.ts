@@ -40,7 +40,7 @@ describe('authenticate', () => {
     const res = await request(app).get('/me').set('Authorization', authorization);
     expect(res.status).toBe(200);
     // A token without the email_verified claim (signed before it existed) reads as not verified.
-    expect(res.body).toEqual({ auth: { userId: 'user-1', role: 'user', emailVerified: false, token: authorization.slice('Bearer '.length) } });
+    expect(res.body).toEqual({ auth: { userId: 'user-1', role: 'user', emailVerified: false, tokenId: expect.any(String), issuedAt: expect.any(Number), token: authorization.slice('Bearer '.length) } });
   });
 
   test('when the token says email_verified: true, then req.auth says the email is verified', async () => {

@@ -17,14 +17,14 @@ const encodePart = (value: object) => base64url.encode(JSON.stringify(value));
 
 function unsignedClaims() {
   const now = Math.floor(Date.now() / 1000);
-  return { sub: 'user-1', role: 'admin', iss: TEST_ISSUER, aud: TEST_AUDIENCE, iat: now, exp: now + 300 };
+  return { sub: 'user-1', role: 'admin', iss: TEST_ISSUER, aud: TEST_AUDIENCE, iat: now, exp: now + 300, jti: 'token-1' };
 }
 
 describe('createTokenVerifier', () => {
   test('when the token is valid, then it resolves the user id, role and claims', async () => {
     const token = await signTestToken(keys, { sub: 'user-1', role: 'admin' });
     await expect(verifier.verify(token)).resolves.toMatchObject({
-      userId: 'user-1', role: 'admin', claims: { iss: TEST_ISSUER, aud: TEST_AUDIENCE, sub: 'user-1', role: 'admin' },
+      userId: 'user-1', role: 'admin', tokenId: expect.any(String), issuedAt: expect.any(Number), claims: { iss: TEST_ISSUER, aud: TEST_AUDIENCE, sub: 'user-1', role: 'admin' },
     });
   });
 
@@ -81,6 +81,17 @@ describe('createTokenVerifier', () => {
 
   test('when the token is not yet valid, then it is rejected with 401', async () => {
     await expect(verifier.verify(await signTestToken(keys, { sub: 'u', role: 'user', notBefore: 120 }))).rejects.toEqual(invalid);
+  });
+
+  test('when the token claims to be issued in the future beyond the clock tolerance, then it is rejected with 401', async () => {
+    await expect(verifier.verify(await signTestToken(keys, { sub: 'user-1', role: 'user', issuedAt: 3600 }))).rejects.toEqual(invalid);
+    await expect(verifier.verify(await signTestToken(keys, { sub: 'user-1', role: 'user', issuedAt: 60 }))).rejects.toEqual(invalid);
+    await expect(verifier.verify(await signTestToken(keys, { sub: 'user-1', role: 'user', issuedAt: 3 }))).resolves.toMatchObject({ userId: 'user-1' });
+  });
+
+  test('when the token has no iat or no jti, then it is rejected with 401: revocation needs both', async () => {
+    await expect(verifier.verify(await signTestToken(keys, { sub: 'user-1', role: 'user', issuedAt: null }))).rejects.toEqual(invalid);
+    await expect(verifier.verify(await signTestToken(keys, { sub: 'user-1', role: 'user', tokenId: null }))).rejects.toEqual(invalid);
   });
 
   test('when the token has no exp claim, then it is rejected with 401', async () => {

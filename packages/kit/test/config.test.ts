@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigError, envReader } from '../src/config.js';
+import { readRegistrationEnv, readRegistryMasterKey } from '../src/service/service-env.js';
 
 function load(env: NodeJS.ProcessEnv) {
   const read = envReader(env);
@@ -50,5 +51,42 @@ describe('envReader', () => {
 
   test('when a secret is too short, then it is refused', () => {
     expect(() => load({ ...VALID, REGISTRY_SECRET: 'short' })).toThrow('REGISTRY_SECRET is shorter than 16 characters');
+  });
+});
+
+describe('registry credentials in the environment', () => {
+  const spoke = (env: NodeJS.ProcessEnv) => {
+    const read = envReader(env);
+    const config = readRegistrationEnv(read);
+    read.assertValid('spoke');
+    return config;
+  };
+  const hub = (env: NodeJS.ProcessEnv) => {
+    const read = envReader(env);
+    const masterKey = readRegistryMasterKey(read);
+    read.assertValid('hub');
+    return masterKey;
+  };
+  const REDIS_URL = 'redis://redis:6379';
+
+  test('when a spoke has its own REGISTRY_KEY, then it signs with it', () => {
+    expect(spoke({ REDIS_URL, REGISTRY_KEY: 'a-derived-registry-key-0123' })).toMatchObject({ registryKey: 'a-derived-registry-key-0123' });
+  });
+
+  test('when a spoke or the hub still sets the retired REGISTRY_SECRET, then the start fails naming it and how to derive a key', () => {
+    expect(() => spoke({ REDIS_URL, REGISTRY_SECRET: 'the-old-shared-secret-0123', REGISTRY_KEY: 'a-derived-registry-key-0123' }))
+      .toThrow(/REGISTRY_SECRET is no longer used: each service signs with its own REGISTRY_KEY; derive it with `npm run registry:key -- <service>`/);
+    expect(() => hub({ REGISTRY_SECRET: 'the-old-shared-secret-0123', REGISTRY_MASTER_KEY: 'm'.repeat(40) }))
+      .toThrow(/REGISTRY_SECRET is no longer used: the hub verifies each service with a key derived from REGISTRY_MASTER_KEY/);
+  });
+
+  test('when a spoke has no REGISTRY_KEY, then the start says how to derive one', () => {
+    expect(() => spoke({ REDIS_URL })).toThrow('REGISTRY_KEY is missing: derive it with `npm run registry:key -- <service>`');
+  });
+
+  test('when the hub master key is shorter than 32 characters or a production placeholder, then it is refused', () => {
+    expect(() => hub({ REGISTRY_MASTER_KEY: 'too-short-master' })).toThrow('REGISTRY_MASTER_KEY is shorter than 32 characters');
+    expect(() => hub({ REGISTRY_MASTER_KEY: 'changeme-registry-master-key-0123456789', HUBSPOKE_PRODUCTION: 'true' }))
+      .toThrow('REGISTRY_MASTER_KEY still holds a changeme- placeholder');
   });
 });

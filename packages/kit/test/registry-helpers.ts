@@ -3,7 +3,6 @@ import { captureLogs } from '../src/testing/log-capture.js';
 import { eventually as pollUntil } from '../src/testing/process.js';
 import type { RegisterInstanceOptions } from '../src/registry/client.js';
 
-export const SECRET = 'registry-test-secret-0123456789';
 
 /** The kit's `eventually`, failing with `what` in the message so a timeout says which condition. */
 export async function eventually<T>(what: string, probe: () => T | Promise<T>, { timeoutMs = 10_000, intervalMs = 25 } = {}): Promise<NonNullable<T>> {

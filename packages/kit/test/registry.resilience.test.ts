@@ -5,7 +5,8 @@ import { registryKeys } from '../src/registry/keys.js';
 import { createRegistryReader, type RegistryReader } from '../src/registry/reader.js';
 import { uniquePrefix } from '../src/testing/env.js';
 import { startPrivateRedis, type PrivateRedis } from '../src/testing/private-redis.js';
-import { debugLogger, eventually, SECRET, spokeFields } from './registry-helpers.js';
+import { testRegistryKey, TEST_REGISTRY_MASTER_KEY } from '../src/testing/registry-keys.js';
+import { debugLogger, eventually, spokeFields } from './registry-helpers.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -25,14 +26,14 @@ async function privateRedis(): Promise<PrivateRedis> {
 }
 
 function reader(redisUrl: string, keyPrefix: string, now?: () => number): RegistryReader {
-  const created = createRegistryReader({ redisUrl, keyPrefix, secret: SECRET, logger: debugLogger().logger, resyncMs: 500, now });
+  const created = createRegistryReader({ redisUrl, keyPrefix, masterKey: TEST_REGISTRY_MASTER_KEY, logger: debugLogger().logger, resyncMs: 500, now });
   cleanups.unshift(() => created.close());
   return created;
 }
 
 async function register(redisUrl: string, keyPrefix: string) {
   const { logger, lines } = debugLogger();
-  const registration: Registration = await registerInstance({ redis: redisUrl, keyPrefix, secret: SECRET, logger, ttlMs: 3000, heartbeatMs: 500, ...spokeFields() });
+  const registration: Registration = await registerInstance({ redis: redisUrl, keyPrefix, key: testRegistryKey('users'), logger, ttlMs: 3000, heartbeatMs: 500, ...spokeFields() });
   cleanups.unshift(() => registration.stop());
   return { registration, lines };
 }

@@ -6,7 +6,8 @@ import { createRegistryReader, type RegistryReader } from '../src/registry/reade
 import { signRecord } from '../src/registry/signing.js';
 import type { InstanceRecord } from '../src/registry/types.js';
 import { testRedisUrl, uniquePrefix } from '../src/testing/env.js';
-import { debugLogger, eventually, SECRET, spokeFields } from './registry-helpers.js';
+import { testRegistryKey, TEST_REGISTRY_MASTER_KEY } from '../src/testing/registry-keys.js';
+import { debugLogger, eventually, spokeFields } from './registry-helpers.js';
 
 const redis = new Redis(testRedisUrl());
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -17,7 +18,7 @@ afterAll(() => redis.quit());
 
 async function startReader(keyPrefix: string, resyncMs = 2000) {
   const { logger, lines } = debugLogger();
-  const reader = createRegistryReader({ redisUrl: testRedisUrl(), keyPrefix, secret: SECRET, logger, resyncMs });
+  const reader = createRegistryReader({ redisUrl: testRedisUrl(), keyPrefix, masterKey: TEST_REGISTRY_MASTER_KEY, logger, resyncMs });
   cleanups.push(() => reader.close());
   await reader.start();
   return { reader, lines };
@@ -27,7 +28,7 @@ async function register(keyPrefix: string, overrides: Partial<RegisterInstanceOp
   const registration = await registerInstance({
     redis: testRedisUrl(),
     keyPrefix,
-    secret: SECRET,
+    key: testRegistryKey(overrides.service ?? 'users'),
     logger: debugLogger().logger,
     ...spokeFields(),
     ...overrides,
@@ -139,7 +140,7 @@ describe('registry: register, drain, deregister', () => {
     const tx = redis.multi();
     for (let i = 0; i < 1200; i++) {
       const key = keys.instance('users', `bulk-${i}`);
-      tx.set(key, signRecord(recordFor(`bulk-${i}`), SECRET), 'PX', 30_000).zadd(keys.index, Date.now() + 30_000, key);
+      tx.set(key, signRecord(recordFor(`bulk-${i}`), testRegistryKey('users')), 'PX', 30_000).zadd(keys.index, Date.now() + 30_000, key);
     }
     await tx.exec();
     const { reader } = await startReader(prefix);
@@ -162,10 +163,10 @@ describe('registry: records the hub must not trust', () => {
     expect(lines).toContainEqual(expect.objectContaining({ level: 'debug', msg: 'registry: ignored record', reason: 'unsigned' }));
   });
 
-  test('when a spoke registers with the wrong secret, then the reader ignores it', async () => {
+  test('when a spoke registers with a key not derived from the master key, then the reader ignores it', async () => {
     const prefix = `${uniquePrefix('reg')}:`;
     const { reader } = await startReader(prefix);
-    const rogue = await register(prefix, { secret: 'not-the-registry-secret-at-all' });
+    const rogue = await register(prefix, { key: 'not-a-registry-key-derived-from-the-master' });
     await eventually('counted as a bad signature', () => reader.state().rejected['bad-signature'] > 0);
     expect(find(reader, rogue.instanceId)).toBeUndefined();
   });
@@ -174,7 +175,7 @@ describe('registry: records the hub must not trust', () => {
     const prefix = `${uniquePrefix('reg')}:`;
     const { reader } = await startReader(prefix);
     const honest = await register(prefix);
-    const signed = JSON.parse(signRecord(recordFor('tampered-1'), SECRET)) as { payload: string };
+    const signed = JSON.parse(signRecord(recordFor('tampered-1'), testRegistryKey('users'))) as { payload: string };
     signed.payload = signed.payload.replace('10.0.0.7', '203.0.113.66');
     await plant(prefix, 'tampered-1', JSON.stringify(signed));
     await eventually('counted as a bad signature', () => reader.state().rejected['bad-signature'] > 0);
@@ -192,7 +193,7 @@ describe('registry: records the hub must not trust', () => {
   test('when a validly signed record is copied under another instance key, then the reader ignores the copy', async () => {
     const prefix = `${uniquePrefix('reg')}:`;
     const { reader } = await startReader(prefix);
-    await plant(prefix, 'copy-of-a', signRecord(recordFor('original-a'), SECRET));
+    await plant(prefix, 'copy-of-a', signRecord(recordFor('original-a'), testRegistryKey('users')));
     await eventually('counted as malformed', () => reader.state().rejected.malformed > 0);
     expect(reader.instances()).toEqual([]);
   });
@@ -200,7 +201,7 @@ describe('registry: records the hub must not trust', () => {
   test('when a signed record is replayed after its heartbeat plus ttl, then the reader ignores it as expired', async () => {
     const prefix = `${uniquePrefix('reg')}:`;
     const { reader } = await startReader(prefix);
-    await plant(prefix, 'stale-1', signRecord({ ...recordFor('stale-1'), heartbeatAt: Date.now() - 60_000, ttlMs: 10_000 }, SECRET));
+    await plant(prefix, 'stale-1', signRecord({ ...recordFor('stale-1'), heartbeatAt: Date.now() - 60_000, ttlMs: 10_000 }, testRegistryKey('users')));
     await eventually('counted as expired', () => reader.state().rejected.expired > 0);
     expect(reader.instances()).toEqual([]);
   });

@@ -3,11 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger, createRegistryReader, type RegistryReader } from '../src/index.js';
 import {
-  createTestDatabase, eventually, freePort, spawnService, testRedisUrl, uniquePrefix, type ServiceProcess, type TestDatabase,
+  createTestDatabase, eventually, freePort, spawnService, testRedisUrl, testRegistryKey, uniquePrefix, TEST_REGISTRY_MASTER_KEY, type ServiceProcess, type TestDatabase,
 } from '../src/testing/index.js';
 
 const ENTRY = fileURLToPath(new URL('./fixtures/example-service/main.ts', import.meta.url));
-const SECRET = 'example-registry-secret-0123456789';
 const DRAIN_DELAY_MS = 1500;
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
@@ -31,10 +30,10 @@ beforeAll(async () => {
   database = await createTestDatabase('example');
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  reader = createRegistryReader({ redisUrl: testRedisUrl(), keyPrefix: prefix, secret: SECRET, logger: createLogger({ service: 'test', level: 'silent' }) });
+  reader = createRegistryReader({ redisUrl: testRedisUrl(), keyPrefix: prefix, masterKey: TEST_REGISTRY_MASTER_KEY, logger: createLogger({ service: 'test', level: 'silent' }) });
   await reader.start();
   service = spawnService(ENTRY, {
-    PORT: String(port), PUBLIC_URL: base, DATABASE_URL: database.url, REDIS_URL: testRedisUrl(), REGISTRY_SECRET: SECRET,
+    PORT: String(port), PUBLIC_URL: base, DATABASE_URL: database.url, REDIS_URL: testRedisUrl(), REGISTRY_KEY: testRegistryKey('example'),
     REGISTRY_KEY_PREFIX: prefix, DRAIN_DELAY_MS: String(DRAIN_DELAY_MS), SHUTDOWN_TIMEOUT_MS: '15s', LOG_LEVEL: 'info',
   });
   await eventually(async () => (await get('/ready')).status === 200, 30_000);

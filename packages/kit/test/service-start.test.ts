@@ -10,7 +10,7 @@ import {
 } from '../src/index.js';
 import {
   captureLogs, createTestDatabase, createTestKeys, deleteTestTopology, signTestToken, spawnService, TEST_AUDIENCE, TEST_ISSUER, testAmqpUrl,
-  testPostgresUrl, testRedisUrl, uniquePrefix, type TestDatabase,
+  testPostgresUrl, testRedisUrl, testRegistryKey, uniquePrefix, type TestDatabase,
 } from '../src/testing/index.js';
 
 const EXAMPLE_MAIN = fileURLToPath(new URL('./fixtures/example-service/main.ts', import.meta.url));
@@ -27,7 +27,7 @@ type ProbeConfig = ReturnType<typeof loadConfig>;
 
 const config = () => loadConfig({
   DATABASE_URL: database.url, AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix, REDIS_URL: testRedisUrl(), REGISTRY_KEY_PREFIX: `${prefix}:`,
-  REGISTRY_SECRET: 'start-test-registry-secret-0123', AUTH_JWKS_URL: 'http://127.0.0.1:9/unused', DRAIN_DELAY_MS: '0',
+  REGISTRY_KEY: testRegistryKey('probe'), AUTH_JWKS_URL: 'http://127.0.0.1:9/unused', DRAIN_DELAY_MS: '0',
 });
 
 beforeAll(async () => {
@@ -109,12 +109,12 @@ describe('startService', () => {
 
 describe('runService', () => {
   test('when the configuration is invalid, then the process prints one line naming every problem and exits 1', async () => {
-    const service = spawnService(EXAMPLE_MAIN, { DATABASE_URL: '', REDIS_URL: 'not a url', REGISTRY_SECRET: '', PORT: '70000' });
+    const service = spawnService(EXAMPLE_MAIN, { DATABASE_URL: '', REDIS_URL: 'not a url', REGISTRY_KEY: '', PORT: '70000' });
     let stderr = '';
     service.child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     expect(await service.exited).toBe(1);
     expect(stderr.trim().split('\n')).toEqual([
-      expect.stringMatching(/^example: invalid configuration: .*PORT.*REDIS_URL is not a URL.*REGISTRY_SECRET is missing.*DATABASE_URL is missing/),
+      expect.stringMatching(/^example: invalid configuration: .*PORT.*REDIS_URL is not a URL.*REGISTRY_KEY is missing: derive it with `npm run registry:key -- <service>`.*DATABASE_URL is missing/),
     ]);
   });
 });

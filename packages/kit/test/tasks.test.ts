@@ -5,7 +5,7 @@ import {
   createEnvelope, createLogger, enqueueTasks, envReader, readAmqpEnv, readInstanceEnv, readPostgresEnv, rejectTask, serveTasks, startService,
   taskResultsConsumer, taskRoutingKey, tasksExchange, throttleTask, withTransaction, type Bus, type RunningService, type TaskPayload, type TaskResult,
 } from '../src/index.js';
-import { createTestDatabase, eventually, publishRaw, testAmqpUrl, testRedisUrl, type TestDatabase } from '../src/testing/index.js';
+import { createTestDatabase, eventually, publishRaw, testAmqpUrl, testRedisUrl, testRegistryKey, type TestDatabase } from '../src/testing/index.js';
 import { drainQueue, messagingFixture } from './messaging-support.js';
 
 /** Both ends of the task protocol: a dispatcher (outbox, results consumer) and a worker started with serveTasks. */
@@ -38,7 +38,7 @@ beforeAll(async () => {
     name: 'worker', version: '1.0.0',
     config: loadConfig({
       DATABASE_URL: workerDb.url, AMQP_URL: testAmqpUrl(), AMQP_PREFIX: fixture.prefix, REDIS_URL: testRedisUrl(), REGISTRY_KEY_PREFIX: `${fixture.prefix}:`,
-      REGISTRY_SECRET: 'tasks-test-registry-secret-0123', DRAIN_DELAY_MS: '0',
+      REGISTRY_KEY: testRegistryKey('worker'), DRAIN_DELAY_MS: '0',
     }),
     registration: { routePrefix: 'worker' },
     domain: () => undefined,

@@ -12,8 +12,8 @@ const SPOKE_SERVICE = /^spoke-/;
 
 /**
  * docker-compose.yml: the new spoke's service, a copy of the reference spoke's with its own directory,
- * port, image and database (its other variables are the reference spoke's own and are left out), and the
- * database password handed to Postgres for init-scripts.
+ * port, image, database and registry key (its other variables are the reference spoke's own and are left
+ * out), and the database password handed to Postgres for init-scripts.
  */
 export function addToComposeBase(source: string, names: SpokeNames, file: string): string {
   let text = addToComposeFile(source, names, file);
@@ -22,14 +22,18 @@ export function addToComposeBase(source: string, names: SpokeNames, file: string
   const service = ['services', names.composeService];
   const environment = doc.getIn([...service, 'environment'], true);
   const databaseUrl = doc.getIn([...service, 'environment', 'DATABASE_URL'], true) as Node | undefined;
-  if (!isMap(environment) || !databaseUrl) throw new Error(`${file}: ${REFERENCE_SERVICE} has no environment.DATABASE_URL to model ${names.composeService}'s on`);
+  const registryKey = doc.getIn([...service, 'environment', 'REGISTRY_KEY'], true) as Node | undefined;
+  if (!isMap(environment) || !databaseUrl || !registryKey) {
+    throw new Error(`${file}: ${REFERENCE_SERVICE} has no environment.DATABASE_URL and REGISTRY_KEY to model ${names.composeService}'s on`);
+  }
   const edits: TextEdit[] = [
     scalarEdit(text, doc.getIn([...service, 'build', 'args', 'SERVICE_PORT'], true) as Node, String(names.port), `${file}: build.args.SERVICE_PORT`),
     scalarEdit(text, databaseUrl, `postgres://${names.snake}:\${${names.passwordVariable}}@postgres:5432/${names.snake}`, `${file}: DATABASE_URL`),
+    scalarEdit(text, registryKey, `\${${names.registryKeyVariable}}`, `${file}: REGISTRY_KEY`),
   ];
   for (const pair of environment.items) {
     const key = isScalar(pair.key) ? pair.key.value : undefined;
-    if (key === '<<' || key === 'DATABASE_URL') continue;
+    if (key === '<<' || key === 'DATABASE_URL' || key === 'REGISTRY_KEY') continue;
     const [start, end] = pairLines(text, pair);
     edits.push({ start, end, text: '' });
   }

@@ -1,3 +1,4 @@
+import { deriveRegistryKey } from '../../../packages/kit/src/registry/credentials.js';
 import type { SpokeNames } from '../spoke-names.js';
 import { insertAfterLastLine } from './source-lines.js';
 
@@ -35,10 +36,19 @@ export function addServiceDatabase(source: string, names: SpokeNames, file: stri
   return insertAfterLastLine(source, /^create\s+\S+\s+\S+\s/, [`create ${names.snake} ${names.snake} "\${${variable}:?${variable} is missing}"`], file);
 }
 
-/** .env.example: the role's password, a placeholder production refuses, after the other database passwords. */
-export function addPasswordVariable(source: string, names: SpokeNames, file: string): string {
-  return insertAfterLastLine(source, /^[A-Z0-9_]+_DB_PASSWORD=/, [
+/**
+ * .env.example: the role's password, a placeholder production refuses, after the other database passwords;
+ * and the spoke's registry key, derived from the file's own REGISTRY_MASTER_KEY, after the other spokes' keys.
+ */
+export function addSpokeVariables(source: string, names: SpokeNames, file: string): string {
+  const master = /^REGISTRY_MASTER_KEY=(.+)$/m.exec(source)?.[1]?.trim();
+  if (!master) throw new Error(`${file}: no REGISTRY_MASTER_KEY to derive ${names.registryKeyVariable} from`);
+  const withPassword = insertAfterLastLine(source, /^[A-Z0-9_]+_DB_PASSWORD=/, [
     `# Role ${names.snake} of the ${names.name} spoke's database (init-scripts; on an existing volume: scripts/create-service-database.sh ${names.snake} ${names.snake}).`,
     `${names.passwordVariable}=changeme-${names.name}-db-password`,
+  ], file);
+  return insertAfterLastLine(withPassword, /^[A-Z0-9_]+_REGISTRY_KEY=/, [
+    `# Registry key of the ${names.name} spoke, derived from REGISTRY_MASTER_KEY: \`npm run registry:key -- ${names.name}\`.`,
+    `${names.registryKeyVariable}=${deriveRegistryKey(master, names.name)}`,
   ], file);
 }

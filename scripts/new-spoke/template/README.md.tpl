@@ -36,7 +36,7 @@ Migrations in `migrations/` run at start.
 
 `PORT` ({{port}}), `PUBLIC_URL` (optional: overrides the derived instance URL), `REGISTRY_ADVERTISE_SUBNET`
 (optional: the hub network CIDR to advertise an address in), `DATABASE_URL`, `REDIS_URL`, `AMQP_URL`,
-`AMQP_PREFIX` (''), `REGISTRY_SECRET` (secret), `REGISTRY_KEY_PREFIX` (''), `AUTH_JWKS_URL`,
+`AMQP_PREFIX` (''), `REGISTRY_KEY` (secret: this spoke's own registry key, `npm run registry:key`), `REGISTRY_KEY_PREFIX` (''), `AUTH_JWKS_URL`,
 `AUTH_ISSUER` (hubspoke-auth), `AUTH_AUDIENCE` (hubspoke), `DRAIN_DELAY_MS` (5000), `SHUTDOWN_TIMEOUT_MS`
 (30000), `LOG_LEVEL` (info), `VALIDATE_RESPONSES` (false: tests and staging set it to check every response against
 its schema).

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { addToComposeBase, addToComposeFile } from '../shared-files/compose-files.js';
-import { addPasswordVariable, addProjectReference, addServiceDatabase, addToDockerfile } from '../shared-files/text-files.js';
+import { deriveRegistryKey } from '../../../packages/kit/src/registry/credentials.js';
+import { addProjectReference, addServiceDatabase, addSpokeVariables, addToDockerfile } from '../shared-files/text-files.js';
 import { spokeNames } from '../spoke-names.js';
 
 // These files are edited by others too: the edits place the spoke by structure, whatever else changed.
@@ -25,6 +26,7 @@ services:
       <<: *service-env
       USER_ONLY_SETTING: "7"
       DATABASE_URL: postgres://users:\${USER_DB_PASSWORD}@postgres:5432/users
+      REGISTRY_KEY: \${USER_REGISTRY_KEY}
     depends_on:
       postgres: { condition: service_healthy }
 
@@ -41,7 +43,7 @@ describe('compose files', () => {
     expect(config.services['spoke-invoice']).toEqual({
       build: { context: '.', target: 'service', args: { SERVICE_DIR: 'spokes/invoice-service', SERVICE_PORT: '3005' } },
       image: 'hubspoke/invoice-service:${HUBSPOKE_VERSION:-dev}',
-      environment: { LOG_LEVEL: 'info', DATABASE_URL: 'postgres://invoice:${INVOICE_DB_PASSWORD}@postgres:5432/invoice' },
+      environment: { LOG_LEVEL: 'info', DATABASE_URL: 'postgres://invoice:${INVOICE_DB_PASSWORD}@postgres:5432/invoice', REGISTRY_KEY: '${INVOICE_REGISTRY_KEY}' },
       depends_on: { postgres: { condition: 'service_healthy' } },
     });
     expect(config.services.postgres!.environment).toEqual({ USER_DB_PASSWORD: '${USER_DB_PASSWORD}', INVOICE_DB_PASSWORD: '${INVOICE_DB_PASSWORD}', NEW_VARIABLE_SOMEONE_ADDED: 'x' });
@@ -110,7 +112,15 @@ describe('text files', () => {
   test('when init-scripts and .env.example gained lines after the databases, then the new ones land with the databases', () => {
     const init = 'create users users "${USER_DB_PASSWORD:?USER_DB_PASSWORD is missing}"\necho done\n';
     expect(addServiceDatabase(init, names, 'init')).toBe(`create users users "\${USER_DB_PASSWORD:?USER_DB_PASSWORD is missing}"\ncreate invoice invoice "\${INVOICE_DB_PASSWORD:?INVOICE_DB_PASSWORD is missing}"\necho done\n`);
-    const env = 'USER_DB_PASSWORD=changeme-user\nREDIS_PASSWORD=changeme-redis\n';
-    expect(addPasswordVariable(env, names, '.env.example')).toMatch(/^USER_DB_PASSWORD=changeme-user\n# .*\nINVOICE_DB_PASSWORD=changeme-invoice-db-password\nREDIS_PASSWORD=/);
+    const env = 'REGISTRY_MASTER_KEY=changeme-master-0123456789abcdef\nUSER_REGISTRY_KEY=k\nLOG_LEVEL=info\nUSER_DB_PASSWORD=changeme-user\nREDIS_PASSWORD=changeme-redis\n';
+    const edited = addSpokeVariables(env, names, '.env.example');
+    expect(edited).toMatch(/\nUSER_DB_PASSWORD=changeme-user\n# .*\nINVOICE_DB_PASSWORD=changeme-invoice-db-password\nREDIS_PASSWORD=/);
+    // Its own registry key, derived from the file's master key as `npm run registry:key -- invoice` would.
+    const key = deriveRegistryKey('changeme-master-0123456789abcdef', 'invoice');
+    expect(edited).toContain(`USER_REGISTRY_KEY=k\n# Registry key of the invoice spoke, derived from REGISTRY_MASTER_KEY: \`npm run registry:key -- invoice\`.\nINVOICE_REGISTRY_KEY=${key}\nLOG_LEVEL=`);
+  });
+
+  test('when .env.example has no REGISTRY_MASTER_KEY, then the edit refuses rather than invent a key', () => {
+    expect(() => addSpokeVariables('USER_DB_PASSWORD=x\nUSER_REGISTRY_KEY=k\n', names, '.env.example')).toThrow(/no REGISTRY_MASTER_KEY to derive INVOICE_REGISTRY_KEY/);
   });
 });

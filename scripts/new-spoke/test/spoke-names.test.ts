@@ -6,6 +6,7 @@ describe('spoke names', () => {
     expect(spokeNames('order-history', 'orders', 3003)).toEqual({
       name: 'order-history', camel: 'orderHistory', Pascal: 'OrderHistory', CONST: 'ORDER_HISTORY', snake: 'order_history',
       prefix: 'orders', port: 3003, dir: 'spokes/order-history-service', composeService: 'spoke-order-history', passwordVariable: 'ORDER_HISTORY_DB_PASSWORD',
+      registryKeyVariable: 'ORDER_HISTORY_REGISTRY_KEY',
     });
   });
 

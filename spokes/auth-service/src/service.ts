@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { AppContext, ServiceContext, ServiceDefinition } from '@hubspoke/kit';
+import { createRevocationWriter, type AppContext, type ServiceContext, type ServiceDefinition } from '@hubspoke/kit';
 import { createApp } from './app.js';
 import type { AuthConfig } from './config.js';
 import { userDeletedConsumer } from './consumers/user-deleted-consumer.js';
@@ -29,12 +29,19 @@ export function authService(config: AuthConfig): ServiceDefinition<AuthConfig, A
   };
 }
 
-/** The key ring (shared by replicas through the database), the first admin, hourly pruning, and deferred emails drained at stop. */
+/**
+ * The key ring (shared by replicas through the database), the revocation writer (the hub reads what it
+ * writes, in the Redis namespace they share), the first admin, hourly pruning, and deferred emails drained at stop.
+ */
 async function startAuthDomain({ config, db, logger, metrics, onStop }: ServiceContext<AuthConfig>) {
   const keys = await loadKeyRing(config, db, logger);
   onStop('signing key reload', () => keys.stop());
+  const revocations = createRevocationWriter({
+    redisUrl: config.redisUrl, keyPrefix: config.registryKeyPrefix, accessTokenTtlMs: config.tokens.accessTokenTtlMs, logger,
+  });
+  onStop('revocation writer', () => revocations.close());
   const passwords = await createPasswordHasher(config.argon2);
-  const domain = { keys, ...createAuthDomain({ config, db, keys, passwords, metrics, logger }) };
+  const domain = { keys, revocations, ...createAuthDomain({ config, db, keys, passwords, metrics, revocations, logger }) };
   onStop('deferred account emails', () => domain.background.drain());
   if (config.admin) await ensureFirstAdmin({ db, passwords, logger }, config.admin);
   const prune = setInterval(() => {

@@ -3,7 +3,7 @@ import { loadConfig } from '../src/config.js';
 
 const BASE = {
   DATABASE_URL: 'postgres://auth@db/auth', REDIS_URL: 'redis://redis:6379', AMQP_URL: 'amqp://mq:5672',
-  REGISTRY_SECRET: 'a-registry-secret-0123456789', AUTH_KEY_ENCRYPTION_KEY: 'a-key-encryption-key-0123456789abcdef',
+  REGISTRY_KEY: 'a-registry-key-0123456789', AUTH_KEY_ENCRYPTION_KEY: 'a-key-encryption-key-0123456789abcdef',
 };
 
 describe('auth configuration', () => {
@@ -20,7 +20,7 @@ describe('auth configuration', () => {
   test('when variables are missing or malformed, then one error names every one of them', () => {
     expect(() => loadConfig({ ...BASE, DRAIN_DELAY_MS: '30s' })).toThrow(/DRAIN_DELAY_MS must be shorter than SHUTDOWN_TIMEOUT_MS/);
     expect(() => loadConfig({ REDIS_URL: 'not a url', ARGON2_MEMORY_KIB: 'lots', AUTH_SIGNING_KEYS: 'not base64!' })).toThrow(
-      /auth: invalid configuration: .*REDIS_URL is not a URL.*REGISTRY_SECRET is missing.*DATABASE_URL is missing.*AMQP_URL is missing.*ARGON2_MEMORY_KIB.*AUTH_SIGNING_KEYS is not base64/);
+      /auth: invalid configuration: .*REDIS_URL is not a URL.*REGISTRY_KEY is missing.*DATABASE_URL is missing.*AMQP_URL is missing.*ARGON2_MEMORY_KIB.*AUTH_SIGNING_KEYS is not base64/);
   });
 
   test('when the first admin is half configured, or keeps the placeholder password anywhere but a loopback-only gateway, then the start is refused', () => {

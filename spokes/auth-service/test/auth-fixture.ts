@@ -3,7 +3,7 @@ import request from 'supertest';
 import {
   createJwksKeySource, createLogger, createTokenVerifier, declareEventsExchange, JWKS_PATH, startService, type Envelope,
 } from '@hubspoke/kit';
-import { captureLogs, createTestDatabase, deleteTestTopology, eventually, testAmqpUrl, testRedisUrl, uniquePrefix } from '@hubspoke/kit/testing';
+import { captureLogs, createTestDatabase, deleteTestTopology, eventually, testAmqpUrl, testRedisUrl, uniquePrefix, testRegistryKey } from '@hubspoke/kit/testing';
 import { loadConfig } from '../src/config.js';
 import { authService } from '../src/service.js';
 
@@ -12,7 +12,7 @@ export const PASSWORD = 'correct horse battery staple';
 /** What every test config shares: cheap argon2 (the OWASP cost is the production default, not a test need). */
 export const TEST_ENV: NodeJS.ProcessEnv = {
   REDIS_URL: testRedisUrl(),
-  REGISTRY_SECRET: 'auth-test-registry-secret-0123456789',
+  REGISTRY_KEY: testRegistryKey('auth'),
   AUTH_KEY_ENCRYPTION_KEY: 'auth-test-key-encryption-key-0123456789',
   ARGON2_MEMORY_KIB: '1024',
   ARGON2_TIME_COST: '1',

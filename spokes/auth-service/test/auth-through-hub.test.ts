@@ -4,11 +4,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import {
-  ACCESS_TOKEN_TYPE, closeServer, createJwksKeySource, createMetrics, createLogger, createRegistryReader, createTokenVerifier, JWKS_PATH, listen,
-  serverPort, type Envelope, type RegistryReader,
+  ACCESS_TOKEN_TYPE, closeServer, createEnvelope, createJwksKeySource, createMetrics, createLogger, createRegistryReader, createTokenVerifier,
+  eventsExchange, JWKS_PATH, listen, runWithContext, serverPort, type Envelope, type RegistryReader,
 } from '@hubspoke/kit';
 import {
-  createTestDatabase, deleteTestTopology, eventually, freePort, spawnService, testAmqpUrl, testRedisUrl, uniquePrefix, type ServiceProcess, type TestDatabase,
+  createTestDatabase, deleteTestTopology, eventually, freePort, publishRaw, spawnService, testAmqpUrl, testRedisUrl, uniquePrefix, type ServiceProcess,
+  type TestDatabase, TEST_REGISTRY_MASTER_KEY,
 } from '@hubspoke/kit/testing';
 import { createApp as createHubApp } from '../../../hub-orchestrator/src/app.js';
 import { observeEvents, PASSWORD, TEST_ENV } from './auth-fixture.js';
@@ -43,7 +44,7 @@ beforeAll(async () => {
   observer = await observeEvents(prefix);
 
   replicas = await Promise.all([startReplica(), startReplica()]);
-  registry = createRegistryReader({ redisUrl: testRedisUrl(), keyPrefix: prefix, secret: TEST_ENV.REGISTRY_SECRET!, logger, resyncMs: 500 });
+  registry = createRegistryReader({ redisUrl: testRedisUrl(), keyPrefix: prefix, masterKey: TEST_REGISTRY_MASTER_KEY, logger, resyncMs: 500 });
   await registry.start();
   redis = new Redis(testRedisUrl(), { enableOfflineQueue: false, commandTimeout: 150, maxRetriesPerRequest: 1 });
   redis.on('error', () => undefined);
@@ -54,7 +55,7 @@ beforeAll(async () => {
     config: {
       trustedProxyHops: 0, upstreamTimeoutMs: 10_000, upstreamTimeoutByPrefix: {},
       breaker: { consecutiveFailures: 5, failureRatio: 0.5, minRequests: 20, windowMs: 10_000, coolDownMs: 5_000 },
-      rateLimit: { keyPrefix: `${prefix}:rl`, perIp: { limit: 100_000, windowMs: 60_000 }, perUser: { limit: 100_000, windowMs: 60_000 } },
+      rateLimit: { keyPrefix: `${prefix}:rl`, revocationKeyPrefix: prefix, perIp: { limit: 100_000, windowMs: 60_000 }, perUser: { limit: 100_000, windowMs: 60_000 } },
     },
     logger, metrics: createMetrics({ service: 'hub' }), lifecycle: { isDraining: () => false }, verifier, domain: { registry, redis },
   });
@@ -106,6 +107,8 @@ describe('the auth spoke through the hub, as two replicas started together', () 
     expect(registered.status).toBe(201);
     const login = await call('POST', '/api/auth/login', { email, password: PASSWORD });
     expect(login.status).toBe(200);
+    // The hub verifies the spoke's tokens with the spoke's JWKS: a user is authenticated but not an admin.
+    expect((await call('GET', '/api/hub/registry', undefined, login.body.accessToken)).status).toBe(403);
 
     const refreshed = await call('POST', '/api/auth/refresh', { refreshToken: login.body.refreshToken });
     expect(refreshed.status).toBe(200);
@@ -116,8 +119,8 @@ describe('the auth spoke through the hub, as two replicas started together', () 
     expect((await call('POST', '/api/auth/logout', { refreshToken: registered.body.refreshToken })).status).toBe(204);
     expect((await call('POST', '/api/auth/refresh', { refreshToken: registered.body.refreshToken })).status).toBe(401);
 
-    // The hub verifies the spoke's tokens with the spoke's JWKS: a user is authenticated but not an admin.
-    expect((await call('GET', '/api/hub/registry', undefined, refreshedAgain.body.accessToken)).status).toBe(403);
+    // The reuse revoked the family at once, access tokens included: the one it last issued is refused.
+    expect((await call('GET', '/api/hub/registry', undefined, refreshedAgain.body.accessToken)).body.error.code).toBe('AUTH.TOKEN_REVOKED');
     const admin = await call('POST', '/api/auth/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
     expect([admin.status, admin.body.user.role]).toEqual([200, 'admin']);
     const view = await call('GET', '/api/hub/registry', undefined, admin.body.accessToken);
@@ -163,6 +166,43 @@ describe('the auth spoke through the hub, as two replicas started together', () 
     expect(docs.status).toBe(200);
     expect(docs.headers.get('content-security-policy')).toMatch(/^default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline';.*frame-ancestors 'none'/);
     expect(docs.headers.get('x-frame-options')).toBe('DENY');
+  });
+
+  // Issue 17, finding 7: logout and account deletion used to leave access tokens valid until they expired.
+  let bystander: string;
+  test('when a user logs out, then every access token of that session gets 401 at the hub at once, while their other session and other users are unaffected', async () => {
+    const registered = await call('POST', '/api/auth/register', { email: `bye-${prefix}@example.com`, password: PASSWORD, name: 'Bye' });
+    const otherSession = await call('POST', '/api/auth/login', { email: `bye-${prefix}@example.com`, password: PASSWORD });
+    const rotated = await call('POST', '/api/auth/refresh', { refreshToken: registered.body.refreshToken });
+    bystander = (await call('POST', '/api/auth/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).body.accessToken as string;
+    const session = [registered.body.accessToken as string, rotated.body.accessToken as string];
+    // Authenticated, not an admin: 403 from the hub's own route, where a revoked token is 401.
+    for (const token of [...session, otherSession.body.accessToken]) expect((await call('GET', '/api/hub/registry', undefined, token)).status).toBe(403);
+
+    expect((await call('POST', '/api/auth/logout', { refreshToken: rotated.body.refreshToken })).status).toBe(204);
+    for (const token of session) {
+      const res = await call('GET', '/api/hub/registry', undefined, token);
+      expect([res.status, res.body.error.code, res.headers.get('www-authenticate')]).toEqual([401, 'AUTH.TOKEN_REVOKED', 'Bearer error="invalid_token"']);
+    }
+    expect((await call('GET', '/api/hub/registry', undefined, otherSession.body.accessToken)).status).toBe(403);
+    expect((await call('GET', '/api/hub/registry', undefined, bystander)).status).toBe(200);
+    // A stale token left in a client never locks it out of a public route: the hub drops it and the spoke answers.
+    const stale = await call('POST', '/api/auth/refresh', { refreshToken: rotated.body.refreshToken }, session[0]);
+    expect([stale.status, stale.body.error.code]).toEqual([401, 'AUTH.REFRESH_INVALID']);
+  });
+
+  test('when an account is deleted, then every access token of that user gets 401 at the hub, other users unaffected', async () => {
+    const email = `gone-${prefix}@example.com`;
+    const registered = await call('POST', '/api/auth/register', { email, password: PASSWORD, name: 'Gone' });
+    const again = await call('POST', '/api/auth/login', { email, password: PASSWORD });
+    const tokens = [registered.body.accessToken as string, again.body.accessToken as string];
+    for (const token of tokens) expect((await call('GET', '/api/hub/registry', undefined, token)).status).toBe(403);
+
+    const deleted = runWithContext({ requestId: `delete-${prefix}` }, () => createEnvelope({ source: 'user', type: 'user.deleted', version: 1, payload: { userId: registered.body.user.id } }));
+    await publishRaw(eventsExchange(prefix), 'user.deleted.v1', Buffer.from(JSON.stringify(deleted)));
+    await eventually(async () => (await call('GET', '/api/hub/registry', undefined, tokens[0])).status === 401, 10_000);
+    for (const token of tokens) expect((await call('GET', '/api/hub/registry', undefined, token)).body.error.code).toBe('AUTH.TOKEN_REVOKED');
+    expect((await call('GET', '/api/hub/registry', undefined, bystander)).status).toBe(200);
   });
 
   test('when a replica is stopped with SIGTERM, then it deregisters and exits 0 while the other keeps serving', async () => {

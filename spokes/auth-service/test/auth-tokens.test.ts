@@ -1,4 +1,4 @@
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import request from 'supertest';
 import { SignJWT } from 'jose';
@@ -19,7 +19,7 @@ afterAll(async () => {
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const now = () => Math.floor(Date.now() / 1000);
-const claims = () => ({ sub: user.user.id, role: 'user', iss: fx.config.tokens.issuer, aud: fx.config.tokens.audience, iat: now(), exp: now() + 300 });
+const claims = () => ({ sub: user.user.id, role: 'user', iss: fx.config.tokens.issuer, aud: fx.config.tokens.audience, iat: now(), exp: now() + 300, jti: randomUUID() });
 
 /** Signs with the spoke's own current key, so only the claim or header under test is wrong. */
 function signWithSpokeKey(payload: Record<string, unknown>, header: Record<string, unknown> = {}) {

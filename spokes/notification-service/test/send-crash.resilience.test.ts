@@ -5,7 +5,7 @@ import { NotificationFailedV1, NotificationSentV1, UserRegisteredV1 } from '@hub
 import { connectBus, createEvent, createLogger, createPool, type Bus, type Envelope, type Pool } from '@hubspoke/kit';
 import {
   createTestDatabase, deleteTestTopology, eventually, freePort, spawnService, TEST_AUDIENCE, TEST_ISSUER, testAmqpUrl, testRedisUrl, uniquePrefix,
-  type ServiceProcess, type TestDatabase,
+  type ServiceProcess, type TestDatabase, testRegistryKey
 } from '@hubspoke/kit/testing';
 import { startSmtpCatcher, type SmtpCatcher } from './support/smtp-catcher.js';
 
@@ -29,7 +29,7 @@ const held = new Promise<void>((resolve) => (release = resolve));
 function startSpoke(): ServiceProcess {
   return spawnService(ENTRY, {
     PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, DATABASE_URL: database.url, REDIS_URL: testRedisUrl(),
-    AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix, REGISTRY_SECRET: 'notification-resilience-registry-secret', REGISTRY_KEY_PREFIX: `${prefix}:`,
+    AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix, REGISTRY_KEY: testRegistryKey('notification'), REGISTRY_KEY_PREFIX: `${prefix}:`,
     AUTH_JWKS_URL: 'http://127.0.0.1:9/unused', AUTH_ISSUER: TEST_ISSUER, AUTH_AUDIENCE: TEST_AUDIENCE, DRAIN_DELAY_MS: '0', LOG_LEVEL: 'info',
     SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtp.port), SMTP_CONNECTION_TIMEOUT_MS: '200', SMTP_SOCKET_TIMEOUT_MS: '1000',
     WEBHOOK_TIMEOUT_MS: '1000', SEND_POLL_INTERVAL_MS: '50', SEND_LEASE_MS: String(LEASE_MS),

@@ -6,7 +6,6 @@ import {
   createTestDatabase, deleteTestTopology, eventually, metricValue, signTestToken, testAmqpUrl, TEST_AUDIENCE, TEST_ISSUER, type TestDatabase,
 } from '@hubspoke/kit/testing';
 import { allItems, hubEnvFor, jobsClient, spokeVisible, startJobsHub, type Hub } from '../../../hub-orchestrator/test/support/jobs-world.js';
-import { REGISTRY_SECRET } from '../../../hub-orchestrator/test/support/spokes.js';
 import { startNotificationHarness, type NotificationHarness } from './support/notification-harness.js';
 
 /**
@@ -23,7 +22,7 @@ let hubDb: TestDatabase;
 let hub: Hub;
 
 beforeAll(async () => {
-  h = await startNotificationHarness('notification_jobs', { env: { EMAIL_SENDS_PER_SECOND: String(EMAILS_PER_SECOND), REGISTRY_SECRET } });
+  h = await startNotificationHarness('notification_jobs', { env: { EMAIL_SENDS_PER_SECOND: String(EMAILS_PER_SECOND) } });
   hubDb = await createTestDatabase('notification_jobs_hub');
   const verifier = createTokenVerifier({ keys: createStaticKeySource(h.keys.jwks), issuer: TEST_ISSUER, audience: TEST_AUDIENCE });
   hub = await startJobsHub(hubEnvFor({ prefix: h.prefix, databaseUrl: hubDb.url, amqpUrl: testAmqpUrl() }), { verifier });

@@ -5,11 +5,12 @@ import { createProviders } from '../src/domain/providers/providers.js';
 import { ProviderError } from '../src/domain/providers/provider.js';
 import { webhookProvider } from '../src/domain/providers/webhook-provider.js';
 import { startWebhookReceiver } from './support/webhook-receiver.js';
+import { testRegistryKey } from '@hubspoke/kit/testing';
 
 const logger = createLogger({ service: 'notification', level: 'silent' });
 const message = { notificationId: '6f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f', channel: 'sms' as const, to: '+15550003333', subject: 's', text: 't', html: 'h' };
 const configWith = (env: Record<string, string>) => loadConfig({
-  DATABASE_URL: 'postgres://unused@127.0.0.1:9/x', AMQP_URL: 'amqp://127.0.0.1:9', REDIS_URL: 'redis://127.0.0.1:9', REGISTRY_SECRET: 'notification-test-registry-secret-0123456789',
+  DATABASE_URL: 'postgres://unused@127.0.0.1:9/x', AMQP_URL: 'amqp://127.0.0.1:9', REDIS_URL: 'redis://127.0.0.1:9', REGISTRY_KEY: testRegistryKey('notification'),
   AUTH_JWKS_URL: 'http://127.0.0.1:9/jwks', SMS_PROVIDER: 'webhook', SMS_WEBHOOK_SECRET: 'sms-webhook-secret-0123456789', ...env,
 });
 

@@ -3,7 +3,7 @@ import { loadConfig } from '../src/config.js';
 
 const REQUIRED = {
   DATABASE_URL: 'postgres://users:pw@postgres:5432/users', REDIS_URL: 'redis://redis:6379', AMQP_URL: 'amqp://rabbitmq:5672',
-  REGISTRY_SECRET: 'a-registry-secret-0123456789', AUTH_JWKS_URL: 'http://hub:3000/api/auth/.well-known/jwks.json',
+  REGISTRY_KEY: 'a-registry-key-0123456789', AUTH_JWKS_URL: 'http://hub:3000/api/auth/.well-known/jwks.json',
 };
 
 describe('loadConfig', () => {
@@ -20,7 +20,7 @@ describe('loadConfig', () => {
   });
 
   test('when production still has a placeholder secret, then the start is refused', () => {
-    expect(() => loadConfig({ ...REQUIRED, HUBSPOKE_PRODUCTION: 'true', REGISTRY_SECRET: 'changeme-registry-secret-0123456789' }))
-      .toThrow(/REGISTRY_SECRET still holds a changeme- placeholder/);
+    expect(() => loadConfig({ ...REQUIRED, HUBSPOKE_PRODUCTION: 'true', REGISTRY_KEY: 'changeme-registry-key-0123456789' }))
+      .toThrow(/REGISTRY_KEY still holds a changeme- placeholder/);
   });
 });

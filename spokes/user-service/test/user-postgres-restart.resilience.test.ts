@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { JWKS_PATH } from '@hubspoke/kit';
 import {
   createTestKeys, deleteTestTopology, eventually, freePort, spawnService, startPrivatePostgres, TEST_AUDIENCE, TEST_ISSUER,
-  testAmqpUrl, testRedisUrl, uniquePrefix, type PrivatePostgres, type ServiceProcess, type TestKeys,
+  testAmqpUrl, testRedisUrl, uniquePrefix, type PrivatePostgres, type ServiceProcess, type TestKeys, testRegistryKey
 } from '@hubspoke/kit/testing';
 import { tokenFor } from './support/tokens.js';
 
@@ -30,7 +30,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${port}`;
   service = spawnService(ENTRY, {
     PORT: String(port), PUBLIC_URL: base, DATABASE_URL: postgres.url, REDIS_URL: testRedisUrl(), AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix,
-    REGISTRY_SECRET: 'user-pg-restart-registry-secret', REGISTRY_KEY_PREFIX: prefix,
+    REGISTRY_KEY: testRegistryKey('user'), REGISTRY_KEY_PREFIX: prefix,
     AUTH_JWKS_URL: `http://127.0.0.1:${jwksPort}${JWKS_PATH}`, AUTH_ISSUER: TEST_ISSUER, AUTH_AUDIENCE: TEST_AUDIENCE,
     DRAIN_DELAY_MS: '100ms', SHUTDOWN_TIMEOUT_MS: '15s', LOG_LEVEL: 'info',
   });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { connectBus, createLogger, createPool, JWKS_PATH, type Bus, type Pool } from '@hubspoke/kit';
 import {
   createTestDatabase, createTestKeys, eventually, freePort, spawnService, startFaultProxy, TEST_AUDIENCE, TEST_ISSUER,
-  testAmqpUrl, testRedisUrl, uniquePrefix, type FaultProxy, type ServiceProcess, type TestDatabase, type TestKeys,
+  testAmqpUrl, testRedisUrl, uniquePrefix, type FaultProxy, type ServiceProcess, type TestDatabase, type TestKeys, testRegistryKey
 } from '@hubspoke/kit/testing';
 import { USER_REGISTERED_QUEUE } from '../src/consumers/user-registered-consumer.js';
 import { deleteTestTopology } from '@hubspoke/kit/testing';
@@ -51,7 +51,7 @@ beforeAll(async () => {
   service = spawnService(ENTRY, {
     PORT: String(port), PUBLIC_URL: base, DATABASE_URL: database.url, REDIS_URL: testRedisUrl(),
     AMQP_URL: proxy.url('amqp', `${decodeURIComponent(amqp.username)}:${decodeURIComponent(amqp.password)}`), AMQP_PREFIX: prefix,
-    REGISTRY_SECRET: 'user-resilience-registry-secret', REGISTRY_KEY_PREFIX: prefix,
+    REGISTRY_KEY: testRegistryKey('user'), REGISTRY_KEY_PREFIX: prefix,
     AUTH_JWKS_URL: `http://127.0.0.1:${jwksPort}${JWKS_PATH}`, AUTH_ISSUER: TEST_ISSUER, AUTH_AUDIENCE: TEST_AUDIENCE,
     DRAIN_DELAY_MS: '300ms', SHUTDOWN_TIMEOUT_MS: '15s', LOG_LEVEL: 'info',
   });

@@ -12,3 +12,6 @@ export const tokenExpired = (cause?: unknown) =>
 /** Not the token's fault: the key set could not be loaded, so the token can be neither accepted nor refused. */
 export const signingKeysUnavailable = () =>
   serviceUnavailable('AUTH.KEYS_UNAVAILABLE', 'Token signing keys are unavailable, try again shortly', 5);
+/** A token that verifies but was revoked (logout, account deleted): as final as an invalid one. */
+export const tokenRevoked = () =>
+  new AppError('AUTH.TOKEN_REVOKED', 'The access token has been revoked', 401, undefined, { headers: challenge('invalid_token') });

@@ -13,6 +13,9 @@ export interface RequestAuth {
   role: Role;
   /** Whether the account's email is verified (the token's `email_verified` claim). */
   emailVerified: boolean;
+  /** `jti` and `iat` (unix seconds), for revocation checks. */
+  tokenId: string;
+  issuedAt: number;
   /** Profile claims the auth spoke puts in the token, when it does. */
   email?: string;
   name?: string;
@@ -44,8 +47,8 @@ export function authenticate(verifier: TokenVerifier, { optional = false }: Auth
     if (header === undefined) return optional ? next() : next(tokenMissing());
     const token = BEARER.exec(header)?.[1];
     if (!token) return next(tokenInvalid(new Error('malformed Authorization header')));
-    verifier.verify(token).then(({ userId, role, emailVerified, email, name }) => {
-      req.auth = { userId, role, emailVerified, token, ...(email === undefined ? {} : { email }), ...(name === undefined ? {} : { name }) };
+    verifier.verify(token).then(({ userId, role, emailVerified, tokenId, issuedAt, email, name }) => {
+      req.auth = { userId, role, emailVerified, tokenId, issuedAt, token, ...(email === undefined ? {} : { email }), ...(name === undefined ? {} : { name }) };
       next();
     }, next);
   };

@@ -6,6 +6,9 @@
 /** JWT header `typ` of an access token (RFC 9068), so no other JWT the platform signs can pass as one. */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 
+/** Far above any access token the auth spoke signs: a longer bearer value is refused before it is decoded. */
+export const MAX_ACCESS_TOKEN_LENGTH = 8_192;
+
 /** Asymmetric algorithms only: verifiers hold public keys and can never mint tokens. */
 export const ACCESS_TOKEN_ALGORITHMS = ['ES256', 'EdDSA'] as const;
 

@@ -1,7 +1,7 @@
 import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import { tokenExpired, tokenInvalid } from './auth-errors.js';
 import type { KeySource } from './key-source.js';
-import { ACCESS_TOKEN_ALGORITHMS, ACCESS_TOKEN_TYPE, EMAIL_VERIFIED_CLAIM, isRole, ROLE_CLAIM, USER_ID_CLAIM, type Role } from './token-contract.js';
+import { ACCESS_TOKEN_ALGORITHMS, ACCESS_TOKEN_TYPE, EMAIL_VERIFIED_CLAIM, isRole, MAX_ACCESS_TOKEN_LENGTH, ROLE_CLAIM, USER_ID_CLAIM, type Role } from './token-contract.js';
 
 export interface TokenVerifierOptions {
   keys: KeySource;
@@ -17,6 +17,10 @@ export interface VerifiedToken {
   role: Role;
   /** The `email_verified` claim; false when it is missing or not `true`. */
   emailVerified: boolean;
+  /** `jti`: what a logout revokes. */
+  tokenId: string;
+  /** `iat`, unix seconds: what a user's "not before" is compared with. */
+  issuedAt: number;
   /** Profile claims, when the token carries them as strings. */
   email?: string;
   name?: string;
@@ -28,9 +32,8 @@ export interface TokenVerifier {
   verify(token: string): Promise<VerifiedToken>;
 }
 
-// Far above any access token we sign; stops a huge header from being base64-decoded and parsed.
-const MAX_TOKEN_LENGTH = 8_192;
 const MAX_KID_LENGTH = 256;
+const MAX_JTI_LENGTH = 128;
 
 export function createTokenVerifier({
   keys, issuer, audience, algorithms = ACCESS_TOKEN_ALGORITHMS, clockToleranceSec = 5,
@@ -56,9 +59,14 @@ export function createTokenVerifier({
       const role = claims[ROLE_CLAIM];
       if (typeof userId !== 'string' || !userId) throw tokenInvalid(new Error('no sub claim'));
       if (!isRole(role)) throw tokenInvalid(new Error('no valid role claim'));
-      const { email, name } = claims;
+      const { email, name, jti, iat } = claims;
+      // Checked here rather than as jose's requiredClaims, so an expired token is still told apart as expired.
+      if (typeof jti !== 'string' || !jti || jti.length > MAX_JTI_LENGTH) throw tokenInvalid(new Error('no usable jti claim'));
+      // jose checks `iat` is a number but accepts one in the future: a token "issued" later would outlive
+      // a revocation of everything its user held before.
+      if (typeof iat !== 'number' || iat > Date.now() / 1000 + clockToleranceSec) throw tokenInvalid(new Error('iat is in the future'));
       return {
-        userId, role, claims, emailVerified: claims[EMAIL_VERIFIED_CLAIM] === true,
+        userId, role, claims, emailVerified: claims[EMAIL_VERIFIED_CLAIM] === true, tokenId: jti, issuedAt: iat,
         ...(typeof email === 'string' ? { email } : {}),
         ...(typeof name === 'string' ? { name } : {}),
       };
@@ -70,7 +78,7 @@ export function createTokenVerifier({
 function readAccessTokenHeader(token: string, allowed: ReadonlySet<string>): { alg: string; kid: string } {
   let header: ProtectedHeaderParameters;
   try {
-    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw new Error('not a token of a sane size');
+    if (typeof token !== 'string' || token.length > MAX_ACCESS_TOKEN_LENGTH) throw new Error('not a token of a sane size');
     header = decodeProtectedHeader(token);
   } catch (error) {
     throw tokenInvalid(error);

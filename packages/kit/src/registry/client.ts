@@ -18,7 +18,8 @@ export interface RegisterInstanceOptions {
    */
   redis: Redis | string;
   keyPrefix?: string;
-  secret: string;
+  /** This service's own registry key (`deriveRegistryKey(master, service)`): the hub verifies with the same derivation. */
+  key: string;
   service: string;
   routePrefix: string;
   /** This instance's own address on the hub network: see `deriveInstanceUrl`. */
@@ -52,8 +53,8 @@ export interface Registration {
  * re-creates the record when Redis returns; it never throws. Resolves even when Redis is down at start.
  */
 export async function registerInstance(options: RegisterInstanceOptions): Promise<Registration> {
-  const { keyPrefix = '', secret, ttlMs = 10_000, heartbeatMs = 3_000, logger } = options;
-  if (!secret) throw new Error('registry: a secret is required to sign instance records');
+  const { keyPrefix = '', key: serviceKey, ttlMs = 10_000, heartbeatMs = 3_000, logger } = options;
+  if (!serviceKey) throw new Error('registry: a registry key is required to sign instance records');
   if (heartbeatMs >= ttlMs) throw new Error(`registry: heartbeatMs (${heartbeatMs}) must be shorter than ttlMs (${ttlMs})`);
   const keys = registryKeys(keyPrefix);
   let current = parseOwnRecord({
@@ -94,7 +95,7 @@ export async function registerInstance(options: RegisterInstanceOptions): Promis
     current = { ...current, heartbeatAt: Date.now() };
     const tx = redis
       .multi()
-      .set(key, signRecord(current, secret), 'PX', ttlMs, 'GET')
+      .set(key, signRecord(current, serviceKey), 'PX', ttlMs, 'GET')
       .zadd(keys.index, current.heartbeatAt + ttlMs, key)
       .zremrangebyscore(keys.index, '-inf', current.heartbeatAt - INDEX_GRACE_MS);
     if (change) tx.publish(keys.changes, announce(change));

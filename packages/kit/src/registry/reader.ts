@@ -9,7 +9,8 @@ const MGET_BATCH = 500;
 export interface RegistryReaderOptions {
   redisUrl: string;
   keyPrefix?: string;
-  secret: string;
+  /** The master every service's registry key is derived from (`deriveRegistryKey`); only the hub holds it. */
+  masterKey: string;
   logger: Logger;
   /** Periodic full resync, on top of pub/sub: bounds how long an expired instance lingers. */
   resyncMs?: number;
@@ -45,8 +46,8 @@ export interface RegistryReader {
  * and every `resyncMs`. With Redis down it keeps the last snapshot, so routing carries on, and resyncs
  * as soon as the connection is back.
  */
-export function createRegistryReader({ redisUrl, keyPrefix = '', secret, logger, resyncMs = 2000, now = Date.now }: RegistryReaderOptions): RegistryReader {
-  if (!secret) throw new Error('registry: a secret is required to verify instance records');
+export function createRegistryReader({ redisUrl, keyPrefix = '', masterKey, logger, resyncMs = 2000, now = Date.now }: RegistryReaderOptions): RegistryReader {
+  if (!masterKey) throw new Error('registry: a master key is required to verify instance records');
   const keys = registryKeys(keyPrefix);
   const commands = createRegistryConnection(redisUrl, logger, 'registry reader');
   const subscriber = createRegistryConnection(redisUrl, logger, 'registry subscriber');
@@ -63,7 +64,7 @@ export function createRegistryReader({ redisUrl, keyPrefix = '', secret, logger,
   let again = false;
 
   function accept(key: string, stored: string, at: number): InstanceRecord | undefined {
-    const result = verifyRecord(stored, secret, at);
+    const result = verifyRecord(stored, masterKey, at);
     if (result.ok && key === keys.instance(result.record.service, result.record.instanceId)) return Object.freeze(result.record);
     // A validly signed record under another instance's key is a copy, not a registration.
     const reason = result.ok ? 'malformed' : result.reason;

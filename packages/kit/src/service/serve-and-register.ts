@@ -40,7 +40,7 @@ export async function serveAndRegister(options: ServeOptions): Promise<{ server:
   let registration: Registration;
   try {
     registration = await registerInstance({
-      redis: env.redisUrl, keyPrefix: env.registryKeyPrefix, secret: env.registrySecret, logger,
+      redis: env.redisUrl, keyPrefix: env.registryKeyPrefix, key: env.registryKey, logger,
       service: options.service, instanceId: options.instanceId, routePrefix: options.routePrefix, version: options.version,
       publicRoutes: options.publicRoutes, routeLimits: options.routeLimits, tasks: options.tasks,
       // The bound port: with port 0 (tests) the system picked it.

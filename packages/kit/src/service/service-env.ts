@@ -23,9 +23,37 @@ export function readRegistrationEnv(read: EnvReader) {
     /** The hub network's CIDR: the instance registers its own address in it (compose sets it). */
     advertiseSubnet: read.optionalString('REGISTRY_ADVERTISE_SUBNET'),
     redisUrl: read.url('REDIS_URL'),
-    registrySecret: read.secret('REGISTRY_SECRET'),
+    registryKey: readServiceRegistryKey(read),
     registryKeyPrefix: read.string('REGISTRY_KEY_PREFIX', ''),
   };
+}
+
+/** How to get a key, named in every message about a missing or retired one. */
+const REGISTRY_KEY_HINT = 'derive it with `npm run registry:key -- <service>` (README, "Registry credentials")';
+
+/**
+ * The spoke's own registry key. REGISTRY_SECRET (one secret shared by every service, retired) is refused
+ * by name, so an old .env fails the start with a line that says what to do instead of signing records the hub ignores.
+ */
+function readServiceRegistryKey(read: EnvReader): string {
+  refuseRetiredRegistrySecret(read, 'each service signs with its own REGISTRY_KEY');
+  if (read.optionalString('REGISTRY_KEY') === undefined) {
+    read.problem(`REGISTRY_KEY is missing: ${REGISTRY_KEY_HINT}`);
+    return '';
+  }
+  return read.secret('REGISTRY_KEY');
+}
+
+/** The hub's REGISTRY_MASTER_KEY, every service's registry key is derived from; no spoke holds it. */
+export function readRegistryMasterKey(read: EnvReader): string {
+  refuseRetiredRegistrySecret(read, 'the hub verifies each service with a key derived from REGISTRY_MASTER_KEY');
+  return read.secret('REGISTRY_MASTER_KEY', { minLength: 32 });
+}
+
+function refuseRetiredRegistrySecret(read: EnvReader, instead: string): void {
+  if (read.optionalString('REGISTRY_SECRET') !== undefined) {
+    read.problem(`REGISTRY_SECRET is no longer used: ${instead}; ${REGISTRY_KEY_HINT}`);
+  }
 }
 
 /** A spoke: a process that registers with the hub. */

@@ -160,7 +160,7 @@ export async function startService<C extends ProcessEnv, D>(
     let server: Server;
     let registration: Registration | undefined;
     if (definition.registration) {
-      if (!isRegistrationEnv(config)) throw new Error(`${name}: registering with the hub needs REDIS_URL and REGISTRY_SECRET in the config`);
+      if (!isRegistrationEnv(config)) throw new Error(`${name}: registering with the hub needs REDIS_URL and REGISTRY_KEY in the config`);
       ({ server, registration } = await serveAndRegister({
         app, env: { ...config, port: options.port ?? config.port }, lifecycle, logger, service: name, version: definition.version, instanceId, ...definition.registration,
         tasks: tasks.map((task) => task.declaration),
@@ -203,5 +203,5 @@ function hasString<K extends string>(config: object, key: K): config is Record<K
 }
 
 function isRegistrationEnv(config: object): config is RegistrationEnv {
-  return hasString(config, 'redisUrl') && hasString(config, 'registrySecret');
+  return hasString(config, 'redisUrl') && hasString(config, 'registryKey');
 }

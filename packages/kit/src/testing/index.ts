@@ -13,3 +13,4 @@ export * from './mounted-routes.js';
 export * from './documented-operations.js';
 export * from './load.js';
 export * from './metrics.js';
+export * from './registry-keys.js';

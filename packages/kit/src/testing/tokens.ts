@@ -33,6 +33,10 @@ export interface TestTokenOptions {
   expiresIn?: number;
   /** Seconds from now before which the token is not valid. */
   notBefore?: number;
+  /** Seconds from now the token claims to be issued at (`iat`); 0 by default, null leaves the claim out. */
+  issuedAt?: number | null;
+  /** The `jti`; a fresh UUID by default, null leaves the claim out. */
+  tokenId?: string | null;
   issuer?: string;
   audience?: string;
   /** Header values; null leaves the parameter out. */
@@ -42,7 +46,7 @@ export interface TestTokenOptions {
 
 /** Signs an access token with the same header and claims the auth spoke uses. */
 export async function signTestToken(keys: TestKeys, options: TestTokenOptions): Promise<string> {
-  const { sub, role, expiresIn = 300, notBefore, issuer = TEST_ISSUER, audience = TEST_AUDIENCE } = options;
+  const { sub, role, expiresIn = 300, notBefore, issuer = TEST_ISSUER, audience = TEST_AUDIENCE, issuedAt = 0, tokenId = randomUUID() } = options;
   const typ = options.typ === undefined ? ACCESS_TOKEN_TYPE : options.typ;
   const kid = options.kid === undefined ? keys.kid : options.kid;
   const now = Math.floor(Date.now() / 1000);
@@ -53,9 +57,9 @@ export async function signTestToken(keys: TestKeys, options: TestTokenOptions): 
     .setProtectedHeader({ alg: keys.alg, ...(typ === null ? {} : { typ }), ...(kid === null ? {} : { kid }) })
     .setIssuer(issuer)
     .setAudience(audience)
-    .setIssuedAt(now)
-    .setExpirationTime(now + expiresIn)
-    .setJti(randomUUID());
+    .setExpirationTime(now + expiresIn);
+  if (issuedAt !== null) jwt.setIssuedAt(now + issuedAt);
+  if (tokenId !== null) jwt.setJti(tokenId);
   if (sub !== undefined) jwt.setSubject(sub);
   if (notBefore !== undefined) jwt.setNotBefore(now + notBefore);
   return jwt.sign(keys.privateKey);

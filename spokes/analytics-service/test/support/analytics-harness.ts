@@ -3,7 +3,7 @@ import {
   connectBus, createLogger, createStaticKeySource, createTokenVerifier, startService, type Bus, type Envelope, type Pool, type PublicRoute,
 } from '@hubspoke/kit';
 import {
-  createTestDatabase, createTestKeys, deleteTestTopology, signTestToken, TEST_AUDIENCE, TEST_ISSUER, testAmqpUrl, testRedisUrl, uniquePrefix, type TestKeys,
+  createTestDatabase, createTestKeys, deleteTestTopology, signTestToken, TEST_AUDIENCE, TEST_ISSUER, testAmqpUrl, testRedisUrl, uniquePrefix, type TestKeys, testRegistryKey
 } from '@hubspoke/kit/testing';
 import { loadConfig } from '../../src/config.js';
 import { analyticsService, type AnalyticsContext } from '../../src/service.js';
@@ -32,7 +32,7 @@ export async function startAnalyticsHarness(label: string, env: Record<string, s
   const prefix = uniquePrefix('analytics');
   const config = loadConfig({
     DATABASE_URL: database.url, AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix, REDIS_URL: testRedisUrl(), REGISTRY_KEY_PREFIX: `${prefix}:`,
-    REGISTRY_SECRET: 'analytics-test-registry-secret-0123456789', AUTH_JWKS_URL: 'http://127.0.0.1:9/unused', AUTH_ISSUER: TEST_ISSUER, AUTH_AUDIENCE: TEST_AUDIENCE,
+    REGISTRY_KEY: testRegistryKey('analytics'), AUTH_JWKS_URL: 'http://127.0.0.1:9/unused', AUTH_ISSUER: TEST_ISSUER, AUTH_AUDIENCE: TEST_AUDIENCE,
     DRAIN_DELAY_MS: '0', VALIDATE_RESPONSES: 'true', ...env,
   });
   const keys = await createTestKeys();

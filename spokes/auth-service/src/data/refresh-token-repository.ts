@@ -28,10 +28,19 @@ export function createRefreshTokenRepository(db: Queryable) {
       await db.query('INSERT INTO refresh_token_families (id, user_id) VALUES ($1, $2)', [familyId, userId]);
     },
 
-    async insert(tokenHash: Buffer, familyId: string, ttlMs: number): Promise<void> {
+    /** A refresh token and the access token issued with it (its id and `exp`, unix seconds). */
+    async insert(tokenHash: Buffer, familyId: string, ttlMs: number, access: { tokenId: string; expiresAt: number }): Promise<void> {
       await db.query(
-        `INSERT INTO refresh_tokens (token_hash, family_id, expires_at)
-         VALUES ($1, $2, now() + $3::float8 * interval '1 millisecond')`, [tokenHash, familyId, ttlMs]);
+        `INSERT INTO refresh_tokens (token_hash, family_id, expires_at, access_token_id, access_expires_at)
+         VALUES ($1, $2, now() + $3::float8 * interval '1 millisecond', $4, to_timestamp($5))`, [tokenHash, familyId, ttlMs, access.tokenId, access.expiresAt]);
+    },
+
+    /** The family's access tokens that have not expired yet, with their `exp` (unix seconds). */
+    async liveAccessTokens(familyId: string): Promise<{ tokenId: string; expiresAt: number }[]> {
+      const { rows } = await db.query<{ access_token_id: string; expires_at: number }>(
+        `SELECT access_token_id, extract(epoch FROM access_expires_at)::float8 AS expires_at FROM refresh_tokens
+         WHERE family_id = $1 AND access_token_id IS NOT NULL AND access_expires_at > now()`, [familyId]);
+      return rows.map((row) => ({ tokenId: row.access_token_id, expiresAt: Math.ceil(row.expires_at) }));
     },
 
     /** Locks the token row, so concurrent presentations of one token take turns. */

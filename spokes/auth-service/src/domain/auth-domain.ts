@@ -1,4 +1,4 @@
-import type { Logger, Metrics, Pool } from '@hubspoke/kit';
+import type { Logger, Metrics, Pool, RevocationWriter } from '@hubspoke/kit';
 import type { AuthConfig } from '../config.js';
 import { createAccessTokenSigner } from './access-tokens.js';
 import { createAccountLinks } from './account-links.js';
@@ -19,13 +19,14 @@ export interface AuthDomainDeps {
   keys: KeyRing;
   passwords: PasswordHasher;
   metrics: Metrics;
+  revocations: Pick<RevocationWriter, 'revokeToken'>;
   logger: Logger;
 }
 
 /** The spoke's flows, wired once for the app and for main's start-up work (first admin, pruning). */
-export function createAuthDomain({ config, db, keys, passwords, metrics, logger }: AuthDomainDeps) {
+export function createAuthDomain({ config, db, keys, passwords, metrics, revocations, logger }: AuthDomainDeps) {
   const signer = createAccessTokenSigner(keys, config.tokens);
-  const sessions = createSessions({ db, signer, settings: config.tokens, logger });
+  const sessions = createSessions({ db, signer, revocations, settings: config.tokens, logger });
   const throttle = createLoginThrottle(db, config.throttle);
   const links = createAccountLinks(config.account);
   const background = createBackgroundWork(logger);

@@ -1,4 +1,4 @@
-import { AppError, badRequest, conflict, tooManyRequests, unauthorized } from '@hubspoke/kit';
+import { AppError, badRequest, conflict, serviceUnavailable, tooManyRequests, unauthorized } from '@hubspoke/kit';
 
 export const emailTaken = () => conflict('AUTH.EMAIL_TAKEN', 'Email is already registered');
 /** One answer for an unknown email, a wrong password and a disabled account, so none can be told apart. */
@@ -7,6 +7,8 @@ export const loginThrottled = (retryAfterSeconds: number) =>
   tooManyRequests('AUTH.TOO_MANY_FAILED_LOGINS', retryAfterSeconds, 'Too many failed logins, try again later');
 export const refreshInvalid = () => unauthorized('AUTH.REFRESH_INVALID', 'The refresh token is invalid');
 export const refreshExpired = () => unauthorized('AUTH.REFRESH_EXPIRED', 'The refresh token has expired');
+export const revocationUnavailable = () =>
+  serviceUnavailable('AUTH.REVOCATION_UNAVAILABLE', 'The session cannot be ended right now, try again shortly', 5);
 export const refreshReused = () =>
   unauthorized('AUTH.REFRESH_REUSED', 'The refresh token was already used; every session from that login has been ended');
 export const signingKeysMissing = (cause?: unknown) =>

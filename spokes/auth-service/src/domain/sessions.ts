@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { withTransaction, type Logger, type Pool, type Queryable } from '@hubspoke/kit';
+import { withTransaction, type Logger, type Pool, type Queryable, type RevocationWriter } from '@hubspoke/kit';
 import type { TokenSettings } from '../config.js';
 import { createCredentialRepository } from '../data/credential-repository.js';
 import { createRefreshTokenRepository } from '../data/refresh-token-repository.js';
 import type { AccessTokenSigner } from './access-tokens.js';
-import { refreshExpired, refreshInvalid, refreshReused } from './auth-errors.js';
+import { refreshExpired, refreshInvalid, refreshReused, revocationUnavailable } from './auth-errors.js';
 import { hashOpaqueToken, isOpaqueTokenShaped, newOpaqueToken } from './opaque-tokens.js';
 import { openSuccessor, sealSuccessor, type TokenPair } from './refresh-tokens.js';
 import type { Credential } from './user.js';
@@ -14,18 +14,36 @@ export interface Sessions {
   start: (tx: Queryable, user: Pick<Credential, 'userId' | 'role' | 'emailVerified'>) => Promise<TokenPair>;
   /** Rotates a refresh token (see the rules on `rotate`). */
   refresh: (refreshToken: string) => Promise<TokenPair>;
-  /** Revokes the token's family; unknown tokens are ignored, so logout is idempotent. */
+  /**
+   * Revokes the token's family and, at the hub, every access token of it that has not expired; unknown
+   * tokens are ignored, so logout is idempotent. The access tokens go first: if Redis cannot take them the
+   * logout fails (503) with nothing changed, and a retry does it all.
+   */
   logout: (refreshToken: string) => Promise<void>;
 }
 
 type Outcome = { pair: TokenPair } | { reused: true; familyId: string } | { error: () => Error };
 
-export function createSessions({ db, signer, settings, logger }: { db: Pool; signer: AccessTokenSigner; settings: TokenSettings; logger: Logger }): Sessions {
+export interface SessionsDeps {
+  db: Pool;
+  signer: AccessTokenSigner;
+  revocations: Pick<RevocationWriter, 'revokeToken'>;
+  settings: TokenSettings;
+  logger: Logger;
+}
+
+export function createSessions({ db, signer, revocations, settings, logger }: SessionsDeps): Sessions {
   async function issue(tx: Queryable, familyId: string, user: Pick<Credential, 'userId' | 'role' | 'emailVerified'>) {
     const refresh = newOpaqueToken();
-    await createRefreshTokenRepository(tx).insert(refresh.hash, familyId, settings.refreshTokenTtlMs);
-    const { accessToken, expiresIn } = await signer.sign(user);
+    const { accessToken, expiresIn, tokenId, expiresAt } = await signer.sign(user);
+    await createRefreshTokenRepository(tx).insert(refresh.hash, familyId, settings.refreshTokenTtlMs, { tokenId, expiresAt });
     return { hash: refresh.hash, pair: { accessToken, refreshToken: refresh.token, expiresIn } };
+  }
+
+  /** Revokes, at the hub, every access token of the family that has not expired; throws when Redis cannot take them. */
+  async function revokeAccessTokens(familyId: string): Promise<void> {
+    const live = await createRefreshTokenRepository(db).liveAccessTokens(familyId);
+    await Promise.all(live.map(({ tokenId, expiresAt }) => revocations.revokeToken(tokenId, expiresAt)));
   }
 
   /**
@@ -69,6 +87,10 @@ export function createSessions({ db, signer, settings, logger }: { db: Pool; sig
       if ('pair' in outcome) return outcome.pair;
       if ('reused' in outcome) {
         logger.warn({ familyId: outcome.familyId }, 'refresh token reused: token family revoked');
+        // Whoever holds the family's access tokens (the thief, or the victim) loses them too; the family itself is already revoked.
+        await revokeAccessTokens(outcome.familyId).catch((error: unknown) => {
+          logger.warn({ err: error, familyId: outcome.familyId }, 'refresh token reused: access tokens could not be revoked');
+        });
         throw refreshReused();
       }
       throw outcome.error();
@@ -78,7 +100,14 @@ export function createSessions({ db, signer, settings, logger }: { db: Pool; sig
       if (!isOpaqueTokenShaped(refreshToken)) return;
       const tokens = createRefreshTokenRepository(db);
       const familyId = await tokens.familyOf(hashOpaqueToken(refreshToken));
-      if (familyId) await tokens.revokeFamily(familyId, 'logout');
+      if (!familyId) return;
+      try {
+        await revokeAccessTokens(familyId);
+      } catch (error) {
+        logger.warn({ err: error, familyId }, 'logout: access tokens could not be revoked');
+        throw revocationUnavailable();
+      }
+      await tokens.revokeFamily(familyId, 'logout');
     },
   };
 }

@@ -1,6 +1,6 @@
 import { defineRoute, type ApiRoute } from '@hubspoke/kit';
 import type { Request } from 'express';
-import { emailTaken, invalidCredentials, loginThrottled, refreshExpired, refreshInvalid, refreshReused } from '../domain/auth-errors.js';
+import { emailTaken, invalidCredentials, loginThrottled, refreshExpired, refreshInvalid, refreshReused, revocationUnavailable } from '../domain/auth-errors.js';
 import type { Accounts } from '../domain/accounts.js';
 import type { Sessions } from '../domain/sessions.js';
 import { LoginBody, RefreshBody, RegisterBody, SignedIn, TokenPair } from './auth-schemas.js';
@@ -35,8 +35,10 @@ export function authRoutes({ accounts, sessions }: { accounts: Accounts; session
     }),
     defineRoute({
       method: 'post', path: '/logout', public: true, tags, summary: 'End the session of a refresh token',
+      description: 'Its access tokens stop working at the hub at once, not when they expire.',
       request: { body: RefreshBody },
       response: { status: 204, description: 'Ended, or there was nothing to end' },
+      errors: [revocationUnavailable],
       handler: ({ body }) => sessions.logout(body.refreshToken),
     }),
   ];

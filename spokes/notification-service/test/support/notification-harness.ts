@@ -5,7 +5,7 @@ import {
   connectBus, createEvent, createLogger, createStaticKeySource, createTokenVerifier, startService, type Bus, type Envelope, type Pool, type PublicRoute, type Role,
 } from '@hubspoke/kit';
 import {
-  createTestDatabase, createTestKeys, deleteTestTopology, signTestToken, TEST_AUDIENCE, TEST_ISSUER, testAmqpUrl, testRedisUrl, uniquePrefix, type TestKeys,
+  createTestDatabase, createTestKeys, deleteTestTopology, signTestToken, TEST_AUDIENCE, TEST_ISSUER, testAmqpUrl, testRedisUrl, uniquePrefix, type TestKeys, testRegistryKey,
 } from '@hubspoke/kit/testing';
 import { loadConfig } from '../../src/config.js';
 import { notificationService, type NotificationDomain } from '../../src/service.js';
@@ -50,7 +50,7 @@ export async function startNotificationHarness(label: string, { env = {}, smtp: 
   const prefix = uniquePrefix('notification');
   const config = loadConfig({
     DATABASE_URL: database.url, AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix, REDIS_URL: testRedisUrl(), REGISTRY_KEY_PREFIX: `${prefix}:`,
-    REGISTRY_SECRET: 'notification-test-registry-secret-0123456789', AUTH_JWKS_URL: 'http://127.0.0.1:9/unused', AUTH_ISSUER: TEST_ISSUER, AUTH_AUDIENCE: TEST_AUDIENCE,
+    REGISTRY_KEY: testRegistryKey('notification'), AUTH_JWKS_URL: 'http://127.0.0.1:9/unused', AUTH_ISSUER: TEST_ISSUER, AUTH_AUDIENCE: TEST_AUDIENCE,
     DRAIN_DELAY_MS: '0', VALIDATE_RESPONSES: 'true', SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtp.port), ...FAST_SEND_ENV, ...env,
   });
   const keys = await createTestKeys();

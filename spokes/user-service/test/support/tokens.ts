@@ -7,7 +7,7 @@ export async function tokenFor(keys: TestKeys, sub: string, role: 'user' | 'admi
   const now = Math.floor(Date.now() / 1000);
   const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const input = `${encode({ alg: 'ES256', typ: ACCESS_TOKEN_TYPE, kid: keys.kid })}.${encode({
-    ...claims, sub, role, iss: TEST_ISSUER, aud: TEST_AUDIENCE, iat: now, exp: now + 300,
+    ...claims, sub, role, iss: TEST_ISSUER, aud: TEST_AUDIENCE, iat: now, exp: now + 300, jti: crypto.randomUUID(),
   })}`;
   // WebCrypto ECDSA signatures are already in the JWS (IEEE P1363) form.
   const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, keys.privateKey, Buffer.from(input));

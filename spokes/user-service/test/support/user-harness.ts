@@ -4,7 +4,7 @@ import {
   connectBus, createEnvelope, createLogger, createStaticKeySource, createTokenVerifier, startService, type Bus, type Envelope, type Pool,
 } from '@hubspoke/kit';
 import {
-  captureLogs, createTestDatabase, createTestKeys, deleteTestTopology, TEST_AUDIENCE, TEST_ISSUER, testAmqpUrl, testRedisUrl, uniquePrefix, type TestKeys,
+  captureLogs, createTestDatabase, createTestKeys, deleteTestTopology, TEST_AUDIENCE, TEST_ISSUER, testAmqpUrl, testRedisUrl, uniquePrefix, type TestKeys, testRegistryKey
 } from '@hubspoke/kit/testing';
 import { loadConfig } from '../../src/config.js';
 import { userService } from '../../src/service.js';
@@ -37,7 +37,7 @@ export async function startUserHarness(label: string): Promise<UserHarness> {
   const prefix = uniquePrefix('user');
   const config = loadConfig({
     DATABASE_URL: database.url, AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix, REDIS_URL: testRedisUrl(), REGISTRY_KEY_PREFIX: `${prefix}:`,
-    REGISTRY_SECRET: 'user-test-registry-secret-0123456789', AUTH_JWKS_URL: 'http://127.0.0.1:9/unused', AUTH_ISSUER: TEST_ISSUER, AUTH_AUDIENCE: TEST_AUDIENCE,
+    REGISTRY_KEY: testRegistryKey('user'), AUTH_JWKS_URL: 'http://127.0.0.1:9/unused', AUTH_ISSUER: TEST_ISSUER, AUTH_AUDIENCE: TEST_AUDIENCE,
     DRAIN_DELAY_MS: '0', VALIDATE_RESPONSES: 'true',
   });
   const keys = await createTestKeys();

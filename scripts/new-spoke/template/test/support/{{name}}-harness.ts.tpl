@@ -4,7 +4,7 @@ import {
   connectBus, createLogger, createStaticKeySource, createTokenVerifier, startService, type Bus, type Envelope, type Pool, type PublicRoute,
 } from '@hubspoke/kit';
 import {
-  createTestDatabase, createTestKeys, deleteTestTopology, TEST_AUDIENCE, TEST_ISSUER, testAmqpUrl, testRedisUrl, uniquePrefix, type TestKeys,
+  createTestDatabase, createTestKeys, deleteTestTopology, TEST_AUDIENCE, TEST_ISSUER, testAmqpUrl, testRedisUrl, uniquePrefix, type TestKeys, testRegistryKey
 } from '@hubspoke/kit/testing';
 import { loadConfig } from '../../src/config.js';
 import { {{camel}}Service } from '../../src/service.js';
@@ -35,7 +35,7 @@ export async function start{{Pascal}}Harness(label: string): Promise<{{Pascal}}H
   const prefix = uniquePrefix('{{name}}');
   const config = loadConfig({
     DATABASE_URL: database.url, AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix, REDIS_URL: testRedisUrl(), REGISTRY_KEY_PREFIX: `${prefix}:`,
-    REGISTRY_SECRET: '{{name}}-test-registry-secret-0123456789', AUTH_JWKS_URL: 'http://127.0.0.1:9/unused', AUTH_ISSUER: TEST_ISSUER, AUTH_AUDIENCE: TEST_AUDIENCE,
+    REGISTRY_KEY: testRegistryKey('{{name}}'), AUTH_JWKS_URL: 'http://127.0.0.1:9/unused', AUTH_ISSUER: TEST_ISSUER, AUTH_AUDIENCE: TEST_AUDIENCE,
     DRAIN_DELAY_MS: '0', VALIDATE_RESPONSES: 'true',
   });
   const keys = await createTestKeys();
