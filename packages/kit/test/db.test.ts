@@ -112,8 +112,9 @@ describe('pool and transactions', () => {
     const db = proxiedPool();
     const failed = withTransaction(db, async (tx) => {
       await tx.query("INSERT INTO items (name) VALUES ('reset-idle')");
+      const end = ended(tx);
       proxy.cut();
-      await ended(tx);
+      await end;
       await tx.query('SELECT 1');
     });
     await expect(failed).rejects.toThrow();
@@ -138,8 +139,10 @@ describe('pool and transactions', () => {
     const admin = pool();
     const failed = withTransaction(db, async (tx) => {
       await tx.query('SELECT 1');
+      // Listening before the kill: the FATAL can reach this connection before the admin's answer arrives.
+      const end = ended(tx);
       await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'kit-db-terminated'");
-      await ended(tx);
+      await end;
       await tx.query('SELECT 1');
     });
     await expect(failed).rejects.toThrow();
