@@ -8,7 +8,7 @@ export { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './o
 export type { PublishFailure } from './publisher.js';
 export { busReadinessCheck } from './readiness.js';
 export {
-  declareEventsExchange, declareResultsExchange, declareTasksExchange, eventsExchange, resultsExchange, tasksExchange, unroutedEvents, type ConsumerQueues, type ExchangeKind, type QueueType,
+  declareEventsExchange, eventsExchange, resultsExchange, sharedTopology, tasksExchange, unroutedEvents, type ConsumerQueues, type ExchangeKind, type QueueType, type SharedTopology,
 } from './topology.js';
 export { parsePayload } from './parse-payload.js';
 export { createEvent, defineEvent, parseEvent, type EventContract, type EventPayload } from './event-contract.js';
