@@ -21,6 +21,7 @@ export * from './auth/token-verifier.js';
 export * from './auth/authenticate.js';
 export * from './registry/types.js';
 export * from './registry/keys.js';
+export * from './registry/acl.js';
 export * from './registry/signing.js';
 export * from './registry/client.js';
 export * from './registry/reader.js';

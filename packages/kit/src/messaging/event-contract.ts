@@ -13,12 +13,16 @@ export interface EventContract<TType extends string = string, TSchema extends z.
   routingKey: string;
   /** Not strict: a producer may add a field without a new version, and consumers ignore what they do not read. */
   payload: TSchema;
+  /** The one service that publishes it: its broker user alone may publish this routing key (data-config/rabbitmq). */
+  producer: string;
 }
 
 export type EventPayload<C extends EventContract> = z.output<C['payload']>;
 
-export function defineEvent<TType extends string, TSchema extends z.ZodType>(type: TType, version: number, payload: TSchema): EventContract<TType, TSchema> {
-  return Object.freeze({ type, version, routingKey: routingKeyOf({ type, version }), payload });
+export function defineEvent<TType extends string, TSchema extends z.ZodType>(
+  type: TType, version: number, payload: TSchema, { producer }: { producer: string },
+): EventContract<TType, TSchema> {
+  return Object.freeze({ type, version, routingKey: routingKeyOf({ type, version }), payload, producer });
 }
 
 /**

@@ -12,4 +12,5 @@ export {
 } from './topology.js';
 export { parsePayload } from './parse-payload.js';
 export { createEvent, defineEvent, parseEvent, type EventContract, type EventPayload } from './event-contract.js';
+export { brokerAccess, type BrokerAccess, type BrokerAccessSpec } from './access.js';
 export { deadLetterQueues, replayDeadLetters, type DeadLetter, type DeadLetterQueue, type ReplayReport } from './dead-letters.js';

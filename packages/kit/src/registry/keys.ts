@@ -22,4 +22,21 @@ export function registryKeys(keyPrefix = ''): RegistryKeys {
   };
 }
 
+/**
+ * Key and channel patterns Redis ACLs grant (registry/acl.ts; data-config/redis is generated from them). A spoke's
+ * user writes only its own instance records (`ownInstances`), the index and the change channel; the hub reads the
+ * whole registry and owns everything under `hubOwn` (rate-limit counters, revocations: RATE_LIMIT_KEY_PREFIX and
+ * any other key the hub keeps must start with it).
+ */
+export function registryAclPatterns(keyPrefix = '') {
+  const keys = registryKeys(keyPrefix);
+  return {
+    ownInstances: (service: string) => `${keys.instancePrefix}${service}:*`,
+    index: keys.index,
+    changes: keys.changes,
+    registry: `${keyPrefix}registry:*`,
+    hubOwn: `${keyPrefix}hub:*`,
+  };
+}
+
 export type RegistryChange = 'registered' | 'draining' | 'deregistered';
