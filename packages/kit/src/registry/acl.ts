@@ -8,7 +8,7 @@ export type RedisRole = 'hub' | 'spoke' | 'monitoring' | 'admin';
  * - spoke: the registry client's commands (MULTI SET..GET PX / ZADD / ZREMRANGEBYSCORE, DEL, ZREM, PUBLISH) on its own
  *   instance records, the index and the change channel; no other key.
  * - hub: reads the registry and subscribes to its changes; reads and writes its own keys (rate limits through EVALSHA);
- *   nothing that flushes, reconfigures or lists the keyspace.
+ *   TIME, which the rate-limit script reads its clock from; nothing that flushes, reconfigures or lists the keyspace.
  * - monitoring (redis_exporter): server information and statistics, no key.
  * - admin: operators (redis-cli in the container).
  */
@@ -23,7 +23,7 @@ export function redisAclRule(role: RedisRole, service: string, keyPrefix = ''): 
     case 'hub':
       // SCAN and RANDOMKEY would list key names beyond the patterns; the hub reads the registry through its index.
       return `resetkeys resetchannels -@all %R~${patterns.registry} ~${patterns.hubOwn} &${patterns.changes} `
-        + `+@read +@write +@scripting +@pubsub +@transaction -@dangerous -scan -randomkey -script|flush -script|kill ${always}`;
+        + `+@read +@write +@scripting +@pubsub +@transaction -@dangerous -scan -randomkey -script|flush -script|kill +time ${always}`;
     case 'monitoring':
       return `resetkeys resetchannels -@all +config|get +client|list +slowlog +latency +select +dbsize +memory|stats +cluster|info ${always}`;
     case 'admin':
