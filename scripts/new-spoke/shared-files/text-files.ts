@@ -1,3 +1,4 @@
+import { passwordVariable } from '../../credentials/credential-templates.js';
 import type { SpokeNames } from '../spoke-names.js';
 import { insertAfterLastLine } from './source-lines.js';
 
@@ -37,8 +38,14 @@ export function addServiceDatabase(source: string, names: SpokeNames, file: stri
 
 /** .env.example: the role's password, a placeholder production refuses, after the other database passwords. */
 export function addPasswordVariable(source: string, names: SpokeNames, file: string): string {
-  return insertAfterLastLine(source, /^[A-Z0-9_]+_DB_PASSWORD=/, [
+  const withDatabase = insertAfterLastLine(source, /^[A-Z0-9_]+_DB_PASSWORD=/, [
     `# Role ${names.snake} of the ${names.name} spoke's database (init-scripts; on an existing volume: scripts/create-service-database.sh ${names.snake} ${names.snake}).`,
     `${names.passwordVariable}=changeme-${names.name}-db-password`,
+  ], file);
+  return insertAfterLastLine(withDatabase, /^[A-Z0-9_]+_REDIS_PASSWORD=/, [
+    `# Password of the \`${names.name}\` RabbitMQ user.`,
+    `${passwordVariable(names.name, 'RABBITMQ')}=changeme-${names.name}-rabbitmq-password`,
+    `# Password of the \`${names.name}\` Redis user.`,
+    `${passwordVariable(names.name, 'REDIS')}=changeme-${names.name}-redis-password`,
   ], file);
 }

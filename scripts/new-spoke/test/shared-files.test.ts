@@ -24,6 +24,8 @@ services:
     environment:
       <<: *service-env
       USER_ONLY_SETTING: "7"
+      REDIS_URL: redis://user:\${USER_REDIS_PASSWORD}@redis:6379
+      AMQP_URL: amqp://user:\${USER_RABBITMQ_PASSWORD}@rabbitmq:5672
       DATABASE_URL: postgres://users:\${USER_DB_PASSWORD}@postgres:5432/users
     depends_on:
       postgres: { condition: service_healthy }
@@ -32,21 +34,35 @@ services:
     environment:
       USER_DB_PASSWORD: \${USER_DB_PASSWORD}
       NEW_VARIABLE_SOMEONE_ADDED: "x"
+
+  redis:
+    environment:
+      USER_REDIS_PASSWORD: \${USER_REDIS_PASSWORD}
+
+  rabbitmq:
+    environment:
+      USER_RABBITMQ_PASSWORD: \${USER_RABBITMQ_PASSWORD}
 `;
 
 describe('compose files', () => {
-  test('when the base is edited, then the new service copies spoke-user with its own port, image and database, and nothing else moves', () => {
+  test('when the base is edited, then the new service copies spoke-user with its own port, image, database, broker and Redis users, and nothing else moves', () => {
     const edited = addToComposeBase(BASE, names, 'docker-compose.yml');
     const config = parse(edited, { merge: true }) as { services: Record<string, { environment: Record<string, string>; build: unknown; image: string }> };
     expect(config.services['spoke-invoice']).toEqual({
       build: { context: '.', target: 'service', args: { SERVICE_DIR: 'spokes/invoice-service', SERVICE_PORT: '3005' } },
       image: 'hubspoke/invoice-service:${HUBSPOKE_VERSION:-dev}',
-      environment: { LOG_LEVEL: 'info', DATABASE_URL: 'postgres://invoice:${INVOICE_DB_PASSWORD}@postgres:5432/invoice' },
+      environment: {
+        LOG_LEVEL: 'info', DATABASE_URL: 'postgres://invoice:${INVOICE_DB_PASSWORD}@postgres:5432/invoice',
+        REDIS_URL: 'redis://invoice:${INVOICE_REDIS_PASSWORD}@redis:6379', AMQP_URL: 'amqp://invoice:${INVOICE_RABBITMQ_PASSWORD}@rabbitmq:5672',
+      },
       depends_on: { postgres: { condition: 'service_healthy' } },
     });
     expect(config.services.postgres!.environment).toEqual({ USER_DB_PASSWORD: '${USER_DB_PASSWORD}', INVOICE_DB_PASSWORD: '${INVOICE_DB_PASSWORD}', NEW_VARIABLE_SOMEONE_ADDED: 'x' });
     // Only additions: without the new block and line, the file is byte for byte what it was.
-    expect(edited.replace(/ {2}spoke-invoice:\n[\s\S]*?\n\n/, '').replace(' '.repeat(6) + 'INVOICE_DB_PASSWORD: ${INVOICE_DB_PASSWORD}\n', '')).toBe(BASE);
+    expect(config.services.redis!.environment).toEqual({ USER_REDIS_PASSWORD: '${USER_REDIS_PASSWORD}', INVOICE_REDIS_PASSWORD: '${INVOICE_REDIS_PASSWORD}' });
+    expect(config.services.rabbitmq!.environment).toEqual({ USER_RABBITMQ_PASSWORD: '${USER_RABBITMQ_PASSWORD}', INVOICE_RABBITMQ_PASSWORD: '${INVOICE_RABBITMQ_PASSWORD}' });
+    const added = ['INVOICE_DB_PASSWORD', 'INVOICE_REDIS_PASSWORD', 'INVOICE_RABBITMQ_PASSWORD'].map((v) => `${' '.repeat(6)}${v}: \${${v}}\n`);
+    expect(added.reduce((text, line) => text.replace(line, ''), edited.replace(/ {2}spoke-invoice:\n[\s\S]*?\n\n/, ''))).toBe(BASE);
     expect(edited).toContain('  spoke-invoice:\n    # a comment that travels with the block\n');
   });
 
@@ -110,7 +126,10 @@ describe('text files', () => {
   test('when init-scripts and .env.example gained lines after the databases, then the new ones land with the databases', () => {
     const init = 'create users users "${USER_DB_PASSWORD:?USER_DB_PASSWORD is missing}"\necho done\n';
     expect(addServiceDatabase(init, names, 'init')).toBe(`create users users "\${USER_DB_PASSWORD:?USER_DB_PASSWORD is missing}"\ncreate invoice invoice "\${INVOICE_DB_PASSWORD:?INVOICE_DB_PASSWORD is missing}"\necho done\n`);
-    const env = 'USER_DB_PASSWORD=changeme-user\nREDIS_PASSWORD=changeme-redis\n';
-    expect(addPasswordVariable(env, names, '.env.example')).toMatch(/^USER_DB_PASSWORD=changeme-user\n# .*\nINVOICE_DB_PASSWORD=changeme-invoice-db-password\nREDIS_PASSWORD=/);
+    const env = 'USER_DB_PASSWORD=changeme-user\nREDIS_ADMIN_PASSWORD=changeme-redis\nUSER_REDIS_PASSWORD=changeme-user-redis\nGRAFANA=x\n';
+    expect(addPasswordVariable(env, names, '.env.example')).toMatch(new RegExp([
+      '^USER_DB_PASSWORD=changeme-user\\n# .*\\nINVOICE_DB_PASSWORD=changeme-invoice-db-password\\nREDIS_ADMIN_PASSWORD=changeme-redis\\n',
+      'USER_REDIS_PASSWORD=changeme-user-redis\\n# .*\\nINVOICE_RABBITMQ_PASSWORD=changeme-invoice-rabbitmq-password\\n# .*\\nINVOICE_REDIS_PASSWORD=changeme-invoice-redis-password\\nGRAFANA=x\\n$',
+    ].join('')));
   });
 });
