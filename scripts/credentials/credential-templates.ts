@@ -30,7 +30,9 @@ export function readServices(root: string, extra: { name: string; produces: stri
   const spokes = readdirSync(join(root, 'spokes'), { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && entry.name.endsWith('-service')).map((entry) => entry.name.replace(/-service$/, ''));
   const names = [...new Set([...spokes, ...extra.map((e) => e.name)])].sort();
-  const produced = (name: string) => [...contracts.filter((c) => c.producer === name).map((c) => c.routingKey), ...extra.filter((e) => e.name === name).flatMap((e) => e.produces)].sort();
+  const produced = (name: string) => [...new Set([
+    ...contracts.filter((c) => c.producer === name).map((c) => c.routingKey), ...extra.filter((e) => e.name === name).flatMap((e) => e.produces),
+  ])].sort();
   return [{ name: 'hub', role: 'hub', produces: produced('hub') }, ...names.map((name) => ({ name, role: 'spoke' as const, produces: produced(name) }))];
 }
 

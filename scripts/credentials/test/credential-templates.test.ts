@@ -21,13 +21,13 @@ describe('the credential templates (data-config/)', () => {
   });
 
   test('when a spoke is added with its event, then its users appear with only its routing key, and the others keep theirs', () => {
-    const services = readServices(ROOT, [{ name: 'ledger-book', produces: ['ledger_book.item_created.v1'] }]);
+    const services = readServices(ROOT, [{ name: 'audit-trail', produces: ['audit_trail.item_created.v1'] }]);
     const [definitions, acl] = credentialTemplates(services).map(([, text]) => text) as [string, string];
     const parsed = JSON.parse(definitions) as { users: { name: string; password: string }[]; topic_permissions: { user: string; exchange: string; write: string }[] };
-    expect(parsed.users).toContainEqual({ name: 'ledger-book', password: '${LEDGER_BOOK_RABBITMQ_PASSWORD}', tags: '' });
-    expect(parsed.topic_permissions).toContainEqual(expect.objectContaining({ user: 'ledger-book', exchange: 'events', write: '^(ledger_book\\.item_created\\.v1)$' }));
+    expect(parsed.users).toContainEqual({ name: 'audit-trail', password: '${AUDIT_TRAIL_RABBITMQ_PASSWORD}', tags: '' });
+    expect(parsed.topic_permissions).toContainEqual(expect.objectContaining({ user: 'audit-trail', exchange: 'events', write: '^(audit_trail\\.item_created\\.v1)$' }));
     expect(parsed.topic_permissions).toContainEqual(expect.objectContaining({ user: 'user', exchange: 'events', write: '^(user\\.deleted\\.v1|user\\.updated\\.v1)$' }));
-    expect(acl).toMatch(/^user ledger-book on #\$\{LEDGER_BOOK_REDIS_PASSWORD\} .*~registry:instance:ledger-book:\* /m);
-    expect(passwordVariable('ledger-book', 'REDIS')).toBe('LEDGER_BOOK_REDIS_PASSWORD');
+    expect(acl).toMatch(/^user audit-trail on #\$\{AUDIT_TRAIL_REDIS_PASSWORD\} .*~registry:instance:audit-trail:\* /m);
+    expect(passwordVariable('audit-trail', 'REDIS')).toBe('AUDIT_TRAIL_REDIS_PASSWORD');
   });
 });
