@@ -57,11 +57,43 @@ describe('docker-compose.yml', () => {
     expect(dockerfile).toMatch(/^CMD \["node", "dist\/main.js"\]$/m);
   });
 
-  test('when read, then the data network is internal and spokes sit on hub and data only', () => {
+  test('when read, then the data and hub networks are internal, spokes sit on hub and data only, and only notification has egress', () => {
     expect(config.networks.data).toMatchObject({ internal: true });
-    expect(nodeServices(config)).toEqual(expect.arrayContaining(['hub-orchestrator', 'spoke-auth', 'spoke-user']));
-    for (const name of nodeServices(config)) expect(Object.keys(config.services[name]!.networks ?? {}).sort(), name).toEqual(['data', 'hub']);
+    expect(config.networks.hub).toMatchObject({ internal: true });
+    expect(config.networks.egress?.internal).toBeFalsy();
+    expect(nodeServices(config)).toEqual(expect.arrayContaining(['hub-orchestrator', 'spoke-auth', 'spoke-user', 'spoke-notification']));
+    for (const name of nodeServices(config)) {
+      expect(Object.keys(config.services[name]!.networks ?? {}).sort(), name).toEqual(name === 'spoke-notification' ? ['data', 'egress', 'hub'] : ['data', 'hub']);
+    }
     expect(Object.keys(config.services['hub-gateway']!.networks ?? {}).sort()).toEqual(['edge', 'hub']);
+  });
+
+  test('when read, then each service connects to RabbitMQ and Redis as its own user, with its own password', () => {
+    const urls = nodeServices(config).map((name) => {
+      const environment = config.services[name]!.environment ?? {};
+      const user = name === 'hub-orchestrator' ? 'hub' : name.replace(/^spoke-/, '');
+      const [amqp, redis] = [new URL(String(environment.AMQP_URL)), new URL(String(environment.REDIS_URL))];
+      expect([amqp.username, redis.username], name).toEqual([user, user]);
+      expect(amqp.password, name).toBe(`changeme-${user}-rabbitmq-password`);
+      expect(redis.password, name).toBe(`changeme-${user}-redis-password`);
+      return [amqp.password, redis.password];
+    }).flat();
+    expect(new Set(urls).size).toBe(urls.length);
+    expect(new URL(String(config.services['hub-orchestrator']!.environment?.RABBITMQ_MANAGEMENT_URL)).username).toBe('hub');
+  });
+
+  test('when read, then no secret is on a command line: no command, entrypoint or healthcheck holds a password', () => {
+    const secrets = [...readFileSync(join(REPO_ROOT, '.env.example'), 'utf8').matchAll(/^[A-Z0-9_]+=(changeme-\S+)$/gm)].map(([, value]) => value!);
+    expect(secrets.length).toBeGreaterThan(10);
+    for (const [name, service] of Object.entries(config.services)) {
+      const argv = JSON.stringify([service.command ?? [], service.entrypoint ?? [], service.healthcheck?.test ?? []]);
+      for (const secret of secrets) expect(argv.includes(secret), `${name} has ${secret} in its argv`).toBe(false);
+    }
+    // Redis and RabbitMQ render their users from templates at start, with passwords from the environment.
+    expect(config.services.redis!.entrypoint).toEqual(expect.arrayContaining(['/etc/hubspoke/render-secrets.sh', 'sha256']));
+    expect(config.services.rabbitmq!.entrypoint).toEqual(expect.arrayContaining(['/etc/hubspoke/render-secrets.sh', 'json']));
+    expect(config.services.redis!.environment).toMatchObject({ HUB_REDIS_PASSWORD: 'changeme-hub-redis-password', AUTH_REDIS_PASSWORD: 'changeme-auth-redis-password' });
+    expect(config.services.rabbitmq!.environment).toMatchObject({ HUB_RABBITMQ_PASSWORD: 'changeme-hub-rabbitmq-password', USER_RABBITMQ_PASSWORD: 'changeme-user-rabbitmq-password' });
   });
 });
 
@@ -107,8 +139,8 @@ describe('monitoring in docker-compose.yml', () => {
   test('when read, then exporters log in as monitoring roles, never as the superuser or the services\' own roles', () => {
     expect(config.services['postgres-exporter']!.environment?.DATA_SOURCE_NAME).toMatch(/^postgresql:\/\/monitoring:changeme-monitoring-db-password@postgres:5432\//);
     expect(config.services['redis-exporter']!.environment).toMatchObject({ REDIS_USER: 'monitoring', REDIS_PASSWORD: 'changeme-redis-monitoring-password' });
-    // Redis: the monitoring user may run INFO and friends, and touch no key.
-    expect(JSON.stringify(config.services.redis!.command)).toMatch(/"--user","monitoring","on",">changeme-redis-monitoring-password","resetkeys","-@all","\+info"/);
+    // Redis: the monitoring user may run INFO and friends, and touch no key (e2e/redis-acl.test.ts logs in as it).
+    expect(readFileSync(join(REPO_ROOT, 'data-config/redis/users.template.acl'), 'utf8')).toMatch(/^user monitoring on #\$\{REDIS_MONITORING_PASSWORD\} resetkeys resetchannels -@all \+config\|get/m);
     expect(config.services.postgres!.environment?.MONITORING_DB_PASSWORD).toBe('changeme-monitoring-db-password');
     expect(readFileSync(join(REPO_ROOT, 'init-scripts/02-monitoring-role.sh'), 'utf8')).toContain('GRANT pg_monitor TO');
   });

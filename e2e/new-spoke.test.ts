@@ -22,7 +22,7 @@ const EVENTS_DIR = 'packages/contracts/src/events';
 const CONTRACT = `${EVENTS_DIR}/${NAME}-item-created.ts`;
 const SHARED_FILES = ['tsconfig.json', 'Dockerfile', 'docker-compose.yml', 'docker-compose.dev.yml', 'docker-compose.prod.yml',
   'init-scripts/01-service-databases.sh', '.env.example', 'package.json', `${EVENTS_DIR}/index.ts`,
-  'packages/contracts/test/event-contracts.test.ts', 'docs/events.md'];
+  'packages/contracts/test/event-contracts.test.ts', 'docs/events.md', 'data-config/rabbitmq/definitions.template.json', 'data-config/redis/users.template.acl'];
 
 let repo: RepoCopy;
 /** The port the spoke should get: the one after the highest the copy uses before generating. */
@@ -120,10 +120,18 @@ describe('npm run new:spoke', () => {
     expect(base.services['spoke-ledger-book']).toMatchObject({
       build: { target: 'service', args: { SERVICE_DIR: DIR, SERVICE_PORT: String(port) } },
       image: 'hubspoke/ledger-book-service:dev',
-      environment: { DATABASE_URL: 'postgres://ledger_book:changeme-ledger-book-db-password@postgres:5432/ledger_book', REGISTRY_KEY: deriveRegistryKey(masterKey(), NAME) },
+      environment: {
+        DATABASE_URL: 'postgres://ledger_book:changeme-ledger-book-db-password@postgres:5432/ledger_book', REGISTRY_KEY: deriveRegistryKey(masterKey(), NAME),
+        REDIS_URL: 'redis://ledger-book:changeme-ledger-book-redis-password@redis:6379', AMQP_URL: 'amqp://ledger-book:changeme-ledger-book-rabbitmq-password@rabbitmq:5672',
+      },
       depends_on: { postgres: { condition: 'service_healthy' } },
     });
     expect(base.services.postgres!.environment).toHaveProperty('LEDGER_BOOK_DB_PASSWORD');
+    expect(base.services.redis!.environment).toHaveProperty('LEDGER_BOOK_REDIS_PASSWORD');
+    expect(base.services.rabbitmq!.environment).toHaveProperty('LEDGER_BOOK_RABBITMQ_PASSWORD');
+    // Its broker user may publish its own event only; its Redis user writes its own registry records only.
+    expect(read('data-config/rabbitmq/definitions.template.json')).toContain('"write": "^(ledger_book\\\\.item_created\\\\.v1)$"');
+    expect(read('data-config/redis/users.template.acl')).toMatch(/^user ledger-book on #\$\{LEDGER_BOOK_REDIS_PASSWORD\} .*~registry:instance:ledger-book:\* /m);
     const dev = composeConfig('docker-compose.yml', 'docker-compose.dev.yml').services['spoke-ledger-book']!;
     expect(dev).toMatchObject({ build: { target: 'dev', args: { SERVICE_DIR: DIR } }, image: 'hubspoke/ledger-book-service:dev-source' });
     expect(JSON.stringify(dev.volumes)).toContain(`/app/${DIR}/src`);
@@ -149,8 +157,9 @@ describe('npm run new:spoke', () => {
     const tool = (path: string, args: string[]) => repo.runJs(join('node_modules', path), args);
     // e2e/service-env.test.ts reads the new spoke's loadConfig: every variable it reads must reach it through compose. The
     // contracts' tests build and parse every contract (the new one too) and scan the spoke's sources for any bypass of them.
+    // The credentials test finds data-config's templates as `npm run generate:credentials` would write them.
     const [tests, lint] = await Promise.all([
-      tool('vitest/vitest.mjs', ['run', DIR, 'packages/contracts', 'e2e/service-env.test.ts']),
+      tool('vitest/vitest.mjs', ['run', DIR, 'packages/contracts', 'e2e/service-env.test.ts', 'scripts/credentials']),
       tool('eslint/bin/eslint.js', [DIR, EVENTS_DIR]),
     ]);
     expect(tests.code, tests.stdout + tests.stderr).toBe(0);

@@ -8,6 +8,7 @@ import { addToComposeBase, addToComposeFile } from './shared-files/compose-files
 import { addContractSample, addToContractIndex, readContract } from './shared-files/contract-files.js';
 import { addToEventsTable } from './shared-files/events-doc.js';
 import { addProjectReference, addServiceDatabase, addSpokeVariables, addToDockerfile } from './shared-files/text-files.js';
+import { credentialTemplates, readServices } from '../credentials/credential-templates.js';
 import { SpokeInputError, spokeNames, type SpokeNames } from './spoke-names.js';
 
 const TEMPLATE_DIR = fileURLToPath(new URL('./template/', import.meta.url));
@@ -56,6 +57,8 @@ export function generateSpoke(root: string, name: string, prefix = name): Genera
     const after = edit(before, names, file);
     return after === before ? [] : [[file, after] as const];
   });
+  // Its broker user (publishing only its own event) and Redis user, in the files Redis and RabbitMQ render at start.
+  for (const [file, text] of credentialTemplates(readServices(root, [{ name: names.name, produces: [contract.routingKey] }]))) changed.push([file, text]);
 
   const staging = join(root, 'spokes', `.${names.name}-service.generating`);
   try {

@@ -70,6 +70,16 @@ describe('the event and command contracts', () => {
     expect(() => createEvent(contracts.SendAccountEmailV1, 'test', { ...verify, link: 'javascript:alert(1)' } as never)).toThrow(/does not match its contract/);
   });
 
+  test('when a contract names its producer, then docs/events.md names the same one, and it is the hub or a spoke', () => {
+    const rows = readFileSync(join(ROOT, 'docs/events.md'), 'utf8').matchAll(/^\| `([^`]+)`\s*\|\s*([^|\s]+)\s*\|/gm);
+    const documented = Object.fromEntries([...rows].map(([, key, producer]) => [key!, producer!]));
+    const services = ['hub', ...readdirSync(join(ROOT, 'spokes')).filter((dir) => dir.endsWith('-service')).map((dir) => dir.replace(/-service$/, ''))];
+    for (const contract of contracts.EVENT_CONTRACTS) {
+      expect(documented[contract.routingKey], contract.routingKey).toBe(contract.producer);
+      expect(services, contract.routingKey).toContain(contract.producer);
+    }
+  });
+
   test('when a producer builds each contract, then its consumers parse the same payload back', () => {
     expect(Object.keys(SAMPLES).sort()).toEqual(contracts.EVENT_CONTRACTS.map((c) => c.routingKey).sort());
     for (const contract of contracts.EVENT_CONTRACTS) {

@@ -23,6 +23,7 @@ export * from './auth/authenticate.js';
 export * from './auth/revocation.js';
 export * from './registry/types.js';
 export * from './registry/keys.js';
+export * from './registry/acl.js';
 export * from './registry/signing.js';
 export * from './registry/credentials.js';
 export * from './registry/client.js';

@@ -235,7 +235,7 @@ describe('topology', () => {
       channel.on('error', () => undefined); // the refusal closes this channel; the rejection below is what counts
       return channel.assertQueue(queues.queue, {
         durable: true,
-        arguments: { ...otherArguments, 'x-queue-type': 'classic', 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queues.deadLetter },
+        arguments: { ...otherArguments, 'x-queue-type': 'classic', 'x-dead-letter-exchange': queues.requeue, 'x-dead-letter-routing-key': queues.deadLetter },
       });
     });
     await expect(redeclared).rejects.toThrow("received 'classic' but current is 'quorum'");

@@ -43,10 +43,10 @@ describe('topology', () => {
     expect(matchesBinding('#.v1', 'notification.sent.v1')).toBe(true);
   });
 
-  test('when a consumer is declared, then its queue names follow <prefix>.<service>.<name>, .dlq and one retry queue per delay, the last delay repeating', () => {
+  test('when a consumer is declared, then its queue names follow <prefix>.<service>.<name>, .dlq and one retry queue per delay, the last delay repeating, moved through <service>.requeue', () => {
     const queues = consumerQueues({ prefix: 'p1', service: 'user', name: 'registered', bindings: ['user.registered.v1'], retryDelaysMs: [1000, 5000] });
     expect(queues).toEqual({
-      queue: 'p1.user.registered', deadLetter: 'p1.user.registered.dlq', bindings: ['user.registered.v1'],
+      queue: 'p1.user.registered', requeue: 'p1.user.requeue', deadLetter: 'p1.user.registered.dlq', bindings: ['user.registered.v1'],
       retry: [{ queue: 'p1.user.registered.retry.1000ms', delayMs: 1000 }, { queue: 'p1.user.registered.retry.5000ms', delayMs: 5000 }],
     });
     expect(consumerQueues({ prefix: '', service: 'user', name: 'x', bindings: [], retryDelaysMs: [1] }).queue).toBe('user.x');

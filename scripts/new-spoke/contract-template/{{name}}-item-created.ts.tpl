@@ -6,6 +6,6 @@ export const {{Pascal}}ItemCreatedV1 = defineEvent('{{snake}}.item_created', 1, 
   itemId: z.uuid(),
   ownerId: z.string().min(1),
   title: z.string().min(1).max(200),
-}), { userFields: ['ownerId'] });
+}), { producer: '{{name}}', userFields: ['ownerId'] });
 
 export type {{Pascal}}ItemCreatedV1Payload = z.output<typeof {{Pascal}}ItemCreatedV1.payload>;

@@ -1,4 +1,5 @@
 import type { Document, Node } from 'yaml';
+import { passwordVariable } from '../../credentials/credential-templates.js';
 import type { SpokeNames } from '../spoke-names.js';
 import { applyEdits, type TextEdit } from './source-lines.js';
 import { findPair, insertBlock, isMap, isScalar, itemLines, keysOf, pairLines, readYaml, scalarEdit, sequencesWith } from './yaml-blocks.js';
@@ -12,8 +13,8 @@ const SPOKE_SERVICE = /^spoke-/;
 
 /**
  * docker-compose.yml: the new spoke's service, a copy of the reference spoke's with its own directory,
- * port, image, database and registry key (its other variables are the reference spoke's own and are left
- * out), and the database password handed to Postgres for init-scripts.
+ * port, image, database, broker and Redis users and registry key (its other variables are the reference spoke's
+ * own and are left out), and the passwords handed to Postgres, Redis and RabbitMQ to set those up.
  */
 export function addToComposeBase(source: string, names: SpokeNames, file: string): string {
   let text = addToComposeFile(source, names, file);
@@ -21,24 +22,32 @@ export function addToComposeBase(source: string, names: SpokeNames, file: string
   const doc = readYaml(text, file);
   const service = ['services', names.composeService];
   const environment = doc.getIn([...service, 'environment'], true);
-  const databaseUrl = doc.getIn([...service, 'environment', 'DATABASE_URL'], true) as Node | undefined;
-  const registryKey = doc.getIn([...service, 'environment', 'REGISTRY_KEY'], true) as Node | undefined;
-  if (!isMap(environment) || !databaseUrl || !registryKey) {
-    throw new Error(`${file}: ${REFERENCE_SERVICE} has no environment.DATABASE_URL and REGISTRY_KEY to model ${names.composeService}'s on`);
-  }
+  // Its own database, broker user, Redis user (data-config/ gets them from the credential templates) and registry key.
+  const urls: Record<string, string> = {
+    DATABASE_URL: `postgres://${names.snake}:\${${names.passwordVariable}}@postgres:5432/${names.snake}`,
+    REDIS_URL: `redis://${names.name}:\${${passwordVariable(names.name, 'REDIS')}}@redis:6379`,
+    AMQP_URL: `amqp://${names.name}:\${${passwordVariable(names.name, 'RABBITMQ')}}@rabbitmq:5672`,
+    REGISTRY_KEY: `\${${names.registryKeyVariable}}`,
+  };
+  if (!isMap(environment)) throw new Error(`${file}: ${REFERENCE_SERVICE} has no environment to model ${names.composeService}'s on`);
   const edits: TextEdit[] = [
     scalarEdit(text, doc.getIn([...service, 'build', 'args', 'SERVICE_PORT'], true) as Node, String(names.port), `${file}: build.args.SERVICE_PORT`),
-    scalarEdit(text, databaseUrl, `postgres://${names.snake}:\${${names.passwordVariable}}@postgres:5432/${names.snake}`, `${file}: DATABASE_URL`),
-    scalarEdit(text, registryKey, `\${${names.registryKeyVariable}}`, `${file}: REGISTRY_KEY`),
   ];
+  for (const [variable, url] of Object.entries(urls)) {
+    const node = doc.getIn([...service, 'environment', variable], true) as Node | undefined;
+    if (!node) throw new Error(`${file}: ${REFERENCE_SERVICE} has no environment.${variable} to model ${names.composeService}'s on`);
+    edits.push(scalarEdit(text, node, url, `${file}: ${variable}`));
+  }
   for (const pair of environment.items) {
-    const key = isScalar(pair.key) ? pair.key.value : undefined;
-    if (key === '<<' || key === 'DATABASE_URL' || key === 'REGISTRY_KEY') continue;
+    const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
+    if (key === '<<' || (key && key in urls)) continue;
     const [start, end] = pairLines(text, pair);
     edits.push({ start, end, text: '' });
   }
   text = applyEdits(text, edits);
-  return addDatabasePassword(text, names, file);
+  text = addPassword(text, 'postgres', /_DB_PASSWORD$/, names.passwordVariable, file);
+  text = addPassword(text, 'redis', /_REDIS_PASSWORD$/, passwordVariable(names.name, 'REDIS'), file);
+  return addPassword(text, 'rabbitmq', /_RABBITMQ_PASSWORD$/, passwordVariable(names.name, 'RABBITMQ'), file);
 }
 
 /**
@@ -72,14 +81,17 @@ function addListedPaths(source: string, names: SpokeNames, file: string): string
   return applyEdits(source, edits);
 }
 
-/** Postgres gets the role's password only to hand it to init-scripts on a fresh volume. */
-function addDatabasePassword(source: string, names: SpokeNames, file: string): string {
+/**
+ * Postgres gets the role's password only to hand it to init-scripts on a fresh volume; Redis and RabbitMQ get the
+ * spoke's user passwords to render their users at start.
+ */
+function addPassword(source: string, composeService: string, pattern: RegExp, variable: string, file: string): string {
   const doc = readYaml(source, file);
-  const environment = doc.getIn(['services', 'postgres', 'environment'], true);
-  const passwords = isMap(environment) ? environment.items.filter((pair) => isScalar(pair.key) && /_DB_PASSWORD$/.test(String(pair.key.value))) : [];
+  const environment = doc.getIn(['services', composeService, 'environment'], true);
+  const passwords = isMap(environment) ? environment.items.filter((pair) => isScalar(pair.key) && pattern.test(String(pair.key.value))) : [];
   const last = passwords.at(-1);
-  if (!last) throw new Error(`${file}: postgres has no *_DB_PASSWORD variable to add ${names.passwordVariable} after`);
+  if (!last) throw new Error(`${file}: ${composeService} has no ${pattern.source.replace(/\$$/, '')} variable to add ${variable} after`);
   const [start, end] = pairLines(source, last);
-  const text = source.slice(start, end).replaceAll(String((last.key as { value: unknown }).value), names.passwordVariable);
+  const text = source.slice(start, end).replaceAll(String((last.key as { value: unknown }).value), variable);
   return applyEdits(source, [{ start: end, end, text }]);
 }

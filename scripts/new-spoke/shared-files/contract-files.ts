@@ -10,24 +10,35 @@ export interface ContractSource {
   routingKey: string;
   /** As the index imports it: `./invoice-item-created.js`. */
   module: string;
+  /** The service that publishes it (`{ producer: 'invoice' }`). */
+  producer: string;
+  /** `events` for `defineEvent`, `tasks` for `defineCommand` (a command to one service's queue). */
+  exchange: 'events' | 'tasks';
 }
 
 const parse = (file: string, source: string) => ts.createSourceFile(file, source, ts.ScriptTarget.Latest, true);
 const isExported = (statement: ts.VariableStatement) => statement.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword) ?? false;
 
-/** Reads `export const X = defineEvent('<type>', <version>, schema)` from a contract file. */
+/**
+ * Reads `export const X = defineEvent('<type>', <version>, schema, { producer: '<service>' })` (or `defineCommand`)
+ * from a contract file.
+ */
 export function readContract(file: string, source: string): ContractSource {
   for (const statement of parse(file, source).statements) {
     if (!ts.isVariableStatement(statement) || !isExported(statement)) continue;
     for (const { name, initializer: call } of statement.declarationList.declarations) {
-      if (!ts.isIdentifier(name) || !call || !ts.isCallExpression(call) || call.expression.getText() !== 'defineEvent') continue;
-      const [type, version] = call.arguments;
-      if (type && ts.isStringLiteral(type) && version && ts.isNumericLiteral(version)) {
-        return { name: name.text, routingKey: `${type.text}.v${version.text}`, module: `./${basename(file, '.ts')}.js` };
+      if (!ts.isIdentifier(name) || !call || !ts.isCallExpression(call) || !['defineEvent', 'defineCommand'].includes(call.expression.getText())) continue;
+      const [type, version, , options] = call.arguments;
+      const producer = options && ts.isObjectLiteralExpression(options) ? options.properties.find((p) => p.name?.getText() === 'producer') : undefined;
+      if (type && ts.isStringLiteral(type) && version && ts.isNumericLiteral(version) && producer && ts.isPropertyAssignment(producer) && ts.isStringLiteral(producer.initializer)) {
+        return {
+          name: name.text, routingKey: `${type.text}.v${version.text}`, module: `./${basename(file, '.ts')}.js`, producer: producer.initializer.text,
+          exchange: call.expression.getText() === 'defineCommand' ? 'tasks' : 'events',
+        };
       }
     }
   }
-  throw new Error(`${file}: no exported defineEvent('<type>', <version>, ...) constant`);
+  throw new Error(`${file}: no exported defineEvent('<type>', <version>, schema, { producer: '<service>' }) constant`);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { passwordVariable } from '../../credentials/credential-templates.js';
 import { deriveRegistryKey } from '../../../packages/kit/src/registry/credentials.js';
 import type { SpokeNames } from '../spoke-names.js';
 import { insertAfterLastLine } from './source-lines.js';
@@ -37,8 +38,9 @@ export function addServiceDatabase(source: string, names: SpokeNames, file: stri
 }
 
 /**
- * .env.example: the role's password, a placeholder production refuses, after the other database passwords;
- * and the spoke's registry key, derived from the file's own REGISTRY_MASTER_KEY, after the other spokes' keys.
+ * .env.example: the role's password, a placeholder production refuses, after the other database passwords; its
+ * RabbitMQ and Redis users' passwords after the other services' ones; and the spoke's registry key, derived from the
+ * file's own REGISTRY_MASTER_KEY, after the other spokes' keys.
  */
 export function addSpokeVariables(source: string, names: SpokeNames, file: string): string {
   const master = /^REGISTRY_MASTER_KEY=(.+)$/m.exec(source)?.[1]?.trim();
@@ -47,7 +49,13 @@ export function addSpokeVariables(source: string, names: SpokeNames, file: strin
     `# Role ${names.snake} of the ${names.name} spoke's database (init-scripts; on an existing volume: scripts/create-service-database.sh ${names.snake} ${names.snake}).`,
     `${names.passwordVariable}=changeme-${names.name}-db-password`,
   ], file);
-  return insertAfterLastLine(withPassword, /^[A-Z0-9_]+_REGISTRY_KEY=/, [
+  const withUsers = insertAfterLastLine(withPassword, /^[A-Z0-9_]+_REDIS_PASSWORD=/, [
+    `# Password of the \`${names.name}\` RabbitMQ user.`,
+    `${passwordVariable(names.name, 'RABBITMQ')}=changeme-${names.name}-rabbitmq-password`,
+    `# Password of the \`${names.name}\` Redis user.`,
+    `${passwordVariable(names.name, 'REDIS')}=changeme-${names.name}-redis-password`,
+  ], file);
+  return insertAfterLastLine(withUsers, /^[A-Z0-9_]+_REGISTRY_KEY=/, [
     `# Registry key of the ${names.name} spoke, derived from REGISTRY_MASTER_KEY: \`npm run registry:key -- ${names.name}\`.`,
     `${names.registryKeyVariable}=${deriveRegistryKey(master, names.name)}`,
   ], file);

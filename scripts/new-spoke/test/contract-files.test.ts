@@ -8,7 +8,7 @@ import { spokeNames } from '../spoke-names.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CONTRACT_TEMPLATE_DIR = fileURLToPath(new URL('../contract-template/', import.meta.url));
-const contract = { name: 'InvoiceItemCreatedV1', routingKey: 'invoice.item_created.v1', module: './invoice-item-created.js' };
+const contract = { name: 'InvoiceItemCreatedV1', routingKey: 'invoice.item_created.v1', module: './invoice-item-created.js', producer: 'invoice', exchange: 'events' as const };
 
 // Written like packages/contracts/src/events/index.ts, with what others might have changed around the lists.
 const INDEX = `import type { EventContract } from '@hubspoke/kit';
@@ -23,16 +23,17 @@ export const EVENT_CONTRACTS: readonly EventContract[] = [UserUpdatedV1, UserDel
 `;
 
 describe('the contract template', () => {
-  test('when rendered, then its file is named for the spoke and declares <name>.item_created v1', () => {
+  test('when rendered, then its file is named for the spoke and declares <name>.item_created v1, produced by the spoke', () => {
     const [[path, text]] = [...renderTemplate(CONTRACT_TEMPLATE_DIR, spokeNames('ledger-book', 'ledgers', 3005))] as [[string, string]];
     expect(path).toBe('ledger-book-item-created.ts');
     expect(readContract(`packages/contracts/src/events/${path}`, text)).toEqual({
-      name: 'LedgerBookItemCreatedV1', routingKey: 'ledger_book.item_created.v1', module: './ledger-book-item-created.js',
+      name: 'LedgerBookItemCreatedV1', routingKey: 'ledger_book.item_created.v1', module: './ledger-book-item-created.js', producer: 'ledger-book', exchange: 'events',
     });
   });
 
   test('when a file declares no exported defineEvent constant, then reading it names the file', () => {
-    expect(() => readContract('events/x.ts', "const Hidden = defineEvent('x.y', 1, schema);\n")).toThrow(/events\/x.ts: no exported defineEvent/);
+    expect(() => readContract('events/x.ts', "const Hidden = defineEvent('x.y', 1, schema, { producer: 'x' });\n")).toThrow(/events\/x.ts: no exported defineEvent/);
+    expect(() => readContract('events/x.ts', "export const NoOwner = defineEvent('x.y', 1, schema);\n")).toThrow(/events\/x.ts: no exported defineEvent.*producer/);
   });
 });
 

@@ -25,6 +25,8 @@ services:
     environment:
       <<: *service-env
       USER_ONLY_SETTING: "7"
+      REDIS_URL: redis://user:\${USER_REDIS_PASSWORD}@redis:6379
+      AMQP_URL: amqp://user:\${USER_RABBITMQ_PASSWORD}@rabbitmq:5672
       DATABASE_URL: postgres://users:\${USER_DB_PASSWORD}@postgres:5432/users
       REGISTRY_KEY: \${USER_REGISTRY_KEY}
     depends_on:
@@ -34,21 +36,36 @@ services:
     environment:
       USER_DB_PASSWORD: \${USER_DB_PASSWORD}
       NEW_VARIABLE_SOMEONE_ADDED: "x"
+
+  redis:
+    environment:
+      USER_REDIS_PASSWORD: \${USER_REDIS_PASSWORD}
+
+  rabbitmq:
+    environment:
+      USER_RABBITMQ_PASSWORD: \${USER_RABBITMQ_PASSWORD}
 `;
 
 describe('compose files', () => {
-  test('when the base is edited, then the new service copies spoke-user with its own port, image and database, and nothing else moves', () => {
+  test('when the base is edited, then the new service copies spoke-user with its own port, image, database, broker and Redis users, and nothing else moves', () => {
     const edited = addToComposeBase(BASE, names, 'docker-compose.yml');
     const config = parse(edited, { merge: true }) as { services: Record<string, { environment: Record<string, string>; build: unknown; image: string }> };
     expect(config.services['spoke-invoice']).toEqual({
       build: { context: '.', target: 'service', args: { SERVICE_DIR: 'spokes/invoice-service', SERVICE_PORT: '3005' } },
       image: 'hubspoke/invoice-service:${HUBSPOKE_VERSION:-dev}',
-      environment: { LOG_LEVEL: 'info', DATABASE_URL: 'postgres://invoice:${INVOICE_DB_PASSWORD}@postgres:5432/invoice', REGISTRY_KEY: '${INVOICE_REGISTRY_KEY}' },
+      environment: {
+        LOG_LEVEL: 'info', DATABASE_URL: 'postgres://invoice:${INVOICE_DB_PASSWORD}@postgres:5432/invoice',
+        REDIS_URL: 'redis://invoice:${INVOICE_REDIS_PASSWORD}@redis:6379', AMQP_URL: 'amqp://invoice:${INVOICE_RABBITMQ_PASSWORD}@rabbitmq:5672',
+        REGISTRY_KEY: '${INVOICE_REGISTRY_KEY}',
+      },
       depends_on: { postgres: { condition: 'service_healthy' } },
     });
     expect(config.services.postgres!.environment).toEqual({ USER_DB_PASSWORD: '${USER_DB_PASSWORD}', INVOICE_DB_PASSWORD: '${INVOICE_DB_PASSWORD}', NEW_VARIABLE_SOMEONE_ADDED: 'x' });
     // Only additions: without the new block and line, the file is byte for byte what it was.
-    expect(edited.replace(/ {2}spoke-invoice:\n[\s\S]*?\n\n/, '').replace(' '.repeat(6) + 'INVOICE_DB_PASSWORD: ${INVOICE_DB_PASSWORD}\n', '')).toBe(BASE);
+    expect(config.services.redis!.environment).toEqual({ USER_REDIS_PASSWORD: '${USER_REDIS_PASSWORD}', INVOICE_REDIS_PASSWORD: '${INVOICE_REDIS_PASSWORD}' });
+    expect(config.services.rabbitmq!.environment).toEqual({ USER_RABBITMQ_PASSWORD: '${USER_RABBITMQ_PASSWORD}', INVOICE_RABBITMQ_PASSWORD: '${INVOICE_RABBITMQ_PASSWORD}' });
+    const added = ['INVOICE_DB_PASSWORD', 'INVOICE_REDIS_PASSWORD', 'INVOICE_RABBITMQ_PASSWORD'].map((v) => `${' '.repeat(6)}${v}: \${${v}}\n`);
+    expect(added.reduce((text, line) => text.replace(line, ''), edited.replace(/ {2}spoke-invoice:\n[\s\S]*?\n\n/, ''))).toBe(BASE);
     expect(edited).toContain('  spoke-invoice:\n    # a comment that travels with the block\n');
   });
 
@@ -112,15 +129,21 @@ describe('text files', () => {
   test('when init-scripts and .env.example gained lines after the databases, then the new ones land with the databases', () => {
     const init = 'create users users "${USER_DB_PASSWORD:?USER_DB_PASSWORD is missing}"\necho done\n';
     expect(addServiceDatabase(init, names, 'init')).toBe(`create users users "\${USER_DB_PASSWORD:?USER_DB_PASSWORD is missing}"\ncreate invoice invoice "\${INVOICE_DB_PASSWORD:?INVOICE_DB_PASSWORD is missing}"\necho done\n`);
-    const env = 'REGISTRY_MASTER_KEY=changeme-master-0123456789abcdef\nUSER_REGISTRY_KEY=k\nLOG_LEVEL=info\nUSER_DB_PASSWORD=changeme-user\nREDIS_PASSWORD=changeme-redis\n';
+    const env = [
+      'REGISTRY_MASTER_KEY=changeme-master-0123456789abcdef', 'USER_REGISTRY_KEY=k', 'LOG_LEVEL=info', 'USER_DB_PASSWORD=changeme-user',
+      'REDIS_ADMIN_PASSWORD=changeme-redis', 'USER_REDIS_PASSWORD=changeme-user-redis', 'GRAFANA=x', '',
+    ].join('\n');
     const edited = addSpokeVariables(env, names, '.env.example');
-    expect(edited).toMatch(/\nUSER_DB_PASSWORD=changeme-user\n# .*\nINVOICE_DB_PASSWORD=changeme-invoice-db-password\nREDIS_PASSWORD=/);
+    expect(edited).toMatch(new RegExp([
+      '\nUSER_DB_PASSWORD=changeme-user\n# .*\nINVOICE_DB_PASSWORD=changeme-invoice-db-password\nREDIS_ADMIN_PASSWORD=changeme-redis\n',
+      'USER_REDIS_PASSWORD=changeme-user-redis\n# .*\nINVOICE_RABBITMQ_PASSWORD=changeme-invoice-rabbitmq-password\n# .*\nINVOICE_REDIS_PASSWORD=changeme-invoice-redis-password\nGRAFANA=x\n$',
+    ].join('')));
     // Its own registry key, derived from the file's master key as `npm run registry:key -- invoice` would.
     const key = deriveRegistryKey('changeme-master-0123456789abcdef', 'invoice');
     expect(edited).toContain(`USER_REGISTRY_KEY=k\n# Registry key of the invoice spoke, derived from REGISTRY_MASTER_KEY: \`npm run registry:key -- invoice\`.\nINVOICE_REGISTRY_KEY=${key}\nLOG_LEVEL=`);
   });
 
   test('when .env.example has no REGISTRY_MASTER_KEY, then the edit refuses rather than invent a key', () => {
-    expect(() => addSpokeVariables('USER_DB_PASSWORD=x\nUSER_REGISTRY_KEY=k\n', names, '.env.example')).toThrow(/no REGISTRY_MASTER_KEY to derive INVOICE_REGISTRY_KEY/);
+    expect(() => addSpokeVariables('USER_DB_PASSWORD=x\nUSER_REGISTRY_KEY=k\nUSER_REDIS_PASSWORD=y\n', names, '.env.example')).toThrow(/no REGISTRY_MASTER_KEY to derive INVOICE_REGISTRY_KEY/);
   });
 });

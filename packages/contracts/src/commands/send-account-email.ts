@@ -19,6 +19,6 @@ export const SendAccountEmailV1 = defineCommand('notification.send_account_email
   z.object({ template: z.literal('verify-email'), ...recipient, ...link }),
   z.object({ template: z.literal('password-reset'), ...recipient, ...link }),
   z.object({ template: z.literal('password-changed'), ...recipient }),
-]), { userFields: ['userId'] });
+]), { producer: 'auth', userFields: ['userId'] });
 
 export type SendAccountEmailV1Payload = z.output<typeof SendAccountEmailV1.payload>;

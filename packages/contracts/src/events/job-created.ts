@@ -7,6 +7,6 @@ export const JobCreatedV1 = defineEvent('job.created', 1, z.object({
   taskType: z.string(),
   creatorId: z.string(),
   total: z.int().min(1),
-}), { userFields: ['creatorId'] });
+}), { producer: 'hub', userFields: ['creatorId'] });
 
 export type JobCreatedV1Payload = z.output<typeof JobCreatedV1.payload>;

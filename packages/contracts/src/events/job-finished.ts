@@ -13,6 +13,6 @@ export const JobFinishedV1 = defineEvent('job.finished', 1, z.object({
   cancelled: z.int().min(0),
   retries: z.int().min(0),
   durationMs: z.int().min(0),
-}), { userFields: ['creatorId'] });
+}), { producer: 'hub', userFields: ['creatorId'] });
 
 export type JobFinishedV1Payload = z.output<typeof JobFinishedV1.payload>;

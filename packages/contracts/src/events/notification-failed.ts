@@ -13,6 +13,6 @@ export const NotificationFailedV1 = defineEvent('notification.failed', 1, z.obje
   template: z.string().min(1).max(64),
   reason: z.enum(['permanent', 'attempts_exhausted', 'interrupted']),
   attempts: z.int().min(0),
-}), { userFields: ['ownerId'] });
+}), { producer: 'notification', userFields: ['ownerId'] });
 
 export type NotificationFailedV1Payload = z.output<typeof NotificationFailedV1.payload>;

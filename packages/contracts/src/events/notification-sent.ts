@@ -15,6 +15,6 @@ export const NotificationSentV1 = defineEvent('notification.sent', 1, z.object({
   provider: z.string().min(1).max(40),
   /** Provider calls it took, this one included. */
   attempts: z.int().min(1),
-}), { userFields: ['ownerId'] });
+}), { producer: 'notification', userFields: ['ownerId'] });
 
 export type NotificationSentV1Payload = z.output<typeof NotificationSentV1.payload>;

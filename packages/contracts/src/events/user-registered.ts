@@ -7,6 +7,6 @@ export const UserRegisteredV1 = defineEvent('user.registered', 1, z.object({
   email: z.email().max(254),
   name: z.string().min(1).max(100),
   role: z.enum(['user', 'admin']),
-}), { userFields: ['userId'] });
+}), { producer: 'auth', userFields: ['userId'] });
 
 export type UserRegisteredV1Payload = z.output<typeof UserRegisteredV1.payload>;

@@ -11,6 +11,6 @@ export const UserUpdatedV1 = defineEvent('user.updated', 1, z.object({
     /** Replaces the whole object. */
     preferences: z.record(z.string(), z.json()).optional(),
   }),
-}), { userFields: ['userId'] });
+}), { producer: 'user', userFields: ['userId'] });
 
 export type UserUpdatedV1Payload = z.output<typeof UserUpdatedV1.payload>;

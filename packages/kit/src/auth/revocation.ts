@@ -12,6 +12,8 @@ import { createRegistryConnection } from '../registry/connection.js';
  */
 export function revocationKeys(keyPrefix = '') {
   return {
+    /** Every key of the list, as a Redis ACL pattern (registry/acl.ts). */
+    pattern: `${keyPrefix}revoked:*`,
     token: (tokenId: string) => `${keyPrefix}revoked:token:${tokenId}`,
     user: (userId: string) => `${keyPrefix}revoked:user:${userId}`,
   };

@@ -10,7 +10,7 @@ import { waitForEvent, type BusEventName, type BusEvents } from './events.js';
 import { instrumentBus } from './metrics.js';
 import { confirmedPublisher, publishFailed, type ConfirmedPublish } from './publisher.js';
 import {
-  consumerQueues, declareEventsExchange, declareResultsExchange, declareTasksExchange, eventsExchange, exchangeOf, tasksExchange, type ConsumerQueues, type ExchangeKind,
+  consumerQueues, ensureSharedTopology, eventsExchange, exchangeOf, tasksExchange, type ConsumerQueues, type ExchangeKind,
 } from './topology.js';
 
 export interface BusOptions {
@@ -230,15 +230,13 @@ export class Bus extends EventEmitter<BusEvents> {
 
   async #setUpPublishing(model: ChannelModel): Promise<void> {
     this.#publish = undefined;
+    await ensureSharedTopology(model, this.#prefix);
     const channel = await model.createConfirmChannel();
     channel.on('error', (error: Error) => this.#options.logger.warn({ err: error }, 'amqp publish channel error'));
     // A new connection is the simplest fresh channel: it only carries publishes, so nothing else restarts.
     channel.on('close', () => {
       if (this.#publishingModel === model) this.#publishing.drop('publish channel closed');
     });
-    await declareEventsExchange(channel, this.#prefix);
-    await declareTasksExchange(channel, this.#prefix);
-    await declareResultsExchange(channel, this.#prefix);
     this.#publish = confirmedPublisher(channel, model, {
       maxUnconfirmed: this.#options.maxUnconfirmed ?? 1_000,
       confirmTimeoutMs: this.#options.confirmTimeoutMs ?? 10_000,
@@ -249,11 +247,7 @@ export class Bus extends EventEmitter<BusEvents> {
 
   async #setUpConsuming(model: ChannelModel): Promise<void> {
     // Consumers bind to the exchanges, which the publishing connection may not have declared yet.
-    const channel = await model.createChannel();
-    await declareEventsExchange(channel, this.#prefix);
-    await declareTasksExchange(channel, this.#prefix);
-    await declareResultsExchange(channel, this.#prefix);
-    await channel.close();
+    await ensureSharedTopology(model, this.#prefix);
     this.#consumingModel = model;
     for (const slot of this.#slots) slot.running = undefined;
     // An index loop: consumers registered while this runs are started too.

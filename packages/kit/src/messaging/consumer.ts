@@ -107,7 +107,7 @@ export async function startConsumer(connection: ChannelModel, options: ConsumeOp
   const move = async (message: ConsumeMessage, queue: string, attempts: number, error: string) => {
     const headers = { ...withoutDeathHeaders(message.properties.headers), 'x-attempts': attempts, 'x-last-error': error, ...originOf(message) };
     const { messageId, correlationId, type, appId, timestamp, contentType } = message.properties;
-    await publish('', queue, message.content, {
+    await publish(queues.requeue, queue, message.content, {
       messageId: typeof messageId === 'string' ? messageId : randomUUID(),
       ...(typeof correlationId === 'string' && { correlationId }),
       ...(typeof type === 'string' && { type }),
@@ -265,7 +265,7 @@ function withoutDeathHeaders(headers: Record<string, unknown> | undefined): Reco
 }
 
 /**
- * Where the message was first published, kept across retries (which arrive from the default exchange) so a
+ * Where the message was first published, kept across retries (which arrive from the requeue exchange) so a
  * dead letter can be replayed to its original exchange and routing key.
  */
 function originOf(message: ConsumeMessage): Record<string, string> {

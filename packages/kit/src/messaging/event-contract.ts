@@ -13,6 +13,8 @@ export interface EventContract<TType extends string = string, TSchema extends z.
   routingKey: string;
   /** Not strict: a producer may add a field without a new version, and consumers ignore what they do not read. */
   payload: TSchema;
+  /** The one service that publishes it: its broker user alone may publish this routing key (data-config/rabbitmq). */
+  producer: string;
   /**
    * The payload's top-level fields that hold a user id (`userId`, `ownerId`, `creatorId`, …): what a consumer
    * keeping events pseudonymises when that user is deleted. Declared with the contract, so no consumer has to
@@ -26,10 +28,16 @@ type StringField<T> = { [K in keyof T]-?: NonNullable<T[K]> extends string ? K :
 
 export type EventPayload<C extends EventContract> = z.output<C['payload']>;
 
+/** What every contract declares besides its payload: who publishes it, and which fields name a user. */
+export interface ContractFields<TSchema extends z.ZodType> {
+  producer: string;
+  userFields: readonly StringField<z.output<TSchema>>[];
+}
+
 export function defineEvent<TType extends string, TSchema extends z.ZodType>(
-  type: TType, version: number, payload: TSchema, { userFields }: { userFields: readonly StringField<z.output<TSchema>>[] },
+  type: TType, version: number, payload: TSchema, { producer, userFields }: ContractFields<TSchema>,
 ): EventContract<TType, TSchema> {
-  return Object.freeze({ type, version, routingKey: routingKeyOf({ type, version }), payload, userFields: Object.freeze([...userFields]) });
+  return Object.freeze({ type, version, routingKey: routingKeyOf({ type, version }), payload, producer, userFields: Object.freeze([...userFields]) });
 }
 
 /**
@@ -43,7 +51,7 @@ export interface CommandContract<TType extends string = string, TSchema extends 
 }
 
 export function defineCommand<TType extends string, TSchema extends z.ZodType>(
-  type: TType, version: number, payload: TSchema, fields: { userFields: readonly StringField<z.output<TSchema>>[] },
+  type: TType, version: number, payload: TSchema, fields: ContractFields<TSchema>,
 ): CommandContract<TType, TSchema> {
   return Object.freeze({ ...defineEvent(type, version, payload, fields), exchange: 'tasks' as const });
 }

@@ -8,8 +8,9 @@ export { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './o
 export type { PublishFailure } from './publisher.js';
 export { busReadinessCheck } from './readiness.js';
 export {
-  declareEventsExchange, declareResultsExchange, declareTasksExchange, eventsExchange, resultsExchange, tasksExchange, unroutedEvents, type ConsumerQueues, type ExchangeKind, type QueueType,
+  declareEventsExchange, eventsExchange, resultsExchange, sharedTopology, tasksExchange, unroutedEvents, type ConsumerQueues, type ExchangeKind, type QueueType, type SharedTopology,
 } from './topology.js';
 export { parsePayload } from './parse-payload.js';
 export { createEvent, defineCommand, defineEvent, parseEvent, type CommandContract, type EventContract, type EventPayload } from './event-contract.js';
+export { brokerAccess, type BrokerAccess, type BrokerAccessSpec } from './access.js';
 export { deadLetterQueues, replayDeadLetters, type DeadLetter, type DeadLetterQueue, type ReplayReport } from './dead-letters.js';

@@ -1,4 +1,4 @@
-import type { Channel } from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
 
 /**
  * The only place that spells exchange and queue names. Every name takes a prefix: tests pass
@@ -20,6 +20,12 @@ export type QueueType = 'classic' | 'quorum';
 export interface ConsumerQueues {
   /** `<service>.<name>`: bound to the events exchange with `bindings`. */
   queue: string;
+  /**
+   * `<service>.requeue`: a direct exchange where each of the service's queues is bound under its own name. Retries and
+   * dead letters go through it, never through the default exchange: a broker user allowed to publish to the default
+   * exchange could put a forged message straight into any service's queue (docs/messaging.md, "Broker users").
+   */
+  requeue: string;
   /** `<queue>.dlq`: poison messages and those that ran out of attempts, with the error in headers. */
   deadLetter: string;
   /** One queue per delay, `<queue>.retry.<ms>ms`, whose messages expire back into `queue`. */
@@ -61,6 +67,7 @@ export function consumerQueues({ prefix, service, name, bindings, retryDelaysMs 
   const queue = withPrefix(prefix, `${service}.${name}`);
   return {
     queue,
+    requeue: withPrefix(prefix, `${service}.requeue`),
     deadLetter: `${queue}.dlq`,
     retry: [...new Set(retryDelaysMs)].map((delayMs) => ({ queue: `${queue}.retry.${delayMs}ms`, delayMs })),
     bindings,
@@ -80,60 +87,100 @@ export function unroutedEvents(prefix: string): string {
   return withPrefix(prefix, UNROUTED_EVENTS);
 }
 
+export interface SharedTopology {
+  exchanges: { name: string; type: 'topic' | 'fanout'; arguments: Record<string, string> }[];
+  queues: { name: string; arguments: Record<string, number> }[];
+  bindings: { source: string; destination: string; routingKey: string }[];
+}
+
 /**
- * The events exchange, with an alternate exchange: for a domain event "no subscriber yet" is normal
- * (user.logged_in before analytics exists), so it is parked for a week instead of coming back as
- * unroutable, which would keep the outbox retrying it forever. Publishes stay `mandatory`: if even the
- * parking queue is missing, the broker returns the message and the publish fails.
+ * The exchanges every service shares, and the queue parking unrouted events. The events exchange has an alternate
+ * exchange: for a domain event "no subscriber yet" is normal (user.logged_in before analytics exists), so it is parked
+ * for a week instead of coming back as unroutable, which would keep the outbox retrying it forever; publishes stay
+ * `mandatory`, so if even the parking queue is missing the publish fails. The tasks and results exchanges have none on
+ * purpose: a command, job or result nobody takes is a fault, so it comes back unroutable and the outbox retries it.
+ * In compose the broker's definitions (data-config/rabbitmq) declare these, and services may not redeclare them.
  */
-export async function declareEventsExchange(channel: Channel, prefix: string): Promise<string> {
-  const exchange = eventsExchange(prefix);
+export function sharedTopology(prefix: string): SharedTopology {
   const unrouted = unroutedEvents(prefix);
-  await channel.assertExchange(unrouted, 'fanout', { durable: true });
-  await channel.assertQueue(unrouted, { durable: true, arguments: UNROUTED_RETENTION });
-  await channel.bindQueue(unrouted, unrouted, '');
-  await channel.assertExchange(exchange, 'topic', { durable: true, alternateExchange: unrouted });
-  return exchange;
+  return {
+    exchanges: [
+      { name: unrouted, type: 'fanout', arguments: {} },
+      { name: eventsExchange(prefix), type: 'topic', arguments: { 'alternate-exchange': unrouted } },
+      { name: tasksExchange(prefix), type: 'topic', arguments: {} },
+      { name: resultsExchange(prefix), type: 'topic', arguments: {} },
+    ],
+    queues: [{ name: unrouted, arguments: UNROUTED_RETENTION }],
+    bindings: [{ source: unrouted, destination: unrouted, routingKey: '' }],
+  };
+}
+
+/** Declares the shared topology (declaring needs the broker's `configure` permission on each name). */
+export async function declareSharedTopology(channel: Channel, prefix: string): Promise<void> {
+  const { exchanges, queues, bindings } = sharedTopology(prefix);
+  for (const { name, type, arguments: args } of exchanges) await channel.assertExchange(name, type, { durable: true, arguments: args });
+  for (const { name, arguments: args } of queues) await channel.assertQueue(name, { durable: true, arguments: args });
+  for (const { source, destination, routingKey } of bindings) await channel.bindQueue(destination, source, routingKey);
 }
 
 /**
- * The tasks exchange has no alternate exchange on purpose: a command or job nobody takes is a fault,
- * so the mandatory publish comes back unroutable and fails (the outbox keeps the row and retries it).
+ * Makes sure the shared topology exists: checked passively first, which needs no permission, so a service whose broker
+ * user may not configure the shared exchanges works where they were declared for it; declared only when missing (a
+ * test's prefix, a broker without definitions).
  */
-export async function declareTasksExchange(channel: Channel, prefix: string): Promise<string> {
-  const exchange = tasksExchange(prefix);
-  await channel.assertExchange(exchange, 'topic', { durable: true });
-  return exchange;
+export async function ensureSharedTopology(model: ChannelModel, prefix: string): Promise<void> {
+  const { exchanges, queues } = sharedTopology(prefix);
+  const probe = await model.createChannel();
+  // A missing name closes the channel with a 404: the rejection below says so; the event would only repeat it.
+  probe.on('error', () => undefined);
+  try {
+    for (const { name } of exchanges) await probe.checkExchange(name);
+    for (const { name } of queues) await probe.checkQueue(name);
+    await probe.close();
+    return;
+  } catch {
+    // Something is missing: declare it all (idempotent) on a fresh channel.
+  }
+  const channel = await model.createChannel();
+  try {
+    await declareSharedTopology(channel, prefix);
+  } finally {
+    await channel.close().catch(() => undefined);
+  }
 }
 
-/** Task results, like tasks, must reach a queue: with the dispatcher's queue missing the publish fails and is retried. */
-export async function declareResultsExchange(channel: Channel, prefix: string): Promise<string> {
-  const exchange = resultsExchange(prefix);
-  await channel.assertExchange(exchange, 'topic', { durable: true });
-  return exchange;
+/** The events exchange, declared with its parking queue; returns its name. */
+export async function declareEventsExchange(channel: Channel, prefix: string): Promise<string> {
+  await declareSharedTopology(channel, prefix);
+  return eventsExchange(prefix);
 }
 
 /**
  * Declares a consumer's queues; idempotent, so it runs on every (re)connect. Retries use one queue per
  * delay with a queue-level TTL rather than per-message TTLs in one queue: RabbitMQ expires messages
  * only at the head of a queue, so a 30 s message would hold back a 1 s one behind it. Expired messages
- * dead-letter through the default exchange straight back into the main queue (no plugin; 3.10-safe).
+ * dead-letter through the service's requeue exchange straight back into the main queue (no plugin; 3.10-safe).
  */
 export async function declareConsumerQueues(channel: Channel, exchange: string, queues: ConsumerQueues, type: QueueType = 'classic'): Promise<void> {
   const typed = QUEUE_TYPE_ARGUMENTS[type];
+  const { requeue } = queues;
+  await channel.assertExchange(requeue, 'direct', { durable: true });
   await channel.assertQueue(queues.deadLetter, { durable: true, arguments: typed.plain });
+  await channel.bindQueue(queues.deadLetter, requeue, queues.deadLetter);
   for (const { queue, delayMs } of queues.retry) {
     await channel.assertQueue(queue, {
       durable: true,
-      arguments: { ...typed.deadLettering, 'x-message-ttl': delayMs, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queues.queue },
+      arguments: { ...typed.deadLettering, 'x-message-ttl': delayMs, 'x-dead-letter-exchange': requeue, 'x-dead-letter-routing-key': queues.queue },
     });
+    await channel.bindQueue(queue, requeue, queue);
   }
   // The consumer moves failures itself (to add error headers); the queue's own dead-letter target only
   // catches what is rejected some other way, so nothing silently disappears.
   await channel.assertQueue(queues.queue, {
     durable: true,
-    arguments: { ...typed.deadLettering, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queues.deadLetter },
+    arguments: { ...typed.deadLettering, 'x-dead-letter-exchange': requeue, 'x-dead-letter-routing-key': queues.deadLetter },
   });
+  await channel.bindQueue(queues.queue, requeue, queues.queue);
   for (const pattern of queues.bindings) await channel.bindQueue(queues.queue, exchange, pattern);
 }
 

@@ -1,3 +1,4 @@
+import { revocationKeys } from '../auth/revocation.js';
 /**
  * The registry's Redis layout, spelled only here:
  * - `${keyPrefix}registry:instance:${service}:${instanceId}` one signed record per instance, with a PX TTL;
@@ -19,6 +20,25 @@ export function registryKeys(keyPrefix = ''): RegistryKeys {
     instancePrefix,
     index: `${keyPrefix}registry:instances`,
     changes: `${keyPrefix}registry:changes`,
+  };
+}
+
+/**
+ * Key and channel patterns Redis ACLs grant (registry/acl.ts; data-config/redis is generated from them). A spoke's
+ * user writes only its own instance records (`ownInstances`), the index and the change channel; the hub reads the
+ * whole registry and owns everything under `hubOwn` (rate-limit counters, revocations: RATE_LIMIT_KEY_PREFIX and
+ * any other key the hub keeps must start with it).
+ */
+export function registryAclPatterns(keyPrefix = '') {
+  const keys = registryKeys(keyPrefix);
+  return {
+    ownInstances: (service: string) => `${keys.instancePrefix}${service}:*`,
+    index: keys.index,
+    changes: keys.changes,
+    registry: `${keyPrefix}registry:*`,
+    hubOwn: `${keyPrefix}hub:*`,
+    /** The access-token revocation list (kit auth/revocation.ts): written by the auth spoke, read by the hub. */
+    revocations: revocationKeys(keyPrefix).pattern,
   };
 }
 

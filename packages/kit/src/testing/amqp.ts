@@ -6,7 +6,7 @@ import { testAmqpUrl } from './env.js';
 const DEFAULT_RETRY_DELAYS_MS = [1_000, 10_000, 60_000];
 
 /** A consumer's queue by full name (`<prefix>.<service>.<name>`, default retry delays), or as `bus.consume` reported it. */
-export type DeclaredQueues = string | Pick<ConsumerQueues, 'queue' | 'deadLetter' | 'retry'>;
+export type DeclaredQueues = string | Pick<ConsumerQueues, 'queue' | 'deadLetter' | 'retry'> & Partial<Pick<ConsumerQueues, 'requeue'>>;
 
 /** Every queue name a consumer declared: main, dead-letter and retry queues. */
 export const queueNamesOf = (queues: DeclaredQueues): string[] => typeof queues === 'string'
@@ -23,10 +23,19 @@ export async function withAmqpChannel<T>(work: (channel: amqp.Channel) => Promis
   }
 }
 
-/** Deletes what a test declared on the shared broker: each consumer's queues and the prefixed exchanges. */
+/** `<prefix>.<service>.requeue`, where a consumer's retries and dead letters go (`<prefix>.<service>.<name>` names the service). */
+const requeueOf = (prefix: string, queues: DeclaredQueues): string => {
+  if (typeof queues !== 'string' && queues.requeue) return queues.requeue;
+  const queue = typeof queues === 'string' ? queues : queues.queue;
+  const service = (prefix ? queue.slice(prefix.length + 1) : queue).split('.')[0]!;
+  return prefix ? `${prefix}.${service}.requeue` : `${service}.requeue`;
+};
+
+/** Deletes what a test declared on the shared broker: each consumer's queues and requeue exchange, and the prefixed exchanges. */
 export function deleteTestTopology(prefix: string, consumers: DeclaredQueues[] = []): Promise<void> {
   return withAmqpChannel(async (channel) => {
     for (const name of [...consumers.flatMap(queueNamesOf), unroutedEvents(prefix)]) await channel.deleteQueue(name);
+    for (const name of new Set(consumers.map((queues) => requeueOf(prefix, queues)))) await channel.deleteExchange(name);
     await channel.deleteExchange(eventsExchange(prefix));
     await channel.deleteExchange(tasksExchange(prefix));
     await channel.deleteExchange(resultsExchange(prefix));

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import { freePort } from './free-port.js';
 
 export interface PrivateRedis {
@@ -14,21 +14,25 @@ export interface PrivateRedis {
   resume: () => void;
 }
 
-/** A redis-server only this test uses, for outage tests that must never stop the shared one. */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+/**
+ * A redis-server only this test uses, for outage tests that must never stop the shared one, or for ACL tests
+ * (`args: ['--aclfile', file]`: the url then has no user, and the server answers NOAUTH until a client logs in).
+ */
+export async function startPrivateRedis({ args = [] }: { args?: string[] } = {}): Promise<PrivateRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableReadyCheck: false });
       client.on('error', () => undefined); // refused while the server starts: expected, retried below
       try {
         await client.connect();
         await client.ping();
         return;
       } catch (error) {
+        if (error instanceof ReplyError) return; // it answers: up, just not open to anonymous clients
         if (Date.now() > deadline) throw error;
         await sleep(50);
       } finally {
