@@ -79,7 +79,8 @@ describe('one of two hubs lost behind the gateway', () => {
 });
 
 describe('a spoke failing or gone entirely', () => {
-  // Passed through, never retried (a 5xx is an answer): attempts ÷ client requests stays at 1 or below (open breakers send none).
+  // Passed through, never retried (a 5xx is an answer): attempts ÷ client requests stays at 1 or below. These 503s carry
+  // Retry-After, so no breaker opens (docs/ARCHITECTURE.md, Proxy): every request reaches a spoke once, none twice.
   const AMPLIFICATION_BUDGET = 1.0;
 
   test('when every instance of a spoke answers 503 for 20 s, then the hub does not amplify it with retries and traffic recovers after', async () => {

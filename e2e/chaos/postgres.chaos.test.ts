@@ -105,8 +105,12 @@ describe('a spoke started while its database is down', () => {
   test('when a user instance starts with Postgres down, then it is live, not ready, does not exit, and is ready soon after Postgres returns', async () => {
     const row = figure('spoke started while its database is down', `live, not ready, no exit; ready < ${READY_MS} ms after return`);
     await world.postgres.stop('fast');
+    const spawnedAt = Date.now();
     const instance = await world.platform.startInstance('user', { registered: false });
     const probe = async (path: string) => (await fetch(`${instance.url}${path}`).catch(() => undefined))?.status ?? 'down';
+    // Node and tsx load the service first (over a second on 2 shared cores): sampling starts once it listens, or has exited.
+    await eventually(async () => instance.process.child.exitCode !== null || (await probe('/health')) !== 'down', 30_000, 50);
+    const listeningMs = Date.now() - spawnedAt;
     const observed: string[] = [];
     for (let second = 0; second < 10; second++) {
       await sleep(1_000);
@@ -116,7 +120,7 @@ describe('a spoke started while its database is down', () => {
     await world.postgres.restart();
     const back = Date.now();
     const readyMs = await eventually(async () => (await probe('/ready')) === 200, 20_000, 100).then(() => Date.now() - back, () => Infinity);
-    const measured = `health/ready each second while down: ${observed.join(' ')}; exit code ${exitCode ?? 'none'}; ready ${readyMs} ms after Postgres returned`;
+    const measured = `listening ${listeningMs} ms after spawn; health/ready each second while down: ${observed.join(' ')}; exit code ${exitCode ?? 'none'}; ready ${readyMs} ms after Postgres returned`;
     const pass = exitCode === null && observed.every((o) => o === '200/503') && readyMs < READY_MS;
     expect(row.measured(measured, pass)).toBe(true);
   });

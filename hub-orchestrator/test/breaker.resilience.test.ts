@@ -75,6 +75,44 @@ describe('an instance answering 500', () => {
   });
 });
 
+describe('an instance answering 503 with Retry-After (its database restarting)', () => {
+  const sequential = async (count: number) => {
+    const answers: { status: number; code?: string; instanceId?: string; retryAfter: string | null }[] = [];
+    for (let n = 0; n < count; n++) {
+      const res = await fetch(`${hub.url}/api/flaky/x`);
+      const body = (await res.json()) as { instanceId?: string; error?: { code?: string; instanceId?: string } };
+      answers.push({ status: res.status, code: body.error?.code, instanceId: body.instanceId ?? body.error?.instanceId, retryAfter: res.headers.get('retry-after') });
+    }
+    return answers;
+  };
+  const breakers = () => Promise.all(spokes.slice(0, 3).map((s) => breakerOf(s.instanceId)));
+
+  test('when one of three instances asks for time, then its breaker stays closed and the others take the traffic until its Retry-After is up', async () => {
+    const asking = spokes[1]!;
+    await asking.setMode('unavailable');
+    const started = Date.now();
+    const answers = await sequential(60);
+    const windows = Math.ceil((Date.now() - started) / 1000);
+    await asking.setMode('ok');
+    const toAsking = answers.filter((a) => a.instanceId === asking.instanceId);
+    expect(toAsking.every((a) => a.status === 503 && a.retryAfter === '1')).toBe(true);
+    // One request per Retry-After (1 s) at most, instead of a third of them.
+    expect(toAsking.length).toBeLessThanOrEqual(windows + 1);
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(60 - toAsking.length);
+    expect(await breakers()).toEqual([0, 0, 0]);
+  });
+
+  test('when every instance asks for time, then clients get the spokes\' own 503 with Retry-After, no breaker opens, and the first request after recovery is a 200', async () => {
+    await Promise.all(spokes.slice(0, 3).map((s) => s.setMode('unavailable')));
+    const answers = await sequential(3 * HUB_TEST_CONFIG.breaker.consecutiveFailures + 5);
+    await Promise.all(spokes.slice(0, 3).map((s) => s.setMode('ok')));
+    const [first] = await sequential(1);
+    expect(answers.map((a) => `${a.status} ${a.code} ${a.retryAfter}`)).toEqual(answers.map(() => '503 TEST.UNAVAILABLE 1'));
+    expect(await breakers()).toEqual([0, 0, 0]);
+    expect(first).toMatchObject({ status: 200 });
+  });
+});
+
 describe('a slow instance', () => {
   test('when a spoke does not answer in time, then the client gets 504 at the deadline while another prefix is unaffected', async () => {
     const quickTimes: number[] = [];

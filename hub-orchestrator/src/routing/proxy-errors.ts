@@ -24,3 +24,18 @@ export function isRetryable(method: string | undefined, headers: Record<string, 
   const length = headers['content-length'];
   return headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
 }
+
+/** Longest an instance's Retry-After keeps it behind the others: a long one must not sideline it for good. */
+export const MAX_DEFER_MS = 10_000;
+
+/**
+ * A 503 carrying Retry-After, as ms to wait (capped): the instance itself answering "not now" at once and on
+ * purpose, typically because a dependency every instance shares (its database) is restarting. Undefined for any
+ * other response, and for a 503 without a usable Retry-After (seconds or an HTTP date).
+ */
+export function deferralOf(status: number, retryAfter: string | string[] | undefined, now = Date.now()): number | undefined {
+  if (status !== 503 || typeof retryAfter !== 'string') return undefined;
+  const value = retryAfter.trim();
+  const ms = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - now;
+  return Number.isNaN(ms) ? undefined : Math.min(MAX_DEFER_MS, Math.max(0, ms));
+}

@@ -8,7 +8,7 @@ import { pickUpstream } from './balancer.js';
 import './hub-route.js';
 import { armAttemptTimers } from './attempt-timers.js';
 import { noInstance, overloaded, upstreamTimeout, upstreamUnreachable } from './hub-errors.js';
-import { classifyUpstreamError, isRetryable } from './proxy-errors.js';
+import { classifyUpstreamError, deferralOf, isRetryable } from './proxy-errors.js';
 import { cleanUpstreamResponse, keepUpstreamConnection, prepareForwarding, setDeadline } from './proxy-headers.js';
 import { HUB_PREFIX, type RouteEntry, type RouteTable } from './route-table.js';
 import { acquire, release, type Upstream } from './upstream.js';
@@ -124,9 +124,14 @@ export function createProxy(options: ProxyOptions): RequestHandler {
         const attempt = ex.attempt!;
         attempt.responded = true;
         attempt.upstream.lastAnswerAt = Date.now();
-        const failed = (proxyRes.statusCode ?? 0) >= 500;
-        if (failed) metrics.upstreamError(ex.entry.service, '5xx');
-        attempt.verdict = failed ? 'failure' : 'success';
+        const status = proxyRes.statusCode ?? 0;
+        if (status >= 500) metrics.upstreamError(ex.entry.service, '5xx');
+        // "Not now" from the instance itself is no breaker failure: its database restarting would otherwise open every
+        // instance's breaker and stretch a one-second blip into a cool-down of the hub's own 503s (docs/ARCHITECTURE.md).
+        const deferMs = deferralOf(status, proxyRes.headers['retry-after']);
+        if (deferMs !== undefined) attempt.upstream.deferUntil = Date.now() + deferMs;
+        else if (status < 500) attempt.upstream.deferUntil = 0;
+        attempt.verdict = deferMs !== undefined ? 'none' : status >= 500 ? 'failure' : 'success';
         proxyRes.once('close', () => settle(attempt));
         cleanUpstreamResponse(proxyRes, res, String(req.headers['x-request-id'] ?? ''));
       });

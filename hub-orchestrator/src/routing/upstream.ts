@@ -26,6 +26,8 @@ export interface Upstream {
   reachable: boolean;
   /** When a response from it last started (ms since epoch): an instance answering others is busy, not hung. */
   lastAnswerAt: number;
+  /** It answered 503 with Retry-After: until then (ms since epoch) other instances are preferred, this one still used if all are. */
+  deferUntil: number;
   /** Out of routing at once, until its address accepts a connection (or a new registration replaces it). */
   eject: () => void;
 }
@@ -65,6 +67,7 @@ export function createUpstream(record: InstanceRecord, options: UpstreamOptions,
     retired: false,
     reachable: true,
     lastAnswerAt: 0,
+    deferUntil: 0,
     eject() {
       if (!upstream.reachable) return;
       upstream.reachable = false;

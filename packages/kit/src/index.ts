@@ -13,6 +13,7 @@ export * from './http/health.js';
 export * from './http/server.js';
 export * from './http/security-headers.js';
 export * from './db/pool.js';
+export * from './db/unavailable.js';
 export * from './db/migrate.js';
 export * from './auth/token-contract.js';
 export * from './auth/auth-errors.js';

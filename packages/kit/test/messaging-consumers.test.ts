@@ -95,6 +95,36 @@ describe('attempts and time limits', () => {
   });
 });
 
+describe('a database connection lost under a handler', () => {
+  test('when Postgres ends the handler\'s session (a restart), then its writes are rolled back and it runs again without being charged an attempt', async () => {
+    let calls = 0;
+    const failures: string[] = [];
+    const onFailure = (f: { envelope?: Envelope; error: string }) => failures.push(f.error);
+    bus.on('retried', onFailure);
+    bus.on('dead-lettered', onFailure);
+    await fixture.consume(bus, {
+      name: 'terminated',
+      bindings: ['terminated.happened.v1'],
+      maxAttempts: 1,
+      handler: async (envelope, tx) => {
+        await recordAs(`call ${++calls}`)(envelope, tx);
+        // 57P01, as every session gets when Postgres shuts down.
+        if (calls === 1) await tx.query('SELECT pg_terminate_backend(pg_backend_pid())');
+      },
+    });
+    const envelope = event('terminated');
+    const consumed = bus.waitFor('consumed', (c) => c.envelope.id === envelope.id);
+
+    await bus.publish(envelope);
+
+    expect((await consumed).duplicate).toBe(false);
+    bus.off('retried', onFailure);
+    bus.off('dead-lettered', onFailure);
+    expect(failures).toEqual([]);
+    expect(await effectsOf(fixture.db, envelope.id)).toEqual(['call 2']);
+  });
+});
+
 describe('batches', () => {
   test('when messages arrive while a batch is being handled, then the next batch takes them together in one transaction, each once', async () => {
     const batches: number[] = [];

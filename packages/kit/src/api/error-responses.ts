@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { signingKeysUnavailable, tokenExpired, tokenInvalid, tokenMissing } from '../auth/auth-errors.js';
+import { databaseUnavailable } from '../db/unavailable.js';
 import { AppError, forbidden } from '../errors.js';
 import type { ApiRoute } from './route-definition.js';
 
@@ -35,6 +36,8 @@ export function errorsOf(route: ApiRoute): DocumentedError[] {
     ...(route.public && !route.role ? [] : tokenErrors()),
     ...(route.role ? [forbidden()] : []),
     ...(route.errors ?? []).map((make) => make()),
+    // Any route may find its database restarting: the error handler answers 503 with Retry-After.
+    databaseUnavailable(),
     internal(),
   ];
   const unique = new Map(errors.map((e) => [e.code, { status: e.status, code: e.code, message: e.message }]));

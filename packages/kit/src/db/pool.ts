@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { DatabaseUnavailableError, markConnectionFailure } from './unavailable.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -34,8 +35,26 @@ export function createPool(options: PoolOptions, logger: Logger): pg.Pool {
     query_timeout: (options.statementTimeoutMs ?? 10_000) + 1000,
   });
   pool.on('error', (error) => logger.warn({ err: error }, 'postgres idle client error'));
-  // The query in flight (if any) rejects with the same error, so the code holding the client sees it.
-  pool.on('connect', (client) => client.on('error', (error) => logger.warn({ err: error }, 'postgres connection lost')));
+  // The query in flight (if any) rejects with the same error, so the code holding the client sees it; marked
+  // first, so whoever turns it into a response knows the database went away (unavailable.ts).
+  pool.on('connect', (client) => client.on('error', (error) => {
+    markConnectionFailure(error);
+    logger.warn({ err: error }, 'postgres connection lost');
+  }));
+  // pool.query connects through this too: a refused or timed-out connect is marked however it was asked for.
+  const connect = pool.connect.bind(pool);
+  pool.connect = ((callback?: Parameters<pg.Pool['connect']>[0]) => {
+    if (!callback) {
+      return connect().catch((error: unknown) => {
+        markConnectionFailure(error);
+        throw error;
+      });
+    }
+    return connect((error, client, done) => {
+      if (error) markConnectionFailure(error);
+      callback(error, client, done);
+    });
+  }) as pg.Pool['connect'];
   return pool;
 }
 
@@ -45,11 +64,6 @@ export function createPool(options: PoolOptions, logger: Logger): pg.Pool {
  */
 export class TransactionAbortedError extends Error {
   override readonly name = 'TransactionAbortedError';
-}
-
-/** No connection could be had (the pool stayed busy past its wait, or Postgres is unreachable): nothing ran. */
-export class DatabaseUnavailableError extends Error {
-  override readonly name = 'DatabaseUnavailableError';
 }
 
 /** `work` ran past the transaction's time limit: its connection was closed, which rolls it back. */

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { databaseUnavailable, isDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError, isAppError } from '../errors.js';
 
 export interface ErrorBody {
@@ -16,8 +17,14 @@ const LIBRARY_ERRORS: Record<string, { code: string; message: string }> = {
   'request.size.invalid': { code: 'REQUEST.SIZE_MISMATCH', message: 'The request body length does not match Content-Length' },
 };
 
+/**
+ * What an error answers: an AppError as it is; a lost or unreachable database (a restart, a failover) 503
+ * `DB.UNAVAILABLE` with Retry-After, so clients and the hub know to come back; an HTTP library's 4xx a
+ * `REQUEST.*` code; anything else 500 `INTERNAL`.
+ */
 export function toAppError(error: unknown): AppError {
   if (isAppError(error)) return error;
+  if (isDatabaseUnavailable(error)) return databaseUnavailable(error);
   const candidate = error as { status?: unknown; statusCode?: unknown; type?: unknown; expose?: unknown };
   const status = Number(candidate?.status ?? candidate?.statusCode);
   if (status >= 400 && status < 500) {

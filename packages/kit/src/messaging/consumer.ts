@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { runWithContext } from '../context.js';
-import { DatabaseUnavailableError, withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import type { BusEventEmitter } from './events.js';
 import { batchWhileBusy } from './batch-while-busy.js';
 import { InvalidEnvelopeError, parseEnvelope, routingKeyOf, type Envelope } from './envelope.js';
@@ -173,11 +174,12 @@ export async function startConsumer(connection: ChannelModel, options: ConsumeOp
           events.emit('consumed', { queue: queues.queue, envelope: parsed, duplicate });
           return;
         } catch (error) {
-          // No connection means the handler never ran: the message keeps its attempts and waits here.
-          if (!(error instanceof DatabaseUnavailableError)) return settle(message, parsed, attempts, error, error instanceof InvalidEnvelopeError);
+          // No connection, or one lost mid-handler (a restart): nothing committed, or the dedupe record makes a
+          // redelivery a no-op if COMMIT did land. The message keeps its attempts and waits here.
+          if (!isDatabaseUnavailable(error)) return settle(message, parsed, attempts, error, error instanceof InvalidEnvelopeError);
           if (stopping) return requeue(message);
-          // A full pool hands out connections in turn: queue again at once. An empty one cannot reach Postgres: back off.
-          if (options.db.totalCount > 0) continue;
+          // A full pool hands out connections in turn: queue again at once. Otherwise Postgres is not answering: back off.
+          if (options.db.totalCount >= (options.db.options.max ?? DEFAULT_POOL_SIZE)) continue;
           if (waits === 0) logger.warn({ err: error, queue: queues.queue, messageId: parsed.id }, 'no database connection for a message: waiting');
           await delay(Math.min(CONNECTION_WAIT_MS.max, CONNECTION_WAIT_MS.min * 2 ** waits));
         }

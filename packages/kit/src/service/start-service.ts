@@ -3,7 +3,6 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../config.js';
 import { createJwksKeySource } from '../auth/jwks-key-source.js';
 import { createTokenVerifier, type TokenVerifier } from '../auth/token-verifier.js';
-import { migrate } from '../db/migrate.js';
 import { createPool, type Pool, type PoolOptions } from '../db/pool.js';
 import { instrumentPool } from '../db/pool-metrics.js';
 import { createMetrics, type Metrics } from '../http/metrics.js';
@@ -18,7 +17,10 @@ import { startOutboxRelay, type OutboxRelayOptions } from '../messaging/outbox-r
 import type { Registration } from '../registry/client.js';
 import type { TaskServer } from '../tasks/serve-tasks.js';
 import { newInstanceId } from '../registry/instance-id.js';
-import { serveAndRegister, type RegistrationSpec } from './serve-and-register.js';
+import { deriveInstanceUrl } from '../registry/instance-url.js';
+import { prepareDatabase } from './prepare-database.js';
+import { registerService, type RegistrationSpec } from './registration.js';
+import { startingApp } from './starting-app.js';
 import type { AmqpEnv, PostgresEnv, ProcessEnv, RegistrationEnv, TokenEnv } from './service-env.js';
 
 /**
@@ -87,10 +89,19 @@ export interface RunningService<C extends ProcessEnv, D> {
   shutdown: (reason?: string) => Promise<void>;
 }
 
+/** A shutdown (SIGTERM while waiting for the database, say) stopped the start: not a failure, the lifecycle exits. */
+export class StartAbandonedError extends Error {
+  override readonly name = 'StartAbandonedError';
+}
+
 /**
- * Starts a service in the one order every service uses: pool → migrations → bus → verifier → domain →
- * consumers → outbox relay → app → listen → register. Shutdown runs the reverse: registry draining,
- * drain delay, deregister, server, outbox relay, bus (consumers finish), the service's own steps, pool.
+ * Starts a service in the one order every service uses. It listens first, live at once and not ready
+ * (`startingApp`); then pool → migrations (waiting for Postgres as long as it takes, with backoff) → bus →
+ * verifier → domain → consumers → outbox relay → app (takes over the server) → register. Only a ready instance is
+ * ever registered. A shutdown meanwhile abandons the start and closes what it opened; a start that fails for a
+ * reason waiting cannot fix (configuration, a broken migration) closes it all and rejects. Shutdown runs the
+ * reverse: registry draining, drain delay, deregister, server, outbox relay, bus (consumers finish), the service's
+ * own steps, pool.
  */
 export async function startService<C extends ProcessEnv, D>(
   definition: ServiceDefinition<C, D>, options: StartOptions = {},
@@ -101,27 +112,41 @@ export async function startService<C extends ProcessEnv, D>(
   const logger = (options.logger ?? createLogger({ service: name, level: config.logLevel })).child({ instanceId });
   const lifecycle = createLifecycle({ logger, drainDelayMs: config.drainDelayMs, timeoutMs: config.shutdownTimeoutMs, exit: options.exit });
   if (options.signals) lifecycle.installSignalHandlers();
-  // Steps are collected per stage and handed to the lifecycle once the server is up, so the order
-  // holds whatever order the pieces were created in.
-  const steps = { transport: [] as ShutdownStep[], own: [] as ShutdownStep[], pool: [] as ShutdownStep[] };
+  // Steps are collected per stage and handed to the lifecycle once the service has started, so the order
+  // holds whatever order the pieces were created in; a start that stops early runs them itself.
+  const steps = { serving: [] as ShutdownStep[], transport: [] as ShutdownStep[], own: [] as ShutdownStep[], pool: [] as ShutdownStep[] };
+  const ordered = () => [...steps.serving, ...steps.transport, ...[...steps.own].reverse(), ...steps.pool];
   const metrics = createMetrics({ service: name });
   const context: Record<string, unknown> = {
     config, logger, metrics, lifecycle: { isDraining: lifecycle.isDraining },
     onStop: (stepName: string, run: ShutdownStep['run']) => steps.own.push({ name: stepName, run }),
   };
-  const stopEarly = async (error: unknown) => {
-    for (const step of [...steps.transport, ...steps.own.reverse(), ...steps.pool]) await Promise.resolve(step.run()).catch(() => undefined);
-    throw error;
+  const abandon = new AbortController();
+  let started = false;
+  const stopEarly = async (error: unknown): Promise<never> => {
+    for (const step of ordered()) await Promise.resolve(step.run()).catch(() => undefined);
+    throw abandon.signal.aborted ? abandon.signal.reason : error;
   };
+  const proceed = () => abandon.signal.throwIfAborted();
 
-  try {
+  const start = async (): Promise<RunningService<C, D>> => {
+    if (definition.registration && !isRegistrationEnv(config)) throw new Error(`${name}: registering with the hub needs REDIS_URL and REGISTRY_KEY in the config`);
     const db = hasString(config, 'databaseUrl') ? createPool({ connectionString: config.databaseUrl, applicationName: name, ...options.pool }, logger) : undefined;
+    let missing = db ? ['postgres'] : [];
+    let handler: RequestListener = startingApp({ logger, metrics, isDraining: lifecycle.isDraining, missing: () => missing });
+    const server = await listen((req, res) => handler(req, res), { port: options.port ?? config.port });
+    steps.serving.push({ name: 'http server', run: () => closeServer(server) });
+    // Known before any wait: an address that cannot be advertised is a configuration error.
+    const url = definition.registration && isRegistrationEnv(config) ? deriveInstanceUrl({ port: serverPort(server), override: config.publicUrl, subnet: config.advertiseSubnet }) : undefined;
+    logger.info({ port: serverPort(server) }, `${name} listening: live, ready once started`);
+
     if (db) {
       context.db = db;
       instrumentPool(db, metrics.registry);
       steps.pool.push({ name: 'postgres pool', run: () => db.end() });
-      await migrate(db, MESSAGING_MIGRATIONS_DIR, logger);
-      if (definition.migrationsDir) await migrate(db, definition.migrationsDir, logger);
+      await prepareDatabase(db, [MESSAGING_MIGRATIONS_DIR, ...definition.migrationsDir ? [definition.migrationsDir] : []], logger, abandon.signal);
+      proceed();
+      missing = [];
     }
     let bus: Bus | undefined;
     if (hasString(config, 'amqpUrl')) {
@@ -132,6 +157,7 @@ export async function startService<C extends ProcessEnv, D>(
       bus = connected;
       context.bus = connected;
       steps.transport.push({ name: 'amqp: consumers and connection', run: () => connected.close() });
+      proceed();
     }
     const auth = (config as Partial<TokenEnv>).auth;
     if (options.verifier) context.verifier = options.verifier;
@@ -140,6 +166,7 @@ export async function startService<C extends ProcessEnv, D>(
     }
 
     context.domain = await definition.domain(context as ServiceContext<C>);
+    proceed();
     const appContext = context as AppContext<C, D>;
     const tasks = definition.tasks?.(appContext) ?? [];
     if (tasks.length > 0 && (!db || !definition.registration)) throw new Error(`${name}: serving tasks needs DATABASE_URL and a registration`);
@@ -154,30 +181,42 @@ export async function startService<C extends ProcessEnv, D>(
         // The relay publishes through the bus: it stops first.
         steps.transport.unshift({ name: 'outbox relay', run: () => relay.stop() });
       }
+      proceed();
     }
 
     const app = definition.createApp(appContext);
-    let server: Server;
+    handler = app;
     let registration: Registration | undefined;
-    if (definition.registration) {
-      if (!isRegistrationEnv(config)) throw new Error(`${name}: registering with the hub needs REDIS_URL and REGISTRY_KEY in the config`);
-      ({ server, registration } = await serveAndRegister({
-        app, env: { ...config, port: options.port ?? config.port }, lifecycle, logger, service: name, version: definition.version, instanceId, ...definition.registration,
+    if (definition.registration && url && isRegistrationEnv(config)) {
+      const registered = await registerService({
+        env: config, url, logger, service: name, version: definition.version, instanceId, ...definition.registration,
         tasks: tasks.map((task) => task.declaration),
-      }));
-    } else {
-      const listening = await listen(app, { port: options.port ?? config.port });
-      server = listening;
-      lifecycle.onStop('http server', () => closeServer(listening));
+      });
+      registration = registered;
+      steps.serving.unshift({ name: 'registry: deregister', run: async () => {
+        await registered.deregister();
+        await registered.stop();
+      } });
+      proceed();
+      lifecycle.onDrain('registry: draining', registered.markDraining);
     }
     // Services' own steps stop in reverse order of creation: what started last depends on what started first.
-    for (const step of [...steps.transport, ...steps.own.reverse(), ...steps.pool]) lifecycle.onStop(step.name, step.run);
-    const url = `http://127.0.0.1:${serverPort(server)}`;
+    for (const step of ordered()) lifecycle.onStop(step.name, step.run);
+    started = true;
     logger.info({ port: serverPort(server), version: definition.version }, `${name} service started`);
-    return { context: appContext, app, server, url, registration, queues, shutdown: (reason = 'shutdown requested') => lifecycle.shutdown(reason) };
-  } catch (error) {
-    return stopEarly(error);
-  }
+    return {
+      context: appContext, app, server, url: `http://127.0.0.1:${serverPort(server)}`, registration, queues,
+      shutdown: (reason = 'shutdown requested') => lifecycle.shutdown(reason),
+    };
+  };
+
+  const starting = start().catch(stopEarly);
+  lifecycle.onDrain('start: abandon', async () => {
+    if (started) return;
+    abandon.abort(new StartAbandonedError(`${name}: shut down while starting`));
+    await starting.catch(() => undefined);
+  });
+  return starting;
 }
 
 /**
@@ -191,6 +230,8 @@ export function runService<C extends ProcessEnv, D>(define: () => ServiceDefinit
     name = definition.name;
     await startService(definition, { signals: true });
   })().catch((error: unknown) => {
+    // The lifecycle that abandoned the start exits once it has stopped what was opened.
+    if (error instanceof StartAbandonedError) return;
     // A configuration error already names the service and every problem in one line.
     if (error instanceof ConfigError) console.error(error.message);
     else console.error(`${name}: failed to start`, error);
