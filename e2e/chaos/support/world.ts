@@ -61,6 +61,8 @@ export interface TestUser {
   id: string;
   email: string;
   token: string;
+  /** The session's refresh token (what logout takes). */
+  refreshToken: string;
 }
 
 /** Registers a user through the platform and waits until the user spoke has made its profile (user.registered). */
@@ -68,7 +70,7 @@ export async function registerUser(world: Pick<ChaosWorld, 'api'>, label: string
   const email = `${label}-${randomUUID().slice(0, 8)}@example.com`;
   const res = await world.api('POST', '/auth/register', { body: { email, password: PASSWORD, name: label }, headers: asClient({ 'x-request-id': `${label}-register` }) });
   if (res.status !== 201) throw new Error(`register answered ${res.status}: ${JSON.stringify(res.body)}`);
-  const user = { id: (res.body.user as { id: string }).id, email, token: res.body.accessToken as string };
+  const user = { id: (res.body.user as { id: string }).id, email, token: res.body.accessToken as string, refreshToken: res.body.refreshToken as string };
   await eventually(async () => (await world.api('GET', '/users/me', { token: user.token })).status === 200, 20_000, 100);
   return user;
 }
