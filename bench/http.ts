@@ -65,10 +65,10 @@ export async function run(): Promise<SuiteResult> {
       AUTH_ISSUER: TEST_ISSUER, AUTH_AUDIENCE: TEST_AUDIENCE, LOG_LEVEL: 'info', DRAIN_DELAY_MS: '100ms',
     };
     const userDb = await database('bench_http_user');
-    const spoke = (registry: string) => started(startCompiled('user spoke', 'spokes/user-service/dist/main.js', {
+    const spoke = (registry: string) => started(startCompiled('user spoke', 'spoke', 'spokes/user-service/dist/main.js', {
       ...shared, REGISTRY_KEY_PREFIX: registry, DATABASE_URL: userDb,
     }, answers('/ready')));
-    const hub = async (registry: string) => started(startCompiled('hub', 'hub-orchestrator/dist/main.js', {
+    const hub = async (registry: string) => started(startCompiled('hub', 'hub', 'hub-orchestrator/dist/main.js', {
       ...shared, REGISTRY_KEY_PREFIX: registry, DATABASE_URL: await database('bench_http_hub'), TRUSTED_PROXY_HOPS: '1',
       RATE_LIMIT_KEY_PREFIX: `${registry}rl`, RATE_LIMIT_IP_MAX: UNLIMITED, RATE_LIMIT_USER_MAX: UNLIMITED,
     }, answers('/api/users/me')));

@@ -43,7 +43,7 @@ export async function run(): Promise<SuiteResult> {
       PORT: String(spokePort), PUBLIC_URL: `http://127.0.0.1:${spokePort}`, DATABASE_URL: spokeDb.url, AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix,
       REDIS_URL: testRedisUrl(), REGISTRY_SECRET, REGISTRY_KEY_PREFIX: `${prefix}:`, LOG_LEVEL: 'warn', TASK_PREFETCH: String(PARALLEL),
     });
-    hub = await startCompiled('hub', 'hub-orchestrator/dist/main.js', {
+    hub = await startCompiled('hub', 'hub', 'hub-orchestrator/dist/main.js', {
       REDIS_URL: testRedisUrl(), REGISTRY_SECRET, REGISTRY_KEY_PREFIX: `${prefix}:`, REGISTRY_RESYNC_MS: '200', AUTH_JWKS_URL: jwks.url, AUTH_ISSUER: TEST_ISSUER,
       AUTH_AUDIENCE: TEST_AUDIENCE, DATABASE_URL: hubDb.url, AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix, RABBITMQ_MANAGEMENT_URL: testRabbitMqManagementUrl(),
       RATE_LIMIT_KEY_PREFIX: `${prefix}:rl`, LOG_LEVEL: 'info',

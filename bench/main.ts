@@ -20,12 +20,12 @@ if (unknown.length > 0) {
   console.error(`unknown suite ${unknown.join(', ')}; choose from ${Object.keys(SUITES).join(', ')}`);
   process.exit(2);
 }
-const results: SuiteResult[] = [];
-for (const name of selected.length > 0 ? selected : Object.keys(SUITES)) {
+// Every suite is loaded before any runs, so editing a file mid-run cannot mix versions; each is saved as it ends.
+const suites = await Promise.all((selected.length > 0 ? selected : Object.keys(SUITES)).map(async (name) => ({ name, suite: await SUITES[name]!() })));
+for (const { name, suite } of suites) {
   process.stdout.write(`\n== ${name}\n`);
-  const result = await (await SUITES[name]!()).run();
+  const result = await suite.run();
   printTargets(result.targets);
-  results.push(result);
+  await saveResults([result]);
+  process.stdout.write(`written: bench/results/latest.json, bench/README.md (${name})\n`);
 }
-await saveResults(results);
-process.stdout.write('\nwritten: bench/results/latest.json, bench/README.md\n');

@@ -13,14 +13,20 @@ export interface BenchProcess {
   stop: () => Promise<void>;
 }
 
+// `BENCH_CPU_PROF=hub,spoke`: those processes write a V8 CPU profile here when they stop (open it in Chrome DevTools).
+const PROFILED = new Set((process.env.BENCH_CPU_PROF ?? '').split(',').filter(Boolean));
+const PROFILES = `${ROOT}bench/results/profiles`;
+
 /**
  * A compiled entry point (dist/, as the images run it) on Node 24 in its own process. Its stdout, the
  * JSON request log, goes to /dev/null as fast as a log driver takes it; stderr is kept for start failures.
+ * `kind` is what BENCH_CPU_PROF selects it by.
  */
-export async function startCompiled(name: string, entry: string, env: Record<string, string>, ready: (url: string) => Promise<boolean>): Promise<BenchProcess> {
+export async function startCompiled(name: string, kind: string, entry: string, env: Record<string, string>, ready: (url: string) => Promise<boolean>): Promise<BenchProcess> {
   const port = await freePort();
   const { NODE_OPTIONS: _ignored, ...inherited } = process.env;
-  const child = spawn(process.execPath, [`${ROOT}${entry}`], {
+  const profile = PROFILED.has(kind) ? ['--cpu-prof', `--cpu-prof-dir=${PROFILES}`, `--cpu-prof-name=${kind}-${port}.cpuprofile`] : [];
+  const child = spawn(process.execPath, [...profile, `${ROOT}${entry}`], {
     cwd: ROOT, env: { ...inherited, ...env, PORT: String(port) }, stdio: ['ignore', openSync('/dev/null', 'w'), 'pipe'],
   });
   return watch(name, child, port, ready);

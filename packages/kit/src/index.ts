@@ -18,6 +18,7 @@ export * from './auth/auth-errors.js';
 export * from './auth/key-source.js';
 export * from './auth/jwks-key-source.js';
 export * from './auth/token-verifier.js';
+export * from './auth/verified-claims-cache.js';
 export * from './auth/authenticate.js';
 export * from './registry/types.js';
 export * from './registry/keys.js';
