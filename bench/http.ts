@@ -183,13 +183,14 @@ function summarize(variants: Variant[], samples: Map<string, LoadSample[]>, heal
     { what: 'NGINX → hub → spoke, of direct', value: ratios.nginxOfDirect, goal: '≥ 0.70', met: ratios.nginxOfDirect >= 0.7,
       limit: 'two cores shared by load generator, nginx, hub, spoke and Postgres: every proxy µs is taken from the spoke' },
     { what: 'hub CPU per proxied request, of the spoke\'s', value: ratios.hubCpuOfSpoke, goal: '≤ 0.50', met: ratios.hubCpuOfSpoke <= 0.5,
-      limit: 'hub per-request work: token verification, rate-limit Redis call, proxy, Express, request log' },
-    { what: 'hub adds to p99 at half saturation (ms)', value: ratios.hubAddsToP99Ms, goal: '≤ 2', met: ratios.hubAddsToP99Ms <= 2,
-      limit: 'the hub shares the cores with the spoke: queueing behind its CPU work' },
+      limit: 'per request the hub writes to 3 loopback sockets (rate-limit Redis, spoke, client), the spoke to 2 (Postgres, client)' },
+    // Below -2 ms the hub path was faster than the spoke alone: scheduling noise, not a measurement of the hub.
+    { what: 'hub adds to p99 at half saturation (ms)', value: ratios.hubAddsToP99Ms, goal: '≤ 2', met: Math.abs(ratios.hubAddsToP99Ms) <= 2,
+      limit: 'on a loaded machine each process waits for a core for tens of ms at random (negative: noise larger than the hub\'s share)' },
     { what: 'hub timeouts + breaker transitions at saturation, 1 healthy instance', value: troubles, goal: '0', met: troubles === 0,
       limit: 'a response later than the deadline on a starved machine' },
     { what: 'user spoke GET /me, of raw node:http', value: ratios.directOfRaw, goal: '≥ 0.25', met: ratios.directOfRaw >= 0.25,
-      limit: 'spoke per-request work: token verification, a Postgres read (Postgres on the same cores), Express, request log' },
+      limit: 'a Postgres read per request (Postgres on the same cores), Express, the request log' },
     { what: '3 spoke instances, of 1', value: ratios.threeOfOne, goal: '≥ 1.8 (or what 2 cores allow)', met: ratios.threeOfOne >= 1.8,
       limit: '2 cores: hub, 3 spokes, Postgres and the load generator share them, so more instances add no CPU' },
   ];
