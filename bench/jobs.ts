@@ -1,99 +1,173 @@
 /**
- * Job throughput: one job of BENCH_ITEMS no-op items (10 000 by default) through a hub process and a task
- * spoke process, against the local Postgres and RabbitMQ. Prints items/s, the CPU each process spent per
- * item (utime + stime from /proc/<pid>/stat), and per item the hub's commits and updates of the job row (the
- * row every outcome must change: the figure that caps one job's throughput, whatever the machine's load).
- * Bounded by a deadline; its databases and queues are removed.
- *
- *   npm run bench:jobs            (BENCH_ITEMS=10000 BENCH_PARALLEL=200)
+ * Job fan-out: one job of BENCH_ITEMS no-op items (10 000 by default) through a hub process (dist/) and a
+ * task spoke process (the test fixture, TypeScript through tsx), against the local Postgres and RabbitMQ,
+ * next to the same fan-out in raw amqplib in this process: tasks published with confirms at most
+ * BENCH_PARALLEL outstanding, a worker with that prefetch publishing a confirmed result per task, the next
+ * task sent as each result arrives. The hub's side also writes each item's state to Postgres; the raw side
+ * is the broker's own ceiling. Bounded by a deadline; its databases and queues are removed.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { createLogger, createPool } from '../packages/kit/src/index.js';
+import amqp from 'amqplib';
+import { startJwksServer } from '../hub-orchestrator/test/support/hub-process.js';
 import {
-  createTestDatabase, createTestKeys, deleteTestTopology, eventually, freePort, signTestToken, spawnService, testAmqpUrl, testRedisUrl, testRegistryKey,
-  uniquePrefix, type ServiceProcess,
+  createTestDatabase, createTestKeys, deleteTestTopology, eventually, freePort, signTestToken, spawnService, testAmqpUrl, testRabbitMqManagementUrl,
+  testRedisUrl, testRegistryKey, uniquePrefix, TEST_AUDIENCE, TEST_ISSUER, TEST_REGISTRY_MASTER_KEY, type ServiceProcess,
 } from '../packages/kit/src/testing/index.js';
-import { startHubProcess, startJwksServer } from '../hub-orchestrator/test/support/hub-process.js';
+import { cpuMicros, rssBytes } from './support/proc.js';
+import { ratio, round, type SuiteResult } from './support/report.js';
+import { startCompiled, type BenchProcess } from './support/services.js';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 10_000);
 const PARALLEL = Number(process.env.BENCH_PARALLEL ?? 200);
 const DEADLINE_MS = 300_000;
 const SPOKE_MAIN = fileURLToPath(new URL('../hub-orchestrator/test/fixtures/task-spoke-main.ts', import.meta.url));
-const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
-/** CPU time a process has used so far, in µs (fields 14 and 15 of /proc/<pid>/stat, after the command name). */
-function cpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND) * 1e6;
+interface FanOut {
+  itemsPerSec: number;
+  wallMs: number;
 }
 
-const prefix = uniquePrefix('benchjobs');
-const spokeDb = await createTestDatabase('bench_jobs_spoke');
-const keys = await createTestKeys();
-const jwks = await startJwksServer(keys);
-let spoke: ServiceProcess | undefined;
-let hub: Awaited<ReturnType<typeof startHubProcess>> | undefined;
-try {
-  const spokePort = await freePort();
-  spoke = spawnService(SPOKE_MAIN, {
-    PORT: String(spokePort), PUBLIC_URL: `http://127.0.0.1:${spokePort}`, DATABASE_URL: spokeDb.url, AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix,
-    REDIS_URL: testRedisUrl(), REGISTRY_KEY: testRegistryKey('tasker'), REGISTRY_KEY_PREFIX: `${prefix}:`, LOG_LEVEL: 'warn', TASK_PREFETCH: String(PARALLEL),
-  });
-  hub = await startHubProcess({ keyPrefix: `${prefix}:`, jwksUrl: jwks.url, env: { REGISTRY_RESYNC_MS: '200', AMQP_PREFIX: prefix } });
-  const token = await signTestToken(keys, { sub: 'bench-user', role: 'user' });
+export async function run(): Promise<SuiteResult> {
+  const prefix = uniquePrefix('benchjobs');
+  const spokeDb = await createTestDatabase('bench_jobs_spoke');
+  const hubDb = await createTestDatabase('bench_jobs_hub');
+  const keys = await createTestKeys();
+  const jwks = await startJwksServer(keys);
+  let spoke: ServiceProcess | undefined;
+  let hub: BenchProcess | undefined;
+  try {
+    const spokePort = await freePort();
+    spoke = spawnService(SPOKE_MAIN, {
+      PORT: String(spokePort), PUBLIC_URL: `http://127.0.0.1:${spokePort}`, DATABASE_URL: spokeDb.url, AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix,
+      REDIS_URL: testRedisUrl(), REGISTRY_KEY: testRegistryKey('tasker'), REGISTRY_KEY_PREFIX: `${prefix}:`, LOG_LEVEL: 'warn', TASK_PREFETCH: String(PARALLEL),
+    });
+    hub = await startCompiled('hub', 'hub', 'hub-orchestrator/dist/main.js', {
+      REDIS_URL: testRedisUrl(), REGISTRY_MASTER_KEY: TEST_REGISTRY_MASTER_KEY, REGISTRY_KEY_PREFIX: `${prefix}:`, REGISTRY_RESYNC_MS: '200', AUTH_JWKS_URL: jwks.url, AUTH_ISSUER: TEST_ISSUER,
+      AUTH_AUDIENCE: TEST_AUDIENCE, DATABASE_URL: hubDb.url, AMQP_URL: testAmqpUrl(), AMQP_PREFIX: prefix, RABBITMQ_MANAGEMENT_URL: testRabbitMqManagementUrl(),
+      RATE_LIMIT_KEY_PREFIX: `${prefix}:rl`, LOG_LEVEL: 'info',
+    }, async (url) => (await fetch(`${url}/ready`)).status === 200);
+    const hubFanOut = await viaHub(hub, spoke, await signTestToken(keys, { sub: 'bench-user', role: 'user', expiresIn: 3600 }));
+    const raw = await rawFanOut(prefix);
+    const share = ratio(hubFanOut.itemsPerSec, raw.itemsPerSec);
+    const rssGrowth = round(hubFanOut.rssMb.end - hubFanOut.rssMb.start, 1);
+    process.stdout.write(`  hub ${hubFanOut.itemsPerSec} items/s, raw amqplib ${raw.itemsPerSec} items/s: ${share} of raw; hub RSS ${JSON.stringify(hubFanOut.rssMb)} MB\n`);
+    return {
+      name: 'jobs',
+      markdown: [
+        `${ITEMS} no-op items, at most ${PARALLEL} in flight (the job's maxParallel, the worker's prefetch), create to last result.`,
+        '',
+        '| fan-out | items/s | ratio | CPU µs/item | hub RSS MB (start → peak → end) |',
+        '|---|---|---|---|---|',
+        `| hub job (Postgres state per item) → task spoke | ${hubFanOut.itemsPerSec} | ${share} of raw | hub ${hubFanOut.cpu.hub} · spoke ${hubFanOut.cpu.spoke} | ${hubFanOut.rssMb.start} → ${hubFanOut.rssMb.peak} → ${hubFanOut.rssMb.end} |`,
+        `| raw amqplib, confirms + prefetch, one process | ${raw.itemsPerSec} | 1 | both sides ${raw.cpu} | |`,
+      ],
+      targets: [
+        { what: 'job fan-out, of raw amqplib', value: share, goal: '≥ 0.40', met: share >= 0.4,
+          limit: 'the hub persists every item\'s dispatch and result in Postgres (same cores); the raw side keeps nothing' },
+        { what: 'hub RSS growth over the job (MB)', value: rssGrowth, goal: 'flat', met: rssGrowth < 50, limit: 'memory held per item' },
+      ],
+      data: { items: ITEMS, parallel: PARALLEL, hub: hubFanOut, raw },
+    };
+  } finally {
+    for (const child of [spoke]) {
+      if (!child || child.child.exitCode !== null) continue;
+      child.child.kill('SIGTERM');
+      await child.exited;
+    }
+    await hub?.stop();
+    await jwks.close();
+    await Promise.all([spokeDb.drop(), hubDb.drop()]);
+    await deleteTestTopology(prefix, [`${prefix}.tasker.tasks.test.work`, `${prefix}.tasker.tasks.test.admin_only`, `${prefix}.hub.task-results`]);
+  }
+}
+
+async function viaHub(hub: BenchProcess, spoke: ServiceProcess, token: string) {
   const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${hub!.url}/api/hub${path}`, {
+    const res = await fetch(`${hub.url}/api/hub${path}`, {
       method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: res.status, body: await res.json() as Record<string, unknown> };
   };
   const items = Array.from({ length: ITEMS }, (_, i) => ({ key: `i${i}`, input: {} }));
   // The spoke is routable once its record declares the task type: until then creation is a 400.
-  const job = { type: 'test.work', items: items.slice(0, 1) };
-  await eventually(async () => (await call('POST', '/jobs', job)).status === 202, 30_000, 200);
+  await eventually(async () => (await call('POST', '/jobs', { type: 'test.work', items: items.slice(0, 1) })).status === 202, 30_000, 200);
 
-  const hubDb = createPool({ connectionString: hub.databaseUrl, applicationName: 'bench-jobs', max: 1 }, createLogger({ service: 'bench', level: 'warn' }));
-  // Cumulative statistics reach pg_stat_* within a second of a backend's transactions; the job's share is the difference.
-  const hubWrites = async () => {
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    const { rows: [row] } = await hubDb.query<{ commits: string; job_updates: string }>(
-      `SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()) AS commits,
-              (SELECT n_tup_upd FROM pg_stat_user_tables WHERE relname = 'jobs') AS job_updates`);
-    return { commits: Number(row!.commits), jobUpdates: Number(row!.job_updates) };
-  };
-  const writesBefore = await hubWrites();
-  const cpuBefore = { hub: cpuMicros(hub.process.child.pid!), spoke: cpuMicros(spoke.child.pid!) };
+  const rss = { start: rssBytes(hub.pid), peak: 0 };
+  const sampler = setInterval(() => (rss.peak = Math.max(rss.peak, rssBytes(hub.pid))), 200);
+  const cpuBefore = { hub: cpuMicros(hub.pid), spoke: cpuMicros(spoke.child.pid!) };
   const started = performance.now();
-  const created = await call('POST', '/jobs', { type: 'test.work', items, maxParallel: PARALLEL, itemTimeoutMs: 120_000 });
-  if (created.status !== 202) throw new Error(`creating the job failed: ${JSON.stringify(created.body)}`);
-  const finished = await eventually(async () => {
-    const { body } = await call('GET', `/jobs/${created.body.id as string}`);
-    return body.status === 'succeeded' || body.status === 'partially_failed' || body.status === 'failed' ? body : undefined;
-  }, DEADLINE_MS, 100);
-  const wallMs = performance.now() - started;
-  const cpu = { hub: cpuMicros(hub.process.child.pid!) - cpuBefore.hub, spoke: cpuMicros(spoke.child.pid!) - cpuBefore.spoke };
-  const writesAfter = await hubWrites();
-  await hubDb.end();
-  const perItemOf = (count: number) => (count / ITEMS).toFixed(2);
-
-  const perItem = (micros: number) => Math.round(micros / ITEMS);
-  process.stdout.write([
-    `jobs: ${ITEMS} no-op items, maxParallel ${PARALLEL}: ${finished.status as string}, succeeded ${finished.succeeded as number}`,
-    `  ${Math.round(ITEMS / (wallMs / 1000))} items/s (create to finished, ${Math.round(wallMs)} ms; dispatch to last result ${finished.durationMs as number} ms)`,
-    `  CPU per item: hub ${perItem(cpu.hub)} µs, spoke ${perItem(cpu.spoke)} µs (Postgres and RabbitMQ not counted)`,
-    `  hub database per item: ${perItemOf(writesAfter.commits - writesBefore.commits)} commits, ${perItemOf(writesAfter.jobUpdates - writesBefore.jobUpdates)} updates of the job row`,
-    '',
-  ].join('\n'));
-} finally {
-  for (const child of [hub?.process, spoke]) {
-    if (!child || child.child.exitCode !== null) continue;
-    child.child.kill('SIGTERM');
-    await child.exited;
+  try {
+    const created = await call('POST', '/jobs', { type: 'test.work', items, maxParallel: PARALLEL, itemTimeoutMs: 120_000 });
+    if (created.status !== 202) throw new Error(`creating the job failed: ${JSON.stringify(created.body)}`);
+    const finished = await eventually(async () => {
+      const { body } = await call('GET', `/jobs/${created.body.id as string}`);
+      return body.status === 'succeeded' || body.status === 'partially_failed' || body.status === 'failed' ? body : undefined;
+    }, DEADLINE_MS, 100);
+    if (finished.succeeded !== ITEMS) throw new Error(`the job ended ${finished.status as string} with ${finished.succeeded as number} of ${ITEMS} succeeded`);
+  } finally {
+    clearInterval(sampler);
   }
-  await hub?.cleanup();
-  await jwks.close();
-  await spokeDb.drop();
-  await deleteTestTopology(prefix, [`${prefix}.tasker.tasks.test.work`, `${prefix}.tasker.tasks.test.admin_only`]);
+  const wallMs = performance.now() - started;
+  const mb = (bytes: number) => round(bytes / 1_048_576, 1);
+  const end = rssBytes(hub.pid);
+  return {
+    itemsPerSec: Math.round(ITEMS / (wallMs / 1000)), wallMs: Math.round(wallMs),
+    cpu: { hub: Math.round((cpuMicros(hub.pid) - cpuBefore.hub) / ITEMS), spoke: Math.round((cpuMicros(spoke.child.pid!) - cpuBefore.spoke) / ITEMS) },
+    rssMb: { start: mb(rss.start), peak: mb(Math.max(rss.peak, end)), end: mb(end) },
+  };
+}
+
+/** The same fan-out with nothing but amqplib: durable queues, persistent messages, confirms, prefetch PARALLEL. */
+async function rawFanOut(prefix: string): Promise<FanOut & { cpu: number }> {
+  const tasks = `${prefix}.raw.tasks`;
+  const results = `${prefix}.raw.results`;
+  const dispatcher = await amqp.connect(testAmqpUrl(), { noDelay: true });
+  const worker = await amqp.connect(testAmqpUrl(), { noDelay: true });
+  try {
+    const out = await dispatcher.createConfirmChannel();
+    await out.assertQueue(tasks, { durable: true });
+    await out.assertQueue(results, { durable: true });
+    const work = await worker.createConfirmChannel();
+    await work.prefetch(PARALLEL);
+    await work.consume(tasks, (message) => {
+      if (!message) return;
+      const { id } = JSON.parse(message.content.toString()) as { id: string };
+      work.sendToQueue(results, Buffer.from(JSON.stringify({ id, status: 'succeeded', output: {} })), { persistent: true, contentType: 'application/json' }, (error) => {
+        if (error) work.nack(message);
+        else work.ack(message);
+      });
+    });
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    let sent = 0;
+    let received = 0;
+    const done = Promise.withResolvers<void>();
+    const send = () => {
+      const task = { id: randomUUID(), jobId: 'raw', key: `i${sent}`, type: 'test.work', input: {}, attempt: 1 };
+      sent++;
+      out.sendToQueue(tasks, Buffer.from(JSON.stringify(task)), { persistent: true, contentType: 'application/json' }, (error) => {
+        if (error) done.reject(error);
+      });
+    };
+    await out.prefetch(PARALLEL);
+    await out.consume(results, (message) => {
+      if (!message) return;
+      out.ack(message);
+      if (++received === ITEMS) done.resolve();
+      else if (sent < ITEMS) send();
+    });
+    while (sent < Math.min(PARALLEL, ITEMS)) send();
+    const deadline = setTimeout(() => done.reject(new Error(`raw fan-out: ${received} of ${ITEMS} results within ${DEADLINE_MS} ms`)), DEADLINE_MS);
+    await done.promise.finally(() => clearTimeout(deadline));
+    const wallMs = performance.now() - started;
+    const used = process.cpuUsage(cpu);
+    return { itemsPerSec: Math.round(ITEMS / (wallMs / 1000)), wallMs: Math.round(wallMs), cpu: Math.round((used.user + used.system) / ITEMS) };
+  } finally {
+    const channel = await dispatcher.createChannel();
+    await channel.deleteQueue(tasks);
+    await channel.deleteQueue(results);
+    await dispatcher.close();
+    await worker.close();
+  }
 }

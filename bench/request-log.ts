@@ -6,12 +6,13 @@
  * COUNT requests per round, ROUNDS rounds per variant, alternated so machine noise hits both alike; lines
  * go to /dev/null through the same synchronous destination a service writes stdout with.
  *
- *   npm run bench:request-log          (BENCH_COUNT=4000, BENCH_ROUNDS=5 by default)
+ *   npm run bench -- request-log          (BENCH_COUNT=4000, BENCH_ROUNDS=5 by default)
  */
 import { Agent, request } from 'node:http';
 import express from 'express';
 import { pino } from 'pino';
 import { closeServer, createLogger, createMetrics, listen, requestContext, requestLog, serverPort } from '../packages/kit/src/index.js';
+import { median, round as roundTo, type SuiteResult } from './support/report.js';
 
 const COUNT = Number(process.env.BENCH_COUNT ?? 4_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -54,21 +55,33 @@ async function round(withLog: boolean): Promise<number> {
   return (used.user + used.system) / COUNT;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-await round(true);
-await round(false);
-const results = { with: [] as number[], without: [] as number[] };
-for (let i = 0; i < ROUNDS; i++) {
-  results.without.push(await round(false));
-  results.with.push(await round(true));
+export async function run(): Promise<SuiteResult> {
+  await round(true);
+  await round(false);
+  const results = { with: [] as number[], without: [] as number[] };
+  for (let i = 0; i < ROUNDS; i++) {
+    results.without.push(await round(false));
+    results.with.push(await round(true));
+  }
+  const without = median(results.without);
+  const withLog = median(results.with);
+  // The line alone: the same fields through the same logger, no HTTP around it.
+  const lineCpu = process.cpuUsage();
+  for (let i = 0; i < LINES; i++) logger.info({ method: 'GET', route: '/items/:id', statusCode: 200, durationMs: 0.42, requestId: 'bench-request' }, 'request');
+  const used = process.cpuUsage(lineCpu);
+  const line = (used.user + used.system) / LINES;
+  const cost = withLog - without;
+  process.stdout.write(`  without requestLog ${without.toFixed(1)} µs, with ${withLog.toFixed(1)} µs, the line ${cost.toFixed(1)} µs; alone ${line.toFixed(1)} µs\n`);
+  return {
+    name: 'request-log',
+    markdown: [
+      `CPU µs per request of one process (client included), ${COUNT} requests × ${ROUNDS} rounds per variant, median.`,
+      '',
+      '| without requestLog | with requestLog | cost of the line | the line alone |',
+      '|---|---|---|---|',
+      `| ${without.toFixed(1)} | ${withLog.toFixed(1)} | ${cost.toFixed(1)} (${((cost / without) * 100).toFixed(1)} %) | ${line.toFixed(1)} |`,
+    ],
+    targets: [],
+    data: { without: roundTo(without, 1), with: roundTo(withLog, 1), lineAlone: roundTo(line, 1) },
+  };
 }
-const without = median(results.without);
-const withLog = median(results.with);
-process.stdout.write(`request log: ${COUNT} requests × ${ROUNDS} rounds per variant, CPU µs/request of this process (client included), median\n`);
-process.stdout.write(`  without requestLog: ${without.toFixed(1)} µs   with requestLog: ${withLog.toFixed(1)} µs   cost of the line: ${(withLog - without).toFixed(1)} µs (${(((withLog - without) / without) * 100).toFixed(1)} %)\n`);
-
-// The line alone: the same fields through the same logger, no HTTP around it.
-const lineCpu = process.cpuUsage();
-for (let i = 0; i < LINES; i++) logger.info({ method: 'GET', route: '/items/:id', statusCode: 200, durationMs: 0.42, requestId: 'bench-request' }, 'request');
-const line = process.cpuUsage(lineCpu);
-process.stdout.write(`  the line alone: ${((line.user + line.system) / LINES).toFixed(1)} µs (${LINES} lines)\n`);

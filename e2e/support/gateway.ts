@@ -15,6 +15,8 @@ export interface Gateway {
   /** The internal server with NGINX's stub_status (what nginx-exporter reads). */
   statusUrl: string;
   port: number;
+  /** nginx's master process (its workers are its children). */
+  pid: number;
   /** JSON access-log lines written so far. */
   accessLog: () => Promise<Record<string, unknown>[]>;
   /** Rewrites the hub servers (as the compose watcher does) and reloads nginx, resolving once new workers serve. */
@@ -91,6 +93,7 @@ http {
   return {
     url,
     port,
+    pid: child.pid!,
     tlsUrl: tlsPort ? `https://127.0.0.1:${tlsPort}` : undefined,
     statusUrl: `http://127.0.0.1:${statusPort}`,
     accessLog: async () =>

@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import amqp from 'amqplib';
 import pg from 'pg';
 import { SendAccountEmailV1 } from '@hubspoke/contracts';
-import { declareTasksExchange } from '@hubspoke/kit';
+import { tasksExchange } from '@hubspoke/kit';
 
 /** Row count and a content hash per table of each database: what an attack must leave as it found it. */
 export async function snapshot(databases: Record<string, string>): Promise<Record<string, string>> {
@@ -35,7 +35,9 @@ export async function takeAccountEmails(amqpUrl: string, prefix: string): Promis
   const connection = await amqp.connect(amqpUrl);
   try {
     const channel = await connection.createChannel();
-    const exchange = await declareTasksExchange(channel, prefix);
+    // The platform's services declared the shared exchanges when they started.
+    const exchange = tasksExchange(prefix);
+    await channel.checkExchange(exchange);
     const { queue } = await channel.assertQueue(`${prefix}.chaos.account-emails`, { durable: false });
     await channel.bindQueue(queue, exchange, SendAccountEmailV1.routingKey);
   } finally {

@@ -1,4 +1,4 @@
-import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 
 /** RFC 9110 §7.6.1 hop-by-hop headers (transfer-encoding is left to Node, which re-frames bodies itself). */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'upgrade'];
@@ -31,12 +31,6 @@ export function prepareForwarding(req: IncomingMessage, forwardedFor: string): v
 /** Per attempt: the time budget left, so the spoke can give up when the hub already has. */
 export function setDeadline(req: IncomingMessage, remainingMs: number): void {
   req.headers[DEADLINE_HEADER] = String(Math.max(0, Math.floor(remainingMs)));
-}
-
-/** The pooled upstream connection is the hub's: the client's `Connection: close` must not end it. */
-export function keepUpstreamConnection(proxyReq: ClientRequest, req: IncomingMessage): void {
-  // A chunked request body keeps the proxy library's `Connection: close` (request-smuggling guard).
-  if (!req.headers['transfer-encoding']) proxyReq.removeHeader('connection');
 }
 
 /** Before the proxy copies the spoke's headers to the client: keep only what is end-to-end and public. */

@@ -1,6 +1,5 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, RequestHandler } from 'express';
-import { createProxyMiddleware } from 'http-proxy-middleware';
 import type { Logger } from '@hubspoke/kit';
 import { forwardedFor } from '../edge/client-ip.js';
 import type { HubMetrics } from '../hub-metrics.js';
@@ -8,8 +7,9 @@ import { pickUpstream } from './balancer.js';
 import './hub-route.js';
 import { armAttemptTimers } from './attempt-timers.js';
 import { noInstance, overloaded, upstreamTimeout, upstreamUnreachable } from './hub-errors.js';
+import { forward } from './forward.js';
 import { classifyUpstreamError, deferralOf, isRetryable } from './proxy-errors.js';
-import { cleanUpstreamResponse, keepUpstreamConnection, prepareForwarding, setDeadline } from './proxy-headers.js';
+import { cleanUpstreamResponse, prepareForwarding, setDeadline } from './proxy-headers.js';
 import { HUB_PREFIX, type RouteEntry, type RouteTable } from './route-table.js';
 import { acquire, release, type Upstream } from './upstream.js';
 
@@ -54,9 +54,6 @@ type Sent = 'sent' | 'no-instance' | 'overloaded';
  */
 const timeoutVerdict = (attempt: Attempt): Verdict => (attempt.upstream.lastAnswerAt >= attempt.startedAt ? 'none' : 'failure');
 
-/** Events carry the target they came from: one for an earlier attempt (destroyed on its timeout) is stale. */
-const isTarget = (upstream: Upstream, target: unknown) => target instanceof URL && target.origin === new URL(upstream.record.url).origin;
-
 /** One client request through the proxy, across its (at most two) attempts. */
 interface Exchange {
   entry: RouteEntry;
@@ -73,12 +70,12 @@ interface Exchange {
 }
 
 /**
- * `/api/<prefix>/*` → one ready instance, via http-proxy-middleware with its default plugins ejected:
- * its error plugin turns ECONNRESET into a 504, so every failure is mapped here instead.
+ * `/api/<prefix>/*` → one ready instance, forwarded with node:http over the instance's keep-alive pool
+ * (forward.ts); every failure is mapped here. http-proxy-middleware did this before: it cost the hub
+ * more CPU per request than the forwarding itself (bench/README.md).
  */
 export function createProxy(options: ProxyOptions): RequestHandler {
   const { routes, metrics, logger, timeoutMs, timeoutByPrefix = {}, attemptTimeoutByPrefix = {}, connectTimeoutMs, maxOutstanding, trustedHops } = options;
-  const exchanges = new WeakMap<IncomingMessage, Exchange>();
 
   const settle = (attempt: Attempt, verdict: Verdict = attempt.verdict ?? 'none') => {
     if (attempt.settled) return;
@@ -97,70 +94,47 @@ export function createProxy(options: ProxyOptions): RequestHandler {
     else ex.next(error);
   };
 
-  const hpm = createProxyMiddleware({
-    ejectPlugins: true,
-    changeOrigin: true,
-    router: (req, _res, options) => {
-      const upstream = exchanges.get(req)!.attempt!.upstream;
-      options.agent = upstream.agent;
-      return upstream.record.url;
-    },
-    pathRewrite: (path, req) => {
-      const query = path.indexOf('?');
-      return exchanges.get(req)!.upstreamPath + (query === -1 ? '' : path.slice(query));
-    },
-    // A plugin rather than `on`: `on` is wired by a default plugin, and the defaults are ejected.
-    plugins: [(proxy) => {
-      // Emitted once the request has a socket.
-      proxy.on('proxyReq', (proxyReq, req, _res, { target }) => {
-        const attempt = exchanges.get(req)!.attempt!;
-        if (!isTarget(attempt.upstream, target)) return;
-        attempt.proxyReq = proxyReq;
-        keepUpstreamConnection(proxyReq, req);
-        armAttemptTimers(proxyReq, { connectMs: connectTimeoutMs, ...(attempt.timeoutMs === undefined ? {} : { attemptMs: attempt.timeoutMs }) });
-      });
-      proxy.on('proxyRes', (proxyRes, req, res) => {
-        const ex = exchanges.get(req)!;
-        const attempt = ex.attempt!;
-        attempt.responded = true;
-        attempt.upstream.lastAnswerAt = Date.now();
-        const status = proxyRes.statusCode ?? 0;
-        if (status >= 500) metrics.upstreamError(ex.entry.service, '5xx');
-        // "Not now" from the instance itself is no breaker failure: its database restarting would otherwise open every
-        // instance's breaker and stretch a one-second blip into a cool-down of the hub's own 503s (docs/ARCHITECTURE.md).
-        const deferMs = deferralOf(status, proxyRes.headers['retry-after']);
-        if (deferMs !== undefined) attempt.upstream.deferUntil = Date.now() + deferMs;
-        else if (status < 500) attempt.upstream.deferUntil = 0;
-        attempt.verdict = deferMs !== undefined ? 'none' : status >= 500 ? 'failure' : 'success';
-        proxyRes.once('close', () => settle(attempt));
-        cleanUpstreamResponse(proxyRes, res, String(req.headers['x-request-id'] ?? ''));
-      });
-      proxy.on('error', (error, req, res, target) => {
-        const ex = req && exchanges.get(req);
-        const attempt = ex?.attempt;
-        if (!ex || !attempt || attempt.settled || !isTarget(attempt.upstream, target)) return;
-        const { service } = ex.entry;
-        const kind = classifyUpstreamError(error);
-        metrics.upstreamError(service, kind);
-        // It stopped accepting connections: no request (nor breaker probe) goes there until it does again.
-        if (kind === 'refused') attempt.upstream.eject();
-        settle(attempt, kind === 'timeout' ? timeoutVerdict(attempt) : 'failure');
-        if (ex.answered) return;
-        const response = res as ServerResponse;
-        if (attempt.responded || response.headersSent) return answer(ex, response, error);
-        logger.warn({ err: error, service, instanceId: attempt.upstream.record.instanceId }, 'upstream attempt failed');
-        let sent: Sent = 'no-instance';
-        if (!ex.retried && ex.retryable) {
-          ex.retried = true;
-          metrics.retried(service);
-          sent = send(ex, req, response);
-          if (sent === 'sent') return;
-        }
-        if (sent === 'overloaded') return shedLoad(ex, response);
-        answer(ex, response, kind === 'timeout' ? upstreamTimeout(service, attempt.timeoutMs ?? 0) : upstreamUnreachable(service, error));
-      });
-    }],
-  });
+  const onSocket = (attempt: Attempt, proxyReq: ClientRequest) => {
+    armAttemptTimers(proxyReq, { connectMs: connectTimeoutMs, ...(attempt.timeoutMs === undefined ? {} : { attemptMs: attempt.timeoutMs }) });
+  };
+
+  const onResponse = (ex: Exchange, attempt: Attempt, proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse) => {
+    attempt.responded = true;
+    attempt.upstream.lastAnswerAt = Date.now();
+    const status = proxyRes.statusCode ?? 0;
+    if (status >= 500) metrics.upstreamError(ex.entry.service, '5xx');
+    // "Not now" from the instance itself is no breaker failure: its database restarting would otherwise open every
+    // instance's breaker and stretch a one-second blip into a cool-down of the hub's own 503s (docs/ARCHITECTURE.md).
+    const deferMs = deferralOf(status, proxyRes.headers['retry-after']);
+    if (deferMs !== undefined) attempt.upstream.deferUntil = Date.now() + deferMs;
+    else if (status < 500) attempt.upstream.deferUntil = 0;
+    attempt.verdict = deferMs !== undefined ? 'none' : status >= 500 ? 'failure' : 'success';
+    proxyRes.once('close', () => settle(attempt));
+    cleanUpstreamResponse(proxyRes, res, String(req.headers['x-request-id'] ?? ''));
+  };
+
+  // An event of an earlier attempt (destroyed on its timeout, already settled) is stale and ignored.
+  const onError = (ex: Exchange, attempt: Attempt, error: Error, req: IncomingMessage, res: ServerResponse) => {
+    if (attempt.settled) return;
+    const { service } = ex.entry;
+    const kind = classifyUpstreamError(error);
+    metrics.upstreamError(service, kind);
+    // It stopped accepting connections: no request (nor breaker probe) goes there until it does again.
+    if (kind === 'refused') attempt.upstream.eject();
+    settle(attempt, kind === 'timeout' ? timeoutVerdict(attempt) : 'failure');
+    if (ex.answered) return;
+    if (attempt.responded || res.headersSent) return answer(ex, res, error);
+    logger.warn({ err: error, service, instanceId: attempt.upstream.record.instanceId }, 'upstream attempt failed');
+    let sent: Sent = 'no-instance';
+    if (!ex.retried && ex.retryable) {
+      ex.retried = true;
+      metrics.retried(service);
+      sent = send(ex, req, res);
+      if (sent === 'sent') return;
+    }
+    if (sent === 'overloaded') return shedLoad(ex, res);
+    answer(ex, res, kind === 'timeout' ? upstreamTimeout(service, attempt.timeoutMs ?? 0) : upstreamUnreachable(service, error));
+  };
 
   /** Starts an attempt on the least loaded instance not yet tried, unless none is left or all are at their limit. */
   function send(ex: Exchange, req: IncomingMessage, res: ServerResponse): Sent {
@@ -171,9 +145,16 @@ export function createProxy(options: ProxyOptions): RequestHandler {
     ex.tried.add(upstream.key);
     const remainingMs = ex.deadline - Date.now();
     const cutShort = ex.retryable && !ex.retried && ex.attemptTimeoutMs < remainingMs && pickUpstream(ex.entry.ready, ex.tried) !== undefined;
-    ex.attempt = { upstream, startedAt: Date.now(), responded: false, settled: false, ...(cutShort ? { timeoutMs: ex.attemptTimeoutMs } : {}) };
+    const attempt: Attempt = { upstream, startedAt: Date.now(), responded: false, settled: false, ...(cutShort ? { timeoutMs: ex.attemptTimeoutMs } : {}) };
+    ex.attempt = attempt;
     setDeadline(req, cutShort ? ex.attemptTimeoutMs : remainingMs);
-    void hpm(req, res, (error?: unknown) => answer(ex, res, error instanceof Error ? error : new Error(String(error))));
+    const query = req.url?.indexOf('?') ?? -1;
+    const path = (ex.upstreamPath.startsWith('/') ? ex.upstreamPath : `/${ex.upstreamPath}`) + (query === -1 ? '' : req.url!.slice(query));
+    attempt.proxyReq = forward(req, res, upstream.target, path, {
+      onSocket: (proxyReq) => onSocket(attempt, proxyReq),
+      onResponse: (proxyRes) => onResponse(ex, attempt, proxyRes, req, res),
+      onError: (error) => onError(ex, attempt, error, req, res),
+    });
     return 'sent';
   }
 
@@ -207,7 +188,6 @@ export function createProxy(options: ProxyOptions): RequestHandler {
       retryable: isRetryable(req.method, req.headers),
       tried: new Set(), retried: false, answered: false, next,
     };
-    exchanges.set(req, ex);
     prepareForwarding(req, forwardedFor(req, trustedHops));
     const timer = setTimeout(() => onDeadline(ex, res, budgetMs), budgetMs);
     res.once('close', () => {

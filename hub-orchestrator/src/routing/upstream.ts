@@ -2,6 +2,7 @@ import { Agent } from 'node:http';
 import { UPSTREAM_IDLE_TIMEOUT_MS, type InstanceRecord } from '@hubspoke/kit';
 import { acceptsConnections } from './address-probe.js';
 import { createBreaker, type Breaker, type BreakerOptions, type BreakerState } from './breaker.js';
+import { forwardTarget, type ForwardTarget } from './forward.js';
 
 export interface UpstreamOptions {
   breaker: BreakerOptions;
@@ -18,6 +19,8 @@ export interface Upstream {
   readonly key: string;
   record: InstanceRecord;
   readonly agent: Agent;
+  /** Its address parsed once, with the pool (the url is part of the key: a new url is a new upstream). */
+  readonly target: ForwardTarget;
   readonly breaker: Breaker;
   inFlight: number;
   /** Left the registry: no new requests; the pool closes when the last in-flight one ends. */
@@ -48,13 +51,15 @@ export function createUpstream(record: InstanceRecord, options: UpstreamOptions,
     check.unref();
   };
 
+  // Without keep-alive every proxied request opens a connection (≈ 2–3× slower, measured: docs/ARCHITECTURE.md, "Traps"). Idle
+    // sockets close before the spoke's keepAliveTimeout, so a reused socket never races the server's close. As many sockets as
+    // outstanding requests are allowed, so a request never waits in the agent's queue for one.
+  const agent = new Agent({ keepAlive: true, maxSockets: options.maxOutstanding, maxFreeSockets: 256, timeout: UPSTREAM_IDLE_TIMEOUT_MS, scheduling: 'lifo' });
   const upstream: Upstream = {
     key: upstreamKey(record),
     record,
-    // Without keep-alive every proxied request opens a connection (≈ 2–3× slower, measured: docs/ARCHITECTURE.md, "Traps"). Idle
-    // sockets close before the spoke's keepAliveTimeout, so a reused socket never races the server's close. As many sockets as
-    // outstanding requests are allowed, so a request never waits in the agent's queue for one.
-    agent: new Agent({ keepAlive: true, maxSockets: options.maxOutstanding, maxFreeSockets: 256, timeout: UPSTREAM_IDLE_TIMEOUT_MS, scheduling: 'lifo' }),
+    agent,
+    target: forwardTarget(record.url, agent),
     breaker: createBreaker(options.breaker, (from, to) => {
       // The probe after the cool-down is real traffic: it goes only to an address shown to accept connections by then.
       if (to === 'open') {

@@ -20,6 +20,7 @@ export * from './auth/auth-errors.js';
 export * from './auth/key-source.js';
 export * from './auth/jwks-key-source.js';
 export * from './auth/token-verifier.js';
+export * from './auth/verified-claims-cache.js';
 export * from './auth/authenticate.js';
 export * from './auth/revocation.js';
 export * from './registry/types.js';

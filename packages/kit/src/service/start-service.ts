@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../config.js';
 import { createJwksKeySource } from '../auth/jwks-key-source.js';
 import { createTokenVerifier, type TokenVerifier } from '../auth/token-verifier.js';
+import { cacheVerifiedClaims } from '../auth/verified-claims-cache.js';
 import { createPool, type Pool, type PoolOptions } from '../db/pool.js';
 import { instrumentPool } from '../db/pool-metrics.js';
 import { createMetrics, type Metrics } from '../http/metrics.js';
@@ -162,7 +163,8 @@ export async function startService<C extends ProcessEnv, D>(
     const auth = (config as Partial<TokenEnv>).auth;
     if (options.verifier) context.verifier = options.verifier;
     else if (auth && typeof auth.jwksUrl === 'string') {
-      context.verifier = createTokenVerifier({ keys: createJwksKeySource({ url: auth.jwksUrl, logger }), issuer: auth.issuer, audience: auth.audience });
+      const keys = createJwksKeySource({ url: auth.jwksUrl, logger });
+      context.verifier = cacheVerifiedClaims(createTokenVerifier({ keys, issuer: auth.issuer, audience: auth.audience }));
     }
 
     context.domain = await definition.domain(context as ServiceContext<C>);
