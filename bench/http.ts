@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { startGateway, type Gateway } from '../e2e/support/gateway.js';
 import { startJwksServer } from '../hub-orchestrator/test/support/hub-process.js';
+import { METRICS_PATH } from '../packages/kit/src/index.js';
 import {
   createTestDatabase, createTestKeys, deleteTestTopology, signTestToken, testAmqpUrl, testRedisUrl, testRegistryKey, uniquePrefix, TEST_AUDIENCE, TEST_ISSUER, TEST_REGISTRY_MASTER_KEY, type TestDatabase,
 } from '../packages/kit/src/testing/index.js';
@@ -131,9 +132,9 @@ export async function run(): Promise<SuiteResult> {
   }
 }
 
-/** Failed attempts that timed out and breaker state changes, summed over spokes, from the hub's /metrics. */
+/** Failed attempts that timed out and breaker state changes, summed over spokes, from the hub's own metrics. */
 async function hubHealthCounters(url: string): Promise<{ timeouts: number; breakerTransitions: number }> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const text = await (await fetch(`${url}${METRICS_PATH}`)).text();
   const sum = (pattern: RegExp) => text.split('\n').filter((line) => pattern.test(line)).reduce((n, line) => n + Number(line.split(' ').at(-1)), 0);
   return { timeouts: sum(/^hub_upstream_errors_total\{.*kind="timeout"/), breakerTransitions: sum(/^hub_breaker_transitions_total\{/) };
 }

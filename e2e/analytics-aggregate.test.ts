@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { connectBus, createLogger, createPool, type Bus, type Envelope, type Pool } from '@hubspoke/kit';
+import { connectBus, createLogger, createPool, METRICS_PATH, type Bus, type Envelope, type Pool } from '@hubspoke/kit';
 import { eventually, testAmqpUrl } from '@hubspoke/kit/testing';
 import { countsOf, recountOf } from '../spokes/analytics-service/test/support/counts.js';
 import { jobFinished, loggedIn, notificationSent, registered } from '../spokes/analytics-service/test/support/events.js';
@@ -128,14 +128,20 @@ describe('analytics.aggregate jobs through the hub', () => {
     expect(today.jobs).toEqual({ created: 3, succeeded: 2, partially_failed: 1, failed: 0, cancelled: 0 });
   }, 60_000);
 
-  test('when a client asks /api/analytics/metrics, with or without a query, then the hub refuses it as a Prometheus path; the series answer at /metrics/series', async () => {
+  test('when an admin asks /api/analytics/metrics with the issue\'s query, then the hub routes it to the zero-filled series; the spoke\'s Prometheus text stays internal', async () => {
     const query = `type=user.logged_in&interval=day&from=${daysAgo(4)}T00:00:00Z&to=${daysAgo(0)}T00:00:00Z`;
-    for (const path of [`/analytics/metrics?${query}`, '/analytics/metrics', '/analytics/Metrics/', '/analytics/%6detrics?x=1']) {
+    const series = await api('GET', `/analytics/metrics?${query}`, { token: admin });
+    expect(series).toMatchObject({ status: 200, body: { type: 'user.logged_in', interval: 'day', from: `${daysAgo(4)}T00:00:00.000Z`, to: `${daysAgo(0)}T00:00:00.000Z`, total: 6 } });
+    expect((series.body.buckets as { count: number }[]).map((b) => b.count)).toEqual([0, 3, 0, 3]);
+
+    for (const path of [`/analytics/internal/metrics?${query}`, '/analytics/internal/metrics', '/analytics/INTERNAL/Metrics/', '/analytics/%69nternal/metrics', `/analytics/metrics/series?${query}`]) {
       const res = await api('GET', path, { token: admin });
       expect({ path, status: res.status, code: res.body.error?.code }).toEqual({ path, status: 404, code: 'ROUTE.NOT_FOUND' });
     }
-    const series = await api('GET', `/analytics/metrics/series?${query}`, { token: admin });
-    expect(series.status).toBe(200);
-    expect((series.body.buckets as { count: number }[]).map((b) => b.count)).toEqual([0, 3, 0, 3]);
+    // Prometheus, reaching the instance itself, still reads it there.
+    const [analytics] = platform.instances('analytics');
+    const scraped = await fetch(`${analytics!.url}${METRICS_PATH}`);
+    expect(scraped.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(await scraped.text()).toMatch(/^analytics_logins_total\{service="analytics"\} \d+$/m);
   });
 });

@@ -100,7 +100,7 @@ describe('docker-compose.yml', () => {
 describe('monitoring in docker-compose.yml', () => {
   const config = composeConfig('docker-compose.yml');
   const scrapeConfig = parse(readFileSync(join(REPO_ROOT, 'monitoring/prometheus.yml'), 'utf8')) as {
-    scrape_configs: { job_name: string; static_configs?: { targets: string[] }[]; http_sd_configs?: { url: string }[]; dns_sd_configs?: { names: string[] }[] }[];
+    scrape_configs: { job_name: string; metrics_path?: string; static_configs?: { targets: string[] }[]; http_sd_configs?: { url: string }[]; dns_sd_configs?: { names: string[] }[] }[];
   };
   const targets = scrapeConfig.scrape_configs.flatMap((job) => (job.static_configs ?? []).flatMap((group) => group.targets));
 
@@ -115,6 +115,8 @@ describe('monitoring in docker-compose.yml', () => {
     const jobs = scrapeConfig.scrape_configs;
     expect(jobs.find((job) => job.job_name === 'spokes')?.http_sd_configs).toEqual([expect.objectContaining({ url: 'http://hub-orchestrator:3000/internal/prometheus/targets' })]);
     expect(jobs.find((job) => job.job_name === 'hub')?.dns_sd_configs?.[0]?.names).toEqual(['hub-orchestrator']);
+    // The hub's discovery gives each spoke target its path (`__metrics_path__`); the hub job names its own.
+    expect(jobs.find((job) => job.job_name === 'hub')?.metrics_path).toBe('/internal/metrics');
     expect(jobs.map((job) => job.job_name)).not.toEqual(expect.arrayContaining(['auth', 'user']));
   });
 

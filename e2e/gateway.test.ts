@@ -99,7 +99,7 @@ describe('the gateway (hub-config nginx template)', () => {
 
   test('when nginx-exporter reads the status port, then it gets stub_status; clients get neither it nor the hub\'s internal paths', async () => {
     expect(await (await fetch(`${gateway.statusUrl}/stub_status`)).text()).toMatch(/^Active connections: \d+/);
-    for (const path of ['/stub_status', '/internal/prometheus/targets', '/metrics']) expect((await fetch(`${gateway.url}${path}`)).status, path).toBe(404);
+    for (const path of ['/stub_status', '/internal/prometheus/targets', '/internal/metrics', '/metrics']) expect((await fetch(`${gateway.url}${path}`)).status, path).toBe(404);
   });
 
   test('when requests are served, then the access log has one JSON line each with the request id', async () => {

@@ -106,12 +106,15 @@ describe('dashboard and alert queries against Prometheus scraping the local plat
     smtp = await startSmtpCatcher();
     const notification: SpokeSpec = { ...SPOKES.notification, env: () => ({ SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtp.port), SEND_POLL_INTERVAL_MS: '100' }) };
     platform = await startPlatform({ spokes: [SPOKES.auth, SPOKES.user, notification, SPOKES.analytics, SPOKES.tasker] });
-    // As monitoring/prometheus.yml does in compose, with local addresses: the hub by address, spokes from its registry.
+    // As monitoring/prometheus.yml does in compose, with local addresses: the hub by address (at the metrics path that
+    // file gives), spokes from its registry (each target names its own path).
+    const shipped = parse(readFileSync(join(REPO_ROOT, 'monitoring/prometheus.yml'), 'utf8')) as { scrape_configs: { job_name: string; metrics_path?: string }[] };
+    const hubMetricsPath = shipped.scrape_configs.find((job) => job.job_name === 'hub')?.metrics_path;
     prometheus = await startPrometheus(stringify({
       global: { scrape_interval: '1s', evaluation_interval: '1s' },
       rule_files: [join(REPO_ROOT, 'monitoring/alerts.yml')],
       scrape_configs: [
-        { job_name: 'hub', honor_labels: true, static_configs: [{ targets: [new URL(platform.url).host], labels: { service: 'hub', role: 'hub' } }] },
+        { job_name: 'hub', honor_labels: true, metrics_path: hubMetricsPath, static_configs: [{ targets: [new URL(platform.url).host], labels: { service: 'hub', role: 'hub' } }] },
         { job_name: 'spokes', honor_labels: true, http_sd_configs: [{ url: `${platform.url}/internal/prometheus/targets`, refresh_interval: '1s' }] },
         // The shared test broker answers slowly under other runs' queues: more than the 1 s default.
         { job_name: 'rabbitmq', scrape_interval: '5s', scrape_timeout: '5s', static_configs: [{ targets: ['127.0.0.1:15692'], labels: { service: 'rabbitmq', role: 'infra' } }] },
@@ -131,6 +134,9 @@ describe('dashboard and alert queries against Prometheus scraping the local plat
   test('when the hub serves its registry, then Prometheus scrapes the hub and every spoke with service and role labels', async () => {
     const up = async () => (await prometheus.api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>('query', { query: 'up{role=~"hub|spoke"}' })).result;
     await eventually(async () => (await up()).filter((s) => s.value[1] === '1').length === 6, 10_000, 250).catch(() => undefined);
+    const { activeTargets } = await prometheus.api<{ activeTargets: { scrapeUrl: string; labels: Record<string, string> }[] }>('targets');
+    const serviceTargets = activeTargets.filter((target) => ['hub', 'spoke'].includes(target.labels.role ?? ''));
+    expect(serviceTargets.map((target) => new URL(target.scrapeUrl).pathname)).toEqual(serviceTargets.map(() => '/internal/metrics'));
     expect((await up()).map((s) => `${s.metric.job} ${s.metric.service} ${s.metric.role} ${s.value[1]}`).sort()).toEqual([
       'hub hub hub 1', 'spokes analytics spoke 1', 'spokes auth spoke 1', 'spokes notification spoke 1', 'spokes tasker spoke 1', 'spokes user spoke 1',
     ]);

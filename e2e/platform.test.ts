@@ -74,9 +74,18 @@ describe('the platform through the gateway', () => {
     expect(limited!.body.error).toMatchObject({ code: expect.stringMatching(/RATE_LIMIT|TOO_MANY/), requestId: expect.any(String) });
   });
 
-  test('when a client asks for a spoke\'s metrics through the gateway, then it is a 404 and nothing internal leaks', async () => {
-    const res = await api('GET', '/auth/metrics');
-    expect([res.status, res.body.error?.code]).toEqual([404, 'ROUTE.NOT_FOUND']);
+  test('when a client asks for a spoke\'s metrics through the gateway, then /internal/ is refused and /metrics is the spoke\'s own 404', async () => {
+    const email = `metrics-${randomUUID()}@example.com`;
+    expect((await api('POST', '/auth/register', { body: { email, password: PASSWORD, name: 'Mel' } })).status).toBe(201);
+    const token = (await api('POST', '/auth/login', { body: { email, password: PASSWORD } })).body.accessToken as string;
+    for (const path of ['/auth/internal/metrics', '/users/internal/metrics', '/auth/INTERNAL/Metrics/', '/auth/metrics']) {
+      const res = await api('GET', path, { token });
+      expect({ path, status: res.status, code: res.body.error?.code }).toEqual({ path, status: 404, code: 'ROUTE.NOT_FOUND' });
+    }
+    // /metrics reached the auth spoke, which has no such route; /internal/metrics never left the hub.
+    const requestId = `metrics-probe-${randomUUID()}`;
+    await api('GET', '/auth/metrics', { token, headers: { 'x-request-id': requestId } });
+    await expect.poll(() => platform.service('auth').logs.some((l) => l.requestId === requestId && l.statusCode === 404)).toBe(true);
   });
 
   test('when requests pass, then the gateway logs one JSON line each, with the request id the spokes logged', async () => {

@@ -105,6 +105,8 @@ const ATTACKS: Attack[] = [
   ...[
     '/api/users/../internal/prometheus/targets', '/api/users/%2e%2e/metrics', '/api/users/..%2fmetrics', '/api/users%2f..%2fmetrics',
     '/internal/prometheus/targets', '/metrics', '/api/users/metrics', '/api/users/METRICS/', '/api/auth/%2fready', '/api/hub/../metrics',
+    '/internal/metrics', '/api/users/internal/metrics', '/api/users/INTERNAL/Metrics/', '/api/users/%69nternal/metrics', '/api/users//internal/metrics',
+    '/api/hub/../internal/metrics',
   ].map((path): Attack => ({
     kind: 'path trick', name: path, refused: [400, 404],
     send: (c) => raw([`GET ${path} HTTP/1.1`, 'Host: localhost', `Authorization: Bearer ${c.ana.token}`, 'Connection: close'])(c),

@@ -86,7 +86,7 @@ export async function notificationJobDelivered(stack: ComposeStack, api: Api, to
 function meRequestsPerReplica(stack: ComposeStack): Map<string, number> {
   const counts = new Map<string, number>();
   for (const c of stack.containers().filter((x) => x.service === 'spoke-user')) {
-    const metrics = stack.nodeIn(c.name, "fetch('http://127.0.0.1:'+process.env.PORT+'/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))");
+    const metrics = stack.nodeIn(c.name, "fetch('http://127.0.0.1:'+process.env.PORT+'/internal/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))");
     const total = [...metrics.matchAll(/^http_requests_total\{[^}]*route="\/me"[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
     counts.set(c.name, total);
   }

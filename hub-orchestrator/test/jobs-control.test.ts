@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { METRICS_PATH } from '@hubspoke/kit';
 import { eventually } from '@hubspoke/kit/testing';
 import { WORK_TYPE } from './fixtures/task-spoke.js';
 import { allItems, jobItems, jobsClient, jobsWorld, spokeVisible, type Hub, type JobsWorld, type Json } from './support/jobs-world.js';
@@ -150,7 +151,7 @@ describe('two hub replicas', () => {
     const job = await user.finished(created.body.id as string);
     expect(job).toMatchObject({ status: 'succeeded', succeeded: 80 });
     expect(world.recorder.maxInFlight.get(job.id as string)).toBeLessThanOrEqual(4);
-    const dispatched = async (h: Hub) => Number(/hub_job_items_dispatched_total\{[^}]*type="test.work"[^}]*\} (\d+)/.exec(await (await fetch(`${h.url}/metrics`)).text())?.[1] ?? 0);
+    const dispatched = async (h: Hub) => Number(/hub_job_items_dispatched_total\{[^}]*type="test.work"[^}]*\} (\d+)/.exec(await (await fetch(`${h.url}${METRICS_PATH}`)).text())?.[1] ?? 0);
     expect(await dispatched(second)).toBeGreaterThan(0);
     expect(await dispatched(hub)).toBeGreaterThan(0);
   });

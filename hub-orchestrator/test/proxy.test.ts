@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { METRICS_PATH } from '@hubspoke/kit';
 import { eventually, metricValue, testRedisUrl, uniquePrefix } from '@hubspoke/kit/testing';
 import { UPSTREAM_DEFAULTS } from '../src/config.js';
 import { PROMETHEUS_TARGETS_PATH } from '../src/discovery/prometheus-targets.js';
@@ -111,14 +112,29 @@ describe('routing /api/<prefix>/*', () => {
     expect(res).toMatchObject({ status: 404, body: { error: { code: 'ROUTE.NOT_FOUND', requestId: expect.any(String) } } });
   });
 
-  test('when a client asks for a spoke\'s health or metrics endpoint, however spelled, then it is a 404 and the spoke is not asked', async () => {
+  test('when a client asks for a spoke\'s probes or anything under /internal/, however spelled, then it is a 404 and the spoke is not asked', async () => {
     const headers = await asUser();
-    for (const path of ['/api/echo/metrics', '/api/echo/METRICS/', '/api/echo/%6detrics', '/api/echo/health', '/api/echo/ready', '/api/auth/metrics']) {
+    const echoes = spokes.filter((spoke) => spoke.service === 'echo');
+    const received = async () => (await Promise.all(echoes.map((spoke) => spoke.received()))).reduce((a, b) => a + b, 0);
+    const before = await received();
+    for (const path of [
+      '/api/echo/internal/metrics', '/api/echo/INTERNAL/Metrics/', '/api/echo/%69nternal/metrics', '/api/echo/internal%2Fmetrics', '/api/echo//internal/metrics',
+      '/api/echo/internal/metrics?type=x', '/api/echo/internal', '/api/echo/internal/openapi.json', '/api/echo/internal/anything', '/api/echo/health',
+      '/api/echo/ready', '/api/auth/internal/metrics',
+    ]) {
       const res = await rawGet(path, headers);
       expect(res.status, path).toBe(404);
       expect(res.body, path).toMatchObject({ error: { code: 'ROUTE.NOT_FOUND' } });
     }
-    expect((await get('/api/echo/metrics-report', headers)).status).toBe(200);
+    expect(await received()).toBe(before);
+  });
+
+  test('when a client asks for /metrics or a path that merely starts like an internal one, then it is the spoke\'s to answer', async () => {
+    const headers = await asUser();
+    for (const path of ['/api/echo/metrics?type=x', '/api/echo/internals', '/api/echo/metrics-report']) {
+      expect(await get(path, headers), path).toMatchObject({ status: 200, body: { service: 'echo' } });
+    }
+    expect((await get('/api/echo/metrics?type=x', headers)).body).toMatchObject({ path: '/metrics', url: '/metrics?type=x' });
   });
 
   test('when a path has dot segments, then it is refused before any spoke sees it', async () => {
@@ -175,9 +191,9 @@ describe('GET /api/hub/registry', () => {
 });
 
 describe('observability', () => {
-  test('when requests were proxied, then /metrics has per-spoke series and /ready is ready', async () => {
+  test('when requests were proxied, then /internal/metrics has per-spoke series and /ready is ready', async () => {
     await get('/api/echo/m', await asUser());
-    const text = await (await fetch(`${hub.url}/metrics`)).text();
+    const text = await (await fetch(`${hub.url}${METRICS_PATH}`)).text();
     expect(text).toMatch(/hub_proxy_requests_total\{service="echo",status_code="200"\} \d+/);
     expect(text).toMatch(/hub_proxy_duration_seconds_count\{service="echo"\} \d+/);
     expect(text).toMatch(/hub_live_instances\{service="echo"\} 3/);
@@ -187,13 +203,14 @@ describe('observability', () => {
     expect(text).toMatch(/http_requests_total\{method="GET",route="\/api\/echo\/\*",status_code="200",service="hub"\} \d+/);
     expect(text).not.toContain('route="/api/echo/m"');
     expect(await (await fetch(`${hub.url}/ready`)).json()).toMatchObject({ status: 'ready', degraded: [] });
+    expect((await fetch(`${hub.url}/metrics`)).status).toBe(404);
   });
 
-  test('when Prometheus asks the hub for targets, then it gets every spoke instance with service, role and instance labels', async () => {
+  test('when Prometheus asks the hub for targets, then it gets every spoke instance with service, role and instance labels and the metrics path', async () => {
     const groups = (await (await fetch(`${hub.url}${PROMETHEUS_TARGETS_PATH}`)).json()) as { targets: string[]; labels: Record<string, string> }[];
     const echoes = spokes.filter((spoke) => spoke.service === 'echo');
     expect(groups.filter((group) => group.labels.service === 'echo').sort((a, b) => a.labels.instance!.localeCompare(b.labels.instance!)))
-      .toEqual(echoes.map((spoke) => ({ targets: [new URL(spoke.url).host], labels: { service: 'echo', role: 'spoke', instance: spoke.instanceId } }))
+      .toEqual(echoes.map((spoke) => ({ targets: [new URL(spoke.url).host], labels: { service: 'echo', role: 'spoke', instance: spoke.instanceId, __metrics_path__: '/internal/metrics' } }))
         .sort((a, b) => a.labels.instance.localeCompare(b.labels.instance)));
     expect(groups.map((group) => group.labels.service)).toContain('auth');
   });

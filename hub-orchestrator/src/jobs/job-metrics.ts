@@ -32,7 +32,7 @@ export function createJobMetrics({ registry, db, logger }: { registry: Registry;
     labelNames: ['type', 'outcome'] as const, buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers,
   });
 
-  // A scrape during a database outage reports what it can rather than failing the whole /metrics.
+  // A scrape during a database outage reports what it can rather than failing the whole scrape.
   async function read<T>(sql: string): Promise<T[]> {
     try {
       return (await db.query(sql)).rows as T[];

@@ -1,4 +1,4 @@
-import { INTERNAL_PATHS, type PublicRoute } from '@hubspoke/kit';
+import { isInternalEndpoint, type PublicRoute } from '@hubspoke/kit';
 
 /** `/api/<prefix>` or `/api/<prefix>/<rest>`: the prefix and the path the spoke sees. */
 export function splitApiPath(path: string): { prefix: string; upstreamPath: string } | undefined {
@@ -16,8 +16,10 @@ export function hasDotSegment(path: string): boolean {
 }
 
 /**
- * A spoke's own health and metrics endpoints, however spelled: Express matches paths case-insensitively,
- * ignores a trailing slash and decodes percent-escapes, so the comparison does too.
+ * A spoke's probes and anything under `/internal/` (its Prometheus metrics, its OpenAPI document), however
+ * spelled: Express matches paths case-insensitively, ignores a trailing slash and decodes percent-escapes, so
+ * the comparison does too, and repeated slashes are folded so no spelling slips past the prefix. `/metrics` is
+ * not among them: a spoke may serve it as an API route.
  */
 export function isInternalPath(path: string): boolean {
   let decoded = path;
@@ -26,7 +28,7 @@ export function isInternalPath(path: string): boolean {
   } catch {
     // a malformed escape is compared as written
   }
-  return INTERNAL_PATHS.includes(decoded.toLowerCase().replace(/\/+$/, ''));
+  return isInternalEndpoint(decoded.toLowerCase().replace(/\/{2,}/g, '/').replace(/\/+$/, ''));
 }
 
 /** A rule's method is exact (the registry schema keeps it upper-case); its path exact, or a prefix ending in `/*`. */

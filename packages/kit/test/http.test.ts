@@ -1,7 +1,7 @@
 import express from 'express';
 import request from 'supertest';
 import { describe, expect, test } from 'vitest';
-import { AppError, conflict, createLogger, createMetrics, errorHandler, jsonBody, notFoundHandler, requestContext } from '../src/index.js';
+import { AppError, conflict, createLogger, createMetrics, errorHandler, jsonBody, METRICS_PATH, notFoundHandler, requestContext } from '../src/index.js';
 import { captureLogs } from '../src/testing/index.js';
 
 function buildApp() {
@@ -99,17 +99,32 @@ describe('error handling and request bodies', () => {
 });
 
 describe('metrics', () => {
-  test('when requests are served, then /metrics counts them by route template, never by raw path', async () => {
+  test('when requests are served, then /internal/metrics counts them by route template, never by raw path', async () => {
     const { app } = buildApp();
     await request(app).get('/items/123');
     await request(app).get('/items/456');
     await request(app).get('/unknown/789');
-    const res = await request(app).get('/metrics');
+    const res = await request(app).get(METRICS_PATH);
+    expect(METRICS_PATH).toBe('/internal/metrics');
     expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(res.text).toContain('http_requests_total{method="GET",route="/items/:id",status_code="200",service="demo"} 2');
     expect(res.text).toContain('route="<unmatched>",status_code="404"');
     expect(res.text).toMatch(/http_request_duration_seconds_bucket\{le="0.005",service="demo",method="GET",route="\/items\/:id"/);
     expect(res.text).toContain('process_cpu_user_seconds_total');
     expect(res.text).not.toContain('/items/123');
   });
+
+  test('when the request was relayed by a proxy (X-Forwarded-For), then /internal/metrics is not found: only a direct scrape reads it', async () => {
+    const res = await request(app()).get(METRICS_PATH).set('X-Forwarded-For', '203.0.113.7');
+    expect(res).toMatchObject({ status: 404, body: { error: { code: 'ROUTE.NOT_FOUND' } } });
+    expect(res.text).not.toContain('# HELP');
+  });
+
+  test('when /metrics is asked, then the kit does not answer it: the path is free for a service\'s own API', async () => {
+    const res = await request(app()).get('/metrics');
+    expect(res).toMatchObject({ status: 404, body: { error: { code: 'ROUTE.NOT_FOUND' } } });
+  });
 });
+
+const app = () => buildApp().app;

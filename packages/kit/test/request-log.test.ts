@@ -1,6 +1,6 @@
 import express from 'express';
 import { describe, expect, test } from 'vitest';
-import { createLogger, createMetrics, createServiceApp, listen, closeServer, serverPort } from '../src/index.js';
+import { createLogger, createMetrics, createServiceApp, listen, closeServer, METRICS_PATH, OPENAPI_PATH, serverPort } from '../src/index.js';
 import { captureLogs } from '../src/testing/index.js';
 
 async function withApp(level: 'info' | 'warn', run: (url: string, lines: Record<string, unknown>[]) => Promise<void>) {
@@ -8,6 +8,7 @@ async function withApp(level: 'info' | 'warn', run: (url: string, lines: Record<
   const logger = createLogger({ service: 'probe', level, destination: stream }).child({ instanceId: 'probe-1' });
   const router = express.Router();
   router.get('/items/:id', (_req, res) => void res.json({ ok: true }));
+  router.get('/metrics', (_req, res) => void res.json({ series: [] }));
   const app = createServiceApp({ logger, metrics: createMetrics({ service: 'probe' }), lifecycle: { isDraining: () => false } }, { routes: (a) => a.use(router) });
   const server = await listen(app, { port: 0, host: '127.0.0.1' });
   try {
@@ -33,8 +34,15 @@ describe('request log', () => {
 
   test('when probes, metrics and internal endpoints are polled, then they write no line', async () => {
     await withApp('info', async (url, lines) => {
-      for (const path of ['/health', '/ready', '/metrics', '/internal/openapi.json']) await fetch(`${url}${path}`);
+      for (const path of ['/health', '/ready', METRICS_PATH, OPENAPI_PATH, '/internal', '/internal/anything']) await fetch(`${url}${path}`);
       expect(requestLines(lines)).toEqual([]);
+    });
+  });
+
+  test('when a service serves /metrics as an API route, then it is logged like any request', async () => {
+    await withApp('info', async (url, lines) => {
+      await fetch(`${url}/metrics?type=x`);
+      expect(requestLines(lines)).toEqual([expect.objectContaining({ method: 'GET', route: '/metrics', statusCode: 200 })]);
     });
   });
 

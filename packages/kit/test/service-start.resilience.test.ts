@@ -1,7 +1,7 @@
 import { Agent, request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createLogger, createRegistryReader, type RegistryReader } from '../src/index.js';
+import { createLogger, createRegistryReader, METRICS_PATH, type RegistryReader } from '../src/index.js';
 import {
   createTestDatabase, eventually, freePort, spawnService, testRedisUrl, testRegistryKey, uniquePrefix, TEST_REGISTRY_MASTER_KEY, type ServiceProcess, type TestDatabase,
 } from '../src/testing/index.js';
@@ -59,8 +59,8 @@ describe('a service started by the kit (runService)', () => {
     expect(service.logs).toContainEqual(expect.objectContaining({ msg: 'note created', requestId: 'req-note-1', service: 'example' }));
   });
 
-  test('when it is scraped, then /metrics shows its requests by route template', async () => {
-    const text = await (await fetch(`${base}/metrics`)).text();
+  test('when it is scraped, then /internal/metrics shows its requests by route template', async () => {
+    const text = await (await fetch(`${base}${METRICS_PATH}`)).text();
     expect(text).toMatch(/http_requests_total\{method="GET",route="\/notes\/:id",status_code="200",service="example"\} 1/);
   });
 

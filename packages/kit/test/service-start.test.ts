@@ -55,7 +55,7 @@ describe('startService', () => {
     try {
       expect(await (await fetch(service.url)).json()).toEqual({ outboxRows: 0, connected: true, verifier: 'function', domain: { started: 1 } });
       await expect(service.context.verifier.verify(await signTestToken(keys, { sub: 'u-1', role: 'user' }))).resolves.toMatchObject({ userId: 'u-1' });
-      // Every line it logs names this process, and /metrics shows its pool.
+      // Every line it logs names this process, and its metrics show its pool.
       expect(service.context.logger.bindings()).toMatchObject({ instanceId: expect.stringMatching(/-[0-9a-f]{8}$/) });
       expect(await service.context.metrics.registry.getSingleMetricAsString('db_pool_connections')).toMatch(/db_pool_connections\{state="waiting",service="probe"\} 0/);
     } finally {

@@ -14,7 +14,8 @@ make the OpenAPI document served at `/internal/openapi.json`, which the hub merg
 | `GET /:id` | 200 item for its owner; anyone else gets the same 404 as a missing item; a malformed id is `400 {{CONST}}.INVALID_ID` |
 | `GET /?limit=&cursor=` | 200 `{ items, nextCursor }`: the caller's own items in (created_at, id) order, limit default 20, capped at 100 |
 
-`/health`, `/ready` (Postgres critical, RabbitMQ → `degraded`) and `/metrics` need no token.
+`/health`, `/ready` (Postgres critical, RabbitMQ → `degraded`) and `/internal/metrics` (Prometheus) need no token;
+the hub routes none of them.
 
 ## Events
 

@@ -32,7 +32,7 @@ describe('the analytics spoke\'s API contract', () => {
 
   test('when its document is read, then the report routes list the range errors and the batch route its cap', async () => {
     const operations = documentedOperations((await request(h.app).get(OPENAPI_PATH)).body);
-    const series = operations.find((o) => o.route === 'GET /metrics/series')!;
+    const series = operations.find((o) => o.route === 'GET /metrics')!;
     expect(documentedErrorCodes(series.operation.responses['400'])).toEqual(expect.arrayContaining(['ANALYTICS.RANGE_TOO_LARGE', 'ANALYTICS.INVALID_RANGE', 'ANALYTICS.RANGE_NOT_RETAINED']));
     expect(documentedErrorCodes(series.operation.responses['403'])).toEqual(['AUTH.FORBIDDEN']);
     const activity = operations.find((o) => o.route === 'GET /users/me/activity')!;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { METRICS_PATH } from '@hubspoke/kit';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startAnalyticsHarness, type AnalyticsHarness } from './support/analytics-harness.js';
 import { jobCreated, jobFinished, loggedIn, notificationFailed, notificationSent, registered, uncontracted } from './support/events.js';
@@ -73,7 +74,7 @@ describe('POST /events', () => {
   });
 });
 
-describe('GET /metrics/series', () => {
+describe('GET /metrics (the series)', () => {
   test('when an admin asks for a type by minute, hour and day, then every bucket is there, zero-filled', async () => {
     const base = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate()) - 86_400_000;
     const type = 'series.probe';
@@ -81,7 +82,7 @@ describe('GET /metrics/series', () => {
       uncontracted(type, {}, new Date(base + 10 * 60_000 + 5_000)), uncontracted(type, {}, new Date(base + 10 * 60_000 + 50_000)),
       uncontracted(type, {}, new Date(base + 3 * 3_600_000)),
     ]);
-    const ask = (interval: string, from: number, to: number) => request(h.app).get('/metrics/series').set(bearer(admin))
+    const ask = (interval: string, from: number, to: number) => request(h.app).get('/metrics').set(bearer(admin))
       .query({ type, interval, from: new Date(from).toISOString(), to: new Date(to).toISOString() });
 
     const minutes = await ask('minute', base + 9 * 60_000 + 30_000, base + 12 * 60_000);
@@ -98,7 +99,7 @@ describe('GET /metrics/series', () => {
     ['minute', 1441 * 60_000], ['hour', 745 * 3_600_000], ['day', 367 * 86_400_000],
   ])('when a %s range is past its cap, then it is 400 ANALYTICS.RANGE_TOO_LARGE', async (interval, span) => {
     const to = Date.now();
-    const res = await request(h.app).get('/metrics/series').set(bearer(admin))
+    const res = await request(h.app).get('/metrics').set(bearer(admin))
       .query({ type: 'user.logged_in', interval, from: new Date(to - span).toISOString(), to: new Date(to).toISOString() });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('ANALYTICS.RANGE_TOO_LARGE');
@@ -106,7 +107,7 @@ describe('GET /metrics/series', () => {
 
   test('when the range is empty, malformed or its minutes are past the retention, then it is a 400 saying which', async () => {
     const now = new Date().toISOString();
-    const ask = (query: Record<string, string>) => request(h.app).get('/metrics/series').set(bearer(admin)).query(query);
+    const ask = (query: Record<string, string>) => request(h.app).get('/metrics').set(bearer(admin)).query(query);
     expect((await ask({ type: 'user.logged_in', from: now, to: now })).body.error.code).toBe('ANALYTICS.INVALID_RANGE');
     expect((await ask({ type: 'user.logged_in', from: 'yesterday', to: now })).body.error.details.problems[0].field).toBe('from');
     expect((await ask({ type: 'user.logged_in', interval: 'week', from: now, to: now })).body.error.details.problems[0].field).toBe('interval');
@@ -114,8 +115,16 @@ describe('GET /metrics/series', () => {
     expect(old.body.error.code).toBe('ANALYTICS.RANGE_NOT_RETAINED');
   });
 
+  test('when the type is missing, then it is a JSON 400 naming it, not the Prometheus text; /metrics/series is no route', async () => {
+    const res = await request(h.app).get('/metrics').set(bearer(admin)).query({ from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date().toISOString() });
+    expect(res).toMatchObject({ status: 400, body: { error: { code: 'REQUEST.VALIDATION_FAILED' } } });
+    expect(res.body.error.details.problems.map((p: { field: string }) => p.field)).toEqual(['type']);
+    expect(res.text).not.toContain('# HELP');
+    expect((await request(h.app).get('/metrics/series').set(bearer(admin))).status).toBe(404);
+  });
+
   test('when a user who is not an admin asks, then it is 403', async () => {
-    const res = await request(h.app).get('/metrics/series').set(bearer(await h.token(randomUUID())))
+    const res = await request(h.app).get('/metrics').set(bearer(await h.token(randomUUID())))
       .query({ type: 'user.logged_in', from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date().toISOString() });
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('AUTH.FORBIDDEN');
@@ -165,9 +174,9 @@ describe('GET /users/me/activity', () => {
   });
 });
 
-describe('GET /metrics (Prometheus)', () => {
+describe('GET /internal/metrics (Prometheus)', () => {
   test('when signups, logins and notification outcomes are ingested, then the business metrics count them, a duplicate once', async () => {
-    const read = async () => (await request(h.app).get('/metrics')).text;
+    const read = async () => (await request(h.app).get(METRICS_PATH)).text;
     const value = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
     const before = await read();
     const userId = randomUUID();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import request from 'supertest';
 import { decodeJwt } from 'jose';
 import { SendAccountEmailV1, type SendAccountEmailV1Payload } from '@hubspoke/contracts';
-import { connectBus, createEvent, createLogger, parseEvent, type Bus, type ConsumerQueues } from '@hubspoke/kit';
+import { connectBus, createEvent, createLogger, METRICS_PATH, parseEvent, type Bus, type ConsumerQueues } from '@hubspoke/kit';
 import { deleteTestTopology, eventually, testAmqpUrl } from '@hubspoke/kit/testing';
 import { UserDeletedV1 } from '@hubspoke/contracts';
 import { authFixture, PASSWORD, type AuthFixture } from './auth-fixture.js';
@@ -122,7 +122,7 @@ describe('the password reset link', () => {
     const tokens = commands.flatMap((c) => ('link' in c.payload ? [/#token=(.+)$/.exec(c.payload.link)![1]!] : []));
     expect(tokens.length).toBeGreaterThanOrEqual(6);
     const logged = JSON.stringify(fx.lines);
-    const metrics = (await request(fx.app).get('/metrics')).text;
+    const metrics = (await request(fx.app).get(METRICS_PATH)).text;
     expect(metrics).toContain('route="/password/reset"');
     for (const token of tokens) expect(logged.includes(token) || metrics.includes(token)).toBe(false);
     expect(fx.lines.some((l) => l.msg === 'password reset link sent' && typeof l.requestId === 'string')).toBe(true);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import request from 'supertest';
 import { decodeProtectedHeader } from 'jose';
-import { ACCESS_TOKEN_TYPE } from '@hubspoke/kit';
+import { ACCESS_TOKEN_TYPE, METRICS_PATH } from '@hubspoke/kit';
 import { eventually } from '@hubspoke/kit/testing';
 import { authFixture, PASSWORD, type AuthFixture } from './auth-fixture.js';
 
@@ -161,10 +161,10 @@ describe('every 4xx', () => {
 });
 
 describe('operations', () => {
-  test('when probed, then /health is ok, /ready is ready with Postgres and RabbitMQ, and /metrics counts by route template', async () => {
+  test('when probed, then /health is ok, /ready is ready with Postgres and RabbitMQ, and /internal/metrics counts by route template', async () => {
     expect((await request(fx.app).get('/health')).body).toEqual({ status: 'ok' });
     expect((await request(fx.app).get('/ready')).body).toEqual({ status: 'ready', degraded: [] });
-    const metrics = await request(fx.app).get('/metrics');
+    const metrics = await request(fx.app).get(METRICS_PATH);
     expect(metrics.text).toMatch(/http_requests_total\{method="POST",route="\/register",status_code="201",service="auth"\}/);
   });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import request from 'supertest';
+import { METRICS_PATH } from '@hubspoke/kit';
 import { authFixture, PASSWORD, type AuthFixture } from './auth-fixture.js';
 
 let fx: AuthFixture;
@@ -21,7 +22,7 @@ const login = (email: string, password: string, ip: string) =>
 const age = (address: string, ms: number) =>
   fx.db.query(`UPDATE login_failures SET failed_at = failed_at - $2::float8 * interval '1 millisecond' WHERE address = $1`, [address, ms]);
 const attempts = async (outcome: string) => {
-  const text = (await request(fx.app).get('/metrics')).text;
+  const text = (await request(fx.app).get(METRICS_PATH)).text;
   return Number(new RegExp(`^auth_login_attempts_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
 };
 

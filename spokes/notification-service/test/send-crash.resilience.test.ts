@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { NotificationFailedV1, NotificationSentV1, UserRegisteredV1 } from '@hubspoke/contracts';
-import { connectBus, createEvent, createLogger, createPool, type Bus, type Envelope, type Pool } from '@hubspoke/kit';
+import { connectBus, createEvent, createLogger, createPool, METRICS_PATH, type Bus, type Envelope, type Pool } from '@hubspoke/kit';
 import {
   createTestDatabase, deleteTestTopology, eventually, freePort, spawnService, TEST_AUDIENCE, TEST_ISSUER, testAmqpUrl, testRedisUrl, uniquePrefix,
   type ServiceProcess, type TestDatabase, testRegistryKey
@@ -105,7 +105,7 @@ describe('a spoke killed during a provider call', () => {
     expect(smtp.messages.filter((m) => m.to.includes(`${userId.slice(0, 8)}@example.com`))).toHaveLength(1);
 
     // The window a crash can fall into: intent commit → outcome commit, measured on this send.
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${port}${METRICS_PATH}`)).text();
     const sum = Number(/^notification_send_unrecorded_seconds_sum\{[^}]*channel="email"[^}]*outcome="sent"[^}]*\} (\S+)/m.exec(metrics)?.[1]);
     const count = Number(/^notification_send_unrecorded_seconds_count\{[^}]*channel="email"[^}]*outcome="sent"[^}]*\} (\S+)/m.exec(metrics)?.[1]);
     expect(count).toBe(1);

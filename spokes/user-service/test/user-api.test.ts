@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { METRICS_PATH } from '@hubspoke/kit';
 import { signTestToken } from '@hubspoke/kit/testing';
 import { tokenFor } from './support/tokens.js';
 import { newUserId, registeredEnvelope, startUserHarness, type UserHarness } from './support/user-harness.js';
@@ -350,10 +351,10 @@ describe('operations', () => {
     expect((await request(h.app).get('/ready')).body).toEqual({ status: 'ready', degraded: [] });
   });
 
-  test('when routes were called, then /metrics counts them by route template', async () => {
+  test('when routes were called, then /internal/metrics counts them by route template', async () => {
     const user = await registeredUser();
     await request(h.app).get(`/${user.id}`).set(bearer(user.token));
-    const text = (await request(h.app).get('/metrics')).text;
+    const text = (await request(h.app).get(METRICS_PATH)).text;
     expect(text).toMatch(/http_requests_total\{method="GET",route="\/:id",status_code="200",service="user"\}/);
     expect(text).not.toContain(user.id);
   });

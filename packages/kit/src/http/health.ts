@@ -1,13 +1,25 @@
 import express, { type Router } from 'express';
 
+/** Endpoints for the hub, Prometheus and tooling only: the hub never proxies anything under it. */
+const INTERNAL_PREFIX = '/internal/';
 /** Where a spoke serves its OpenAPI document, for the hub to merge into the one clients read. */
-export const OPENAPI_PATH = '/internal/openapi.json';
+export const OPENAPI_PATH = `${INTERNAL_PREFIX}openapi.json`;
+/**
+ * Where every service serves its Prometheus exposition. Under `/internal/`, not at `/metrics`, so the hub's
+ * refusal of the whole prefix keeps it from clients and `/api/<prefix>/metrics` is free for a spoke's own API
+ * (the analytics spoke's series, issue 16).
+ */
+export const METRICS_PATH = `${INTERNAL_PREFIX}metrics`;
+/** Probes orchestrators expect at the root: answered to them, never to a client through the hub. */
+const PROBE_PATHS: readonly string[] = ['/health', '/ready'];
 
 /**
- * Endpoints every service serves for its orchestrator, Prometheus and the hub only. The hub never proxies
- * them: `/api/users/metrics` must not show a spoke's internals to a client.
+ * A service's own endpoint: a probe, `/internal` or anything under it. The path as Express would match it
+ * (lower-case, no trailing slash, decoded): callers normalise a client's spelling first.
  */
-export const INTERNAL_PATHS: readonly string[] = ['/health', '/ready', '/metrics', OPENAPI_PATH];
+export function isInternalEndpoint(path: string): boolean {
+  return PROBE_PATHS.includes(path) || path === INTERNAL_PREFIX.slice(0, -1) || path.startsWith(INTERNAL_PREFIX);
+}
 
 export interface DependencyCheck {
   /** Resolves when the dependency answers; rejects (or times out) when it does not. */

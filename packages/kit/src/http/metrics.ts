@@ -1,13 +1,14 @@
 import type { RequestHandler, Router } from 'express';
 import express from 'express';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { METRICS_PATH } from './health.js';
 import { routeTemplate } from './route-template.js';
 
 export interface Metrics {
   registry: Registry;
   /** Counts and times every request by method, route template and status code. */
   httpMiddleware: RequestHandler;
-  /** `GET /metrics` in the Prometheus text format. */
+  /** `GET /internal/metrics` (METRICS_PATH) in the Prometheus text format. */
   route: Router;
 }
 
@@ -42,7 +43,10 @@ export function createMetrics({ service }: { service: string }): Metrics {
   };
 
   const route = express.Router();
-  route.get('/metrics', async (_req, res) => {
+  route.get(METRICS_PATH, async (req, res, next) => {
+    // Prometheus scrapes the instance itself; every hub sets X-Forwarded-For on what it relays. So a hub that does
+    // not refuse /internal/ (an older one during a rollout) or a flaw in its path matching still shows clients nothing.
+    if (req.headers['x-forwarded-for'] !== undefined) return next();
     res.setHeader('Content-Type', registry.contentType);
     res.end(await registry.metrics());
   });

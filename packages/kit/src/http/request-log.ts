@@ -1,19 +1,17 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { isInternalEndpoint } from './health.js';
 import { routeTemplate } from './route-template.js';
-
-/** Polled on a timer by orchestrators, Prometheus and the hub: a line each would drown the requests people make. */
-const PROBE_PATHS = new Set(['/health', '/ready', '/metrics']);
-const INTERNAL_PREFIX = '/internal/';
 
 /**
  * One `request` line per finished request: method, route template, status, duration and request id (the
  * service's logger already carries `service` and `instanceId`), so a line tells which instance served
- * what. Probes and `/internal/*` are not logged. At `info`: LOG_LEVEL=warn turns it off.
+ * what. Probes and `/internal/*` (metrics included) are not logged: orchestrators, Prometheus and the hub poll them
+ * on a timer, and a line each would drown the requests people make. At `info`: LOG_LEVEL=warn turns it off.
  */
 export function requestLog(logger: Logger): RequestHandler {
   return (req, res, next) => {
-    if (PROBE_PATHS.has(req.path) || req.path.startsWith(INTERNAL_PREFIX) || !logger.isLevelEnabled('info')) return next();
+    if (isInternalEndpoint(req.path) || !logger.isLevelEnabled('info')) return next();
     const start = process.hrtime.bigint();
     res.once('finish', () => {
       const durationMs = Math.round(Number(process.hrtime.bigint() - start) / 10_000) / 100;

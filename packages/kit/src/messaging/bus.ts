@@ -28,7 +28,7 @@ export interface BusOptions {
   maxUnconfirmed?: number;
   /** Delay before a consumer that failed to start (say, a queue declared with other arguments) is tried again; doubles up to `max`. */
   consumerRetryDelayMs?: { min: number; max: number };
-  /** Where the `amqp_*` metrics go (the service's /metrics registry). */
+  /** Where the `amqp_*` metrics go (the service's Prometheus registry, served at /internal/metrics). */
   registry?: Registry;
 }
 

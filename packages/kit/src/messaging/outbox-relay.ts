@@ -20,7 +20,7 @@ export interface OutboxRelayOptions {
   /** How long sent outbox rows and consumers' dedupe records are kept before pruning. Dedupe records must outlive any redelivery. */
   retentionMs?: { sent: number; processed: number };
   pruneIntervalMs?: number;
-  /** Where the `outbox_*` metrics go (the service's /metrics registry). */
+  /** Where the `outbox_*` metrics go (the service's Prometheus registry, served at /internal/metrics). */
   registry?: Registry;
 }
 

@@ -36,7 +36,7 @@ export interface ServiceAppOptions {
 
 /**
  * The Express app every service builds around its routes: security headers for a JSON API, request ids and logging context, metrics, a
- * log line per request, a capped JSON body parser, `/health`, `/ready` (from what the service holds), `/metrics`, the API's
+ * log line per request, a capped JSON body parser, `/health`, `/ready` (from what the service holds), `/internal/metrics`, the API's
  * document, then the routes, then a 404 and the one error handler, all in the shape clients and the hub expect.
  */
 export function createServiceApp(context: ServiceAppContext, { api, routes, body = {}, trustProxyHops, checks = {} }: ServiceAppOptions): Express {

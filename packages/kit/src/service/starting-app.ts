@@ -16,7 +16,7 @@ export interface StartingAppOptions {
 
 /**
  * What a service answers from the moment it listens until it has started: `/health` live, `/ready` 503 naming
- * what it waits for, `/metrics`, and 503 `SERVICE.STARTING` with Retry-After for anything else. An orchestrator
+ * what it waits for, `/internal/metrics`, and 503 `SERVICE.STARTING` with Retry-After for anything else. An orchestrator
  * sees a live process that is not ready (no restart loop), and the hub does not know the instance yet.
  */
 export function startingApp({ logger, metrics, isDraining, missing }: StartingAppOptions): Express {

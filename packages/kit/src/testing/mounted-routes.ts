@@ -1,5 +1,5 @@
 import type { Express } from 'express';
-import { INTERNAL_PATHS } from '../http/health.js';
+import { isInternalEndpoint } from '../http/health.js';
 
 /** A route as Express mounted it: `GET /:id`. */
 export interface MountedRoute {
@@ -21,7 +21,7 @@ interface Layer {
  */
 export function mountedRoutes(app: Express): MountedRoute[] {
   const stack = (app as unknown as { router: { stack: Layer[] } }).router.stack;
-  return walk(stack, '').filter((route) => !INTERNAL_PATHS.includes(route.path));
+  return walk(stack, '').filter((route) => !isInternalEndpoint(route.path));
 }
 
 function walk(stack: Layer[], prefix: string): MountedRoute[] {

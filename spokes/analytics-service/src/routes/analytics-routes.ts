@@ -9,9 +9,9 @@ import { AcceptedBody, ActivityBody, SeriesBody, SummaryBody } from './analytics
 const headers = { 'Cache-Control': 'private, no-store' };
 
 /**
- * The hub strips `/api/analytics`. The series live at `/metrics/series`, not `/metrics`: `/metrics` is
- * every service's Prometheus endpoint, which the hub never routes. Reports are for admins; a user reads
- * only their own events.
+ * The hub strips `/api/analytics`. The series are `/metrics`, as issue 16 names them: the service's own
+ * Prometheus endpoint is `/internal/metrics` (the kit's), which the hub never routes. Reports are for admins;
+ * a user reads only their own events.
  */
 export function analyticsRoutes({ ingestion, queries }: { ingestion: Ingestion; queries: Queries }): ApiRoute[] {
   return [
@@ -24,7 +24,7 @@ export function analyticsRoutes({ ingestion, queries }: { ingestion: Ingestion; 
       handler: ({ body }, req) => ingestion.recordFromClient(requireAuth(req).userId, body.events),
     }),
     defineRoute({
-      method: 'get', path: '/metrics/series', tags: ['reports'], role: 'admin', summary: 'Counts of one event type per minute, hour or day',
+      method: 'get', path: '/metrics', tags: ['reports'], role: 'admin', summary: 'Counts of one event type per minute, hour or day',
       description: 'Zero-filled buckets (UTC). At most 1440 minutes, 744 hours or 366 days; minute and hour counts are kept as long as the events.',
       request: { query: SeriesQuery },
       response: { description: 'Every bucket of the range', body: SeriesBody, headers },
