@@ -90,9 +90,9 @@ export interface Platform {
   instances: (name: string) => Instance[];
   /**
    * Starts one more instance of a spoke on its database and resolves once it has registered (or at once, with
-   * `registered: false`, for a test that watches it start).
+   * `registered: false`, for a test that watches it start); `env` adds variables of this instance's own (tuning).
    */
-  startInstance: (name: string, options?: { registered?: boolean }) => Promise<Instance>;
+  startInstance: (name: string, options?: { registered?: boolean; env?: Record<string, string> }) => Promise<Instance>;
   /** The database URL each service was given, by name. */
   databases: Record<string, string>;
   gateway: Gateway | undefined;
@@ -129,14 +129,14 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     });
   }
   const specs = new Map(spokes.map((spoke, index) => [spoke.name, { spoke, database: spokeDatabases[index]! }]));
-  const spawnSpoke = async (name: string): Promise<Instance> => {
+  const spawnSpoke = async (name: string, env: Record<string, string> = {}): Promise<Instance> => {
     const { spoke, database } = specs.get(name) ?? unknown(name);
     const port = await freePort();
     const instance = {
       url: `http://127.0.0.1:${port}`,
       process: spawnService(`${spoke.root ?? ROOT}${spoke.main ?? `spokes/${spoke.name}-service/src/main.ts`}`, {
         ...shared, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, DATABASE_URL: database.url, REGISTRY_KEY: testRegistryKey(spoke.name),
-        ...spoke.env?.({ withGateway, admin }),
+        ...spoke.env?.({ withGateway, admin }), ...env,
       }),
     };
     (started[name] ??= []).push(instance);
@@ -166,8 +166,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     databases: { hub: hubDatabase.url, ...Object.fromEntries([...specs].map(([name, { database }]) => [name, database.url])) },
     service: (name) => services[name] ?? unknown(name),
     instances: (name) => started[name] ?? unknown(name),
-    startInstance: async (name, { registered: wait = true } = {}) => {
-      const instance = await spawnSpoke(name);
+    startInstance: async (name, { registered: wait = true, env } = {}) => {
+      const instance = await spawnSpoke(name, env);
       if (wait) await registered(instance);
       return instance;
     },

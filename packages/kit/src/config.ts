@@ -41,6 +41,11 @@ export function envReader(env: NodeJS.ProcessEnv) {
     }
   }
 
+  function duration(value: string): number | undefined {
+    const match = /^(\d+)(ms|s|m|h)?$/.exec(value);
+    return match ? Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms']! : undefined;
+  }
+
   function integer(value: string, min: number, max: number): number | undefined {
     if (!/^-?\d+$/.test(value)) return undefined;
     const n = Number(value);
@@ -68,11 +73,13 @@ export function envReader(env: NodeJS.ProcessEnv) {
       return value;
     },
     /** `250ms`, `5s`, `2m`, `1h`, or a bare number of milliseconds. */
-    durationMs: (name: string, fallback?: number) =>
-      required(name, fallback, (v) => {
-        const match = /^(\d+)(ms|s|m|h)?$/.exec(v);
-        return match ? Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms']! : undefined;
-      }, 'a duration (e.g. 500ms, 5s, 2m)'),
+    durationMs: (name: string, fallback?: number) => required(name, fallback, duration, 'a duration (e.g. 500ms, 5s, 2m)'),
+    /** A comma-separated list of durations (`1s,10s,60s`), in order; at least one. */
+    durationsMs: (name: string, fallback?: readonly number[]) =>
+      required(name, fallback && [...fallback], (v) => {
+        const parsed = v.split(',').map((part) => duration(part.trim()));
+        return parsed.every((ms) => ms !== undefined) ? parsed : undefined;
+      }, 'a comma-separated list of durations (e.g. 1s,10s,60s)'),
     oneOf: <const T extends string>(name: string, allowed: readonly T[], fallback?: T) =>
       required(name, fallback, (v) => (allowed.includes(v as T) ? (v as T) : undefined), `one of ${allowed.join(', ')}`),
     list: (name: string, fallback?: string[]) =>

@@ -48,8 +48,19 @@ describe('topology', () => {
     expect(queues).toEqual({
       queue: 'p1.user.registered', requeue: 'p1.user.requeue', deadLetter: 'p1.user.registered.dlq', bindings: ['user.registered.v1'],
       retry: [{ queue: 'p1.user.registered.retry.1000ms', delayMs: 1000 }, { queue: 'p1.user.registered.retry.5000ms', delayMs: 5000 }],
+      retryDelaysMs: [1000, 5000],
     });
     expect(consumerQueues({ prefix: '', service: 'user', name: 'x', bindings: [], retryDelaysMs: [1] }).queue).toBe('user.x');
     expect([1, 2, 3, 9].map((attempt) => retryQueueFor(queues, attempt).delayMs)).toEqual([1000, 5000, 5000, 5000]);
+  });
+
+  test('when a schedule repeats a delay, then it keeps its order (one queue per distinct delay, each attempt its own delay)', () => {
+    const queues = consumerQueues({ prefix: 'p1', service: 'user', name: 'registered', bindings: [], retryDelaysMs: [200, 200, 1000, 200] });
+    expect(queues.retry.map((r) => r.queue)).toEqual(['p1.user.registered.retry.200ms', 'p1.user.registered.retry.1000ms']);
+    expect([1, 2, 3, 4, 5].map((attempt) => retryQueueFor(queues, attempt))).toEqual([
+      { queue: 'p1.user.registered.retry.200ms', delayMs: 200 }, { queue: 'p1.user.registered.retry.200ms', delayMs: 200 },
+      { queue: 'p1.user.registered.retry.1000ms', delayMs: 1000 }, { queue: 'p1.user.registered.retry.200ms', delayMs: 200 },
+      { queue: 'p1.user.registered.retry.200ms', delayMs: 200 },
+    ]);
   });
 });

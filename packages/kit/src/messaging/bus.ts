@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { REQUEST_ID_HEADER } from '../context.js';
 import { keepConnected, type BusState, type ReconnectingConnection } from './connection.js';
-import { startConsumer, type ConsumeOptions, type RunningConsumer } from './consumer.js';
+import { DEFAULT_RETRY_DELAYS_MS, startConsumer, type ConsumeOptions, type RunningConsumer } from './consumer.js';
 import { routingKeyOf, type Envelope } from './envelope.js';
 import { waitForEvent, type BusEventName, type BusEvents } from './events.js';
 import { instrumentBus } from './metrics.js';
@@ -60,8 +60,6 @@ interface ConsumerSlot {
   failure?: { error: string; since: Date; count: number };
   retry?: NodeJS.Timeout;
 }
-
-const DEFAULT_RETRY_DELAYS_MS = [1_000, 10_000, 60_000];
 
 /**
  * The service's connections to RabbitMQ: one publishes envelopes with confirms, the other runs the
@@ -160,7 +158,7 @@ export class Bus extends EventEmitter<BusEvents> {
       service: this.#options.service,
       name: options.name,
       bindings: options.bindings,
-      retryDelaysMs: options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS,
+      retryDelaysMs: options.retryDelaysMs ?? [...DEFAULT_RETRY_DELAYS_MS],
     });
     const slot: ConsumerSlot = { options, queues, exchange: exchangeOf(options.exchange ?? 'events', this.#prefix) };
     this.#slots.push(slot);

@@ -68,6 +68,9 @@ export interface RunningConsumer {
   stop: () => Promise<void>;
 }
 
+/** 1 s, 10 s, 60 s, 60 s, then the DLQ: about 131 s. A service changes it with MESSAGING_RETRY_DELAYS and MESSAGING_MAX_ATTEMPTS. */
+export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [1_000, 10_000, 60_000];
+export const DEFAULT_MAX_ATTEMPTS = 5;
 const MAX_ERROR_LENGTH = 1000;
 export const ORIGINAL_EXCHANGE_HEADER = 'x-original-exchange';
 export const ORIGINAL_ROUTING_KEY_HEADER = 'x-original-routing-key';
@@ -79,7 +82,7 @@ const REDELIVERED = 'redelivered: an earlier delivery was never settled (the pro
 /** Starts one consumer on a fresh confirm channel (its retries and dead letters are confirmed publishes). */
 export async function startConsumer(connection: ChannelModel, options: ConsumeOptions, context: ConsumerContext): Promise<RunningConsumer> {
   const { logger, events, queues } = context;
-  const maxAttempts = options.maxAttempts ?? 5;
+  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const handlerTimeoutMs = options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
   const prefetch = options.prefetch ?? Math.max(1, Math.floor((options.db.options.max ?? DEFAULT_POOL_SIZE) / 2));
   const channel = await connection.createConfirmChannel();

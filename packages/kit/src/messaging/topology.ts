@@ -28,8 +28,13 @@ export interface ConsumerQueues {
   requeue: string;
   /** `<queue>.dlq`: poison messages and those that ran out of attempts, with the error in headers. */
   deadLetter: string;
-  /** One queue per delay, `<queue>.retry.<ms>ms`, whose messages expire back into `queue`. */
+  /**
+   * One queue per distinct delay, `<queue>.retry.<ms>ms`, whose messages expire back into `queue`. The name spells the
+   * delay: a new schedule declares new queues instead of redeclaring old ones with another TTL (PRECONDITION_FAILED).
+   */
   retry: { queue: string; delayMs: number }[];
+  /** The delay before each retry, in order (a delay may repeat); the last one repeats. */
+  retryDelaysMs: number[];
   bindings: string[];
 }
 
@@ -70,14 +75,16 @@ export function consumerQueues({ prefix, service, name, bindings, retryDelaysMs 
     requeue: withPrefix(prefix, `${service}.requeue`),
     deadLetter: `${queue}.dlq`,
     retry: [...new Set(retryDelaysMs)].map((delayMs) => ({ queue: `${queue}.retry.${delayMs}ms`, delayMs })),
+    retryDelaysMs: [...retryDelaysMs],
     bindings,
   };
 }
 
-/** Retry queue for the given attempt (1-based): delays grow with attempts and stay at the last one. */
+/** Retry queue after the given attempt (1-based): the schedule's delay for it, the last one once the schedule runs out. */
 export function retryQueueFor(queues: ConsumerQueues, attempt: number): { queue: string; delayMs: number } {
-  const index = Math.min(Math.max(attempt, 1), queues.retry.length) - 1;
-  const retry = queues.retry[index];
+  const { retryDelaysMs: schedule } = queues;
+  const delayMs = schedule[Math.min(Math.max(attempt, 1), schedule.length) - 1];
+  const retry = queues.retry.find((r) => r.delayMs === delayMs);
   if (!retry) throw new Error(`consumer ${queues.queue} has no retry delays`);
   return retry;
 }

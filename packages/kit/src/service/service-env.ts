@@ -1,5 +1,6 @@
 import type { EnvReader } from '../config.js';
 import { LOG_LEVELS } from '../logger.js';
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_DELAYS_MS } from '../messaging/consumer.js';
 
 /** The variables every process reads the same way: where it listens, how it logs, how it stops. */
 export function readProcessEnv(read: EnvReader, { port }: { port: number }) {
@@ -68,7 +69,28 @@ export function readPostgresEnv(read: EnvReader) {
 
 /** A service on the RabbitMQ bus; the prefix keeps test runs apart on a shared broker. */
 export function readAmqpEnv(read: EnvReader) {
-  return { amqpUrl: read.url('AMQP_URL'), amqpPrefix: read.string('AMQP_PREFIX', '') };
+  return { amqpUrl: read.url('AMQP_URL'), amqpPrefix: read.string('AMQP_PREFIX', ''), consumerRetry: readConsumerRetry(read) };
+}
+
+// RabbitMQ refuses a queue TTL past 2^32 - 1 ms; each distinct delay is a queue of its own, so keep the list short.
+const MAX_RETRY_DELAY_MS = 2 ** 32 - 1;
+const MAX_RETRY_DELAYS = 10;
+const MAX_ATTEMPTS = 100;
+
+/**
+ * How every consumer of the service retries a failing message (docs/messaging.md, "Attempts, time limits and dead
+ * letters"): the delay before each retry (the last repeating) and the deliveries before the DLQ.
+ */
+function readConsumerRetry(read: EnvReader) {
+  const retryDelaysMs = read.durationsMs('MESSAGING_RETRY_DELAYS', DEFAULT_RETRY_DELAYS_MS);
+  const maxAttempts = read.int('MESSAGING_MAX_ATTEMPTS', DEFAULT_MAX_ATTEMPTS, { min: 1, max: MAX_ATTEMPTS });
+  if (retryDelaysMs && retryDelaysMs.length > MAX_RETRY_DELAYS) {
+    read.problem(`MESSAGING_RETRY_DELAYS has ${retryDelaysMs.length} delays: at most ${MAX_RETRY_DELAYS} (the last one repeats)`);
+  }
+  if (retryDelaysMs?.some((ms) => ms < 1 || ms > MAX_RETRY_DELAY_MS)) {
+    read.problem(`MESSAGING_RETRY_DELAYS must hold delays from 1ms to ${MAX_RETRY_DELAY_MS}ms (RabbitMQ's largest queue TTL)`);
+  }
+  return { retryDelaysMs, maxAttempts };
 }
 
 /** A service that verifies access tokens against the auth spoke's JWKS. */

@@ -177,7 +177,9 @@ export async function startService<C extends ProcessEnv, D>(
     const queues: ConsumerQueues[] = [];
     if (bus) {
       const connected = bus;
-      for (const consumer of consumers) queues.push((await connected.consume({ ...consumer, ...options.consumers })).queues);
+      // The service's retry schedule (MESSAGING_RETRY_DELAYS, MESSAGING_MAX_ATTEMPTS) unless a consumer sets its own.
+      const retry = (config as Partial<AmqpEnv>).consumerRetry;
+      for (const consumer of consumers) queues.push((await connected.consume({ ...retry, ...consumer, ...options.consumers })).queues);
       if (db) {
         const relay = startOutboxRelay({ db, bus: connected, logger, registry: metrics.registry, ...options.relay });
         // The relay publishes through the bus: it stops first.

@@ -1,9 +1,6 @@
 import amqp, { type Options } from 'amqplib';
-import { eventsExchange, resultsExchange, tasksExchange, unroutedEvents, type ConsumerQueues } from '../messaging/index.js';
+import { DEFAULT_RETRY_DELAYS_MS, eventsExchange, resultsExchange, tasksExchange, unroutedEvents, type ConsumerQueues } from '../messaging/index.js';
 import { testAmqpUrl } from './env.js';
-
-/** The bus's default retry delays: each has its own `<queue>.retry.<ms>ms` queue. */
-const DEFAULT_RETRY_DELAYS_MS = [1_000, 10_000, 60_000];
 
 /** A consumer's queue by full name (`<prefix>.<service>.<name>`, default retry delays), or as `bus.consume` reported it. */
 export type DeclaredQueues = string | Pick<ConsumerQueues, 'queue' | 'deadLetter' | 'retry'> & Partial<Pick<ConsumerQueues, 'requeue'>>;
