@@ -1,7 +1,7 @@
 import { isRevoked, revocationKeys, serviceUnavailable, tooManyRequests, type Logger } from '@hubspoke/kit';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import { clientIp } from '../edge/client-ip.js';
 import { unverifiedClaims } from '../edge/unverified-claims.js';
 import { createMemoryStore } from './memory-store.js';
@@ -87,9 +87,9 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const limits: Limits = { perIp, perUser };
   const fallbackLimits: Limits = { perIp: options.fallback?.perIp ?? perIp, perUser: options.fallback?.perUser ?? perUser };
   const revocations = revocationKeys(options.revocationKeyPrefix ?? '');
-  const shared = createRedisStore(redis);
-  const local = createMemoryStore();
   const metrics = rateLimitMetrics(options.registry);
+  const shared = createRedisStore(redis, (entries) => metrics.batch.observe(entries));
+  const local = createMemoryStore();
   if (redis.options.enableOfflineQueue !== false || !redis.options.commandTimeout) {
     logger.warn('rate limit: the Redis client queues or waits while Redis is down; requests will stall in an outage');
   }
@@ -186,5 +186,10 @@ function rateLimitMetrics(registry: Registry | undefined) {
       new Counter({ name: 'hub_rate_limit_store_errors_total', help: 'Rate-limit checks that failed to reach Redis and used the fallback or refused', registers }),
     revoked: (existing('hub_revoked_tokens_total') as Counter | undefined) ??
       new Counter({ name: 'hub_revoked_tokens_total', help: 'Requests refused because their verified access token was revoked (logout, account deleted)', registers }),
+    batch: (existing('hub_rate_limit_batch_entries') as Histogram | undefined) ??
+      new Histogram({
+        name: 'hub_rate_limit_batch_entries', help: 'Checks and counts sent to Redis in one script call (_count: calls, _sum: entries)',
+        buckets: [1, 2, 4, 8, 16, 32, 64, 128, 200], registers,
+      }),
   };
 }

@@ -84,7 +84,8 @@ interface Hit {
 }
 type Entry = Hit | { count: ScopeCheck };
 
-export function createRedisStore(redis: Redis): CounterStore {
+/** `onBatch` hears how many entries each script call carries. */
+export function createRedisStore(redis: Redis, onBatch?: (entries: number) => void): CounterStore {
   const run = script(redis, BATCH);
   let queue: Entry[] = [];
   let counted: Promise<void> | undefined;
@@ -97,7 +98,11 @@ export function createRedisStore(redis: Redis): CounterStore {
     counted = undefined;
     countedSettle = undefined;
     const calls: Promise<unknown>[] = [];
-    for (let start = 0; start < entries.length; start += MAX_BATCH) calls.push(send(run, entries.slice(start, start + MAX_BATCH)));
+    for (let start = 0; start < entries.length; start += MAX_BATCH) {
+      const batch = entries.slice(start, start + MAX_BATCH);
+      onBatch?.(batch.length);
+      calls.push(send(run, batch));
+    }
     if (countsDone) {
       void Promise.all(calls).then((errors) => {
         const failed = errors.find((error) => error !== undefined);
