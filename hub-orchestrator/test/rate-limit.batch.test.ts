@@ -24,14 +24,18 @@ afterAll(() => {
   for (const redis of clients) redis.disconnect();
 });
 
+/** A store on its own replica connection, with its script calls counted. */
+async function batchedStore() {
+  const redis = await replicaRedis();
+  const calls = vi.spyOn(redis, 'evalsha');
+  return { redis, calls, store: createRedisStore(redis), keyPrefix: uniquePrefix('rlb') };
+}
+
 const ipCheck = (keyPrefix: string, limit: number): ScopeCheck => ({ scope: 'ip', key: `${keyPrefix}:ip:198.51.100.7`, limit, windowMs: 60_000 });
 
 describe('rate limits batched per event-loop turn', () => {
   test('when many requests arrive in one turn, then one script call checks them all and exactly the limit is counted', async () => {
-    const redis = await replicaRedis();
-    const calls = vi.spyOn(redis, 'evalsha');
-    const store = createRedisStore(redis);
-    const keyPrefix = uniquePrefix('rlb');
+    const { calls, store, keyPrefix } = await batchedStore();
     const results = await Promise.all(Array.from({ length: 40 }, () => store.hit({ counted: [ipCheck(keyPrefix, 25)], watched: [], reads: [] })));
 
     expect(calls).toHaveBeenCalledTimes(1);
@@ -42,10 +46,7 @@ describe('rate limits batched per event-loop turn', () => {
   });
 
   test('when a turn holds more requests than one call takes, then they are split and the limit still holds exactly', async () => {
-    const redis = await replicaRedis();
-    const calls = vi.spyOn(redis, 'evalsha');
-    const store = createRedisStore(redis);
-    const keyPrefix = uniquePrefix('rlb');
+    const { calls, store, keyPrefix } = await batchedStore();
     const results = await Promise.all(Array.from({ length: 450 }, () => store.hit({ counted: [ipCheck(keyPrefix, 300)], watched: [], reads: [] })));
 
     expect(calls).toHaveBeenCalledTimes(3);
@@ -53,10 +54,7 @@ describe('rate limits batched per event-loop turn', () => {
   });
 
   test('when a user is counted after auth, then the count rides in the next call with the reads and checks queued beside it', async () => {
-    const redis = await replicaRedis();
-    const calls = vi.spyOn(redis, 'evalsha');
-    const store = createRedisStore(redis);
-    const keyPrefix = uniquePrefix('rlb');
+    const { redis, calls, store, keyPrefix } = await batchedStore();
     const user: ScopeCheck = { scope: 'user', key: `${keyPrefix}:user:${randomUUID()}`, limit: 2, windowMs: 60_000 };
     const revocation = `${keyPrefix}:revoked:token:${randomUUID()}`;
     await redis.set(revocation, '1', 'EX', 60);
