@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eventually, freePort } from '../../packages/kit/src/testing/index.js';
 
@@ -20,13 +21,13 @@ const PROFILES = `${ROOT}bench/results/profiles`;
 /**
  * A compiled entry point (dist/, as the images run it) on Node 24 in its own process. Its stdout, the
  * JSON request log, goes to /dev/null as fast as a log driver takes it; stderr is kept for start failures.
- * `kind` is what BENCH_CPU_PROF selects it by.
+ * `kind` is what BENCH_CPU_PROF selects it by; `entry` is relative to the repository root, or absolute (BENCH_COMPARE_HUBS).
  */
 export async function startCompiled(name: string, kind: string, entry: string, env: Record<string, string>, ready: (url: string) => Promise<boolean>): Promise<BenchProcess> {
   const port = await freePort();
   const { NODE_OPTIONS: _ignored, ...inherited } = process.env;
   const profile = PROFILED.has(kind) ? ['--cpu-prof', `--cpu-prof-dir=${PROFILES}`, `--cpu-prof-name=${kind}-${port}.cpuprofile`] : [];
-  const child = spawn(process.execPath, [...profile, `${ROOT}${entry}`], {
+  const child = spawn(process.execPath, [...profile, resolvePath(ROOT, entry)], {
     cwd: ROOT, env: { ...inherited, ...env, PORT: String(port) }, stdio: ['ignore', openSync('/dev/null', 'w'), 'pipe'],
   });
   return watch(name, child, port, ready);

@@ -75,8 +75,8 @@ export function createApp(context: HubAppDeps): Express {
     body: false,
     // Without Redis the hub still routes on its last table: degraded, not unready.
     checks: { redis: { critical: false, check: () => assertConnected(registry.state().connected) } },
+    internal: [prometheusTargets(routes)],
     routes: (app) => {
-      app.use(prometheusTargets(routes));
       // Limits (and the token's revocation entries) first, in one Redis call: every request counts, forged or unroutable.
       app.use(
         resolveRoute(routes), publicHubRoutes(hubApi.routes, ['/docs/assets/']), edgeLimits.beforeAuth, answerUnresolved(),

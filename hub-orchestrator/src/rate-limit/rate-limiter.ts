@@ -1,15 +1,17 @@
 import { isRevoked, revocationKeys, serviceUnavailable, tooManyRequests, type Logger } from '@hubspoke/kit';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import { clientIp } from '../edge/client-ip.js';
 import { unverifiedClaims } from '../edge/unverified-claims.js';
 import { createMemoryStore } from './memory-store.js';
 import { createRedisStore } from './redis-store.js';
-import { describeScope, headlineScope, type CounterStore, type HitResult, type ScopeCheck, type WindowLimit } from './sliding-window.js';
+import type { HubRoute } from '../routing/hub-route.js';
+import { describeScope, headlineScope, type CounterStore, type EdgeLookup, type HitResult, type ScopeCheck, type WindowLimit } from './sliding-window.js';
 
 /**
- * Hub rate limits and token revocation: one Redis script call per request, before edge auth.
+ * Hub rate limits and token revocation, before edge auth: one Redis script call per event-loop turn for every
+ * request in it (redis-store.ts), never a round trip of a request's own.
  *
  * Scopes, shared by every hub replica:
  *   ip     per client address (see edge/client-ip.ts)     default 600 requests / 60 s
@@ -19,14 +21,16 @@ import { describeScope, headlineScope, type CounterStore, type HitResult, type S
  * tokens (401) and unknown prefixes (404) too, and a limited client costs no signature check. ip and route
  * are checked and counted atomically; the user scope is checked in the same call under the `sub` the token
  * claims, and counted by `afterAuth` only once the token verified, so forged tokens never spend a real
- * user's quota. The same call reads the token's revocation entries (kit auth/revocation.ts); edge auth asks
+ * user's quota; that count rides in the next batched call. So the user scope may let through, beyond its
+ * limit, the user's requests that were checked but not yet counted: those between a batch and the next one
+ * on each replica (its requests in flight at the edge, about a Redis round trip's worth). The same call reads the token's revocation entries (kit auth/revocation.ts); edge auth asks
  * `revoked` and refuses a verified but revoked token (401 AUTH.TOKEN_REVOKED). A request refused here (429
  * RATE_LIMIT.EXCEEDED, Retry-After) counts nowhere. Every limited response carries
  * RateLimit-Limit/-Remaining/-Reset for its tightest scope.
  *
  * Redis down: availability over strictness. Any Redis error (main.ts builds the client with
  * `enableOfflineQueue: false`, `commandTimeout: 150`, `maxRetriesPerRequest: 1`, so it fails in
- * milliseconds instead of queueing) makes that request fall back to an in-memory limiter
+ * milliseconds instead of queueing) makes every request of the batch fall back to an in-memory limiter
  * in this process (`fallback`, by default the same quotas, so N replicas let up to N× through), and
  * revocations cannot be read: tokens are accepted until they expire or Redis returns. A route whose limit
  * says `onStoreDown: 'closed'` is refused instead (503 RATE_LIMIT.UNAVAILABLE, Retry-After), for routes
@@ -52,10 +56,21 @@ const DEFAULT_PER_IP: WindowLimit = { limit: 600, windowMs: 60_000 };
 const DEFAULT_PER_USER: WindowLimit = { limit: 300, windowMs: 60_000 };
 const STORE_DOWN_RETRY_AFTER_SEC = 5;
 
-/** What `beforeAuth` learnt about the request's token, for `afterAuth`. */
-interface Pending {
+interface Limits {
+  perIp: WindowLimit;
+  perUser: WindowLimit;
+}
+
+/** What `beforeAuth` learnt about the request's token, for `revoked` and `afterAuth`. */
+interface EdgeLimitState {
   user?: { check: ScopeCheck; store: CounterStore; sub: string };
   revocation?: { jti: string; sub: string; token: string | null; userNotBefore: string | null };
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    hubEdgeLimits?: EdgeLimitState;
+  }
 }
 
 export interface RateLimiter {
@@ -69,34 +84,37 @@ export interface RateLimiter {
 
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const { redis, keyPrefix, logger, trustedHops, perIp = DEFAULT_PER_IP, perUser = DEFAULT_PER_USER } = options;
-  const fallbackLimits = { perIp: options.fallback?.perIp ?? perIp, perUser: options.fallback?.perUser ?? perUser };
+  const limits: Limits = { perIp, perUser };
+  const fallbackLimits: Limits = { perIp: options.fallback?.perIp ?? perIp, perUser: options.fallback?.perUser ?? perUser };
   const revocations = revocationKeys(options.revocationKeyPrefix ?? '');
-  const shared = createRedisStore(redis);
-  const local = createMemoryStore();
   const metrics = rateLimitMetrics(options.registry);
-  const pending = new WeakMap<Request, Pending>();
+  const shared = createRedisStore(redis, (entries) => metrics.batch.observe(entries));
+  const local = createMemoryStore();
   if (redis.options.enableOfflineQueue !== false || !redis.options.commandTimeout) {
     logger.warn('rate limit: the Redis client queues or waits while Redis is down; requests will stall in an outage');
   }
   let storeDown = false;
 
+  const lookup = (ip: string, route: HubRoute | undefined, sub: string | undefined, jti: string | undefined, quota: Limits): EdgeLookup => {
+    const counted: ScopeCheck[] = [{ scope: 'ip', key: `${keyPrefix}:ip:${ip}`, limit: quota.perIp.limit, windowMs: quota.perIp.windowMs }];
+    const routeLimit = route?.routeLimit;
+    if (route && routeLimit) {
+      counted.push({
+        scope: 'route', key: `${keyPrefix}:route:${route.service}:${routeLimit.method}:${routeLimit.path}:${ip}`, limit: routeLimit.limit, windowMs: routeLimit.windowMs,
+      });
+    }
+    return {
+      counted,
+      watched: sub ? [{ scope: 'user', key: `${keyPrefix}:user:${sub}`, limit: quota.perUser.limit, windowMs: quota.perUser.windowMs }] : [],
+      reads: sub && jti ? [revocations.token(jti), revocations.user(sub)] : [],
+    };
+  };
+
   const beforeAuth: RequestHandler = async (req, res, next) => {
     const ip = clientIp(req, trustedHops);
     const route = req.hubRoute;
     const { sub, jti } = unverifiedClaims(req);
-    const lookup = (limits: { perIp: WindowLimit; perUser: WindowLimit }) => ({
-      counted: [
-        { scope: 'ip' as const, key: `${keyPrefix}:ip:${ip}`, ...limits.perIp },
-        ...(route?.routeLimit
-          ? [{ scope: 'route' as const, key: `${keyPrefix}:route:${route.service}:${route.routeLimit.method}:${route.routeLimit.path}:${ip}`,
-              limit: route.routeLimit.limit, windowMs: route.routeLimit.windowMs }]
-          : []),
-      ],
-      watched: sub ? [{ scope: 'user' as const, key: `${keyPrefix}:user:${sub}`, ...limits.perUser }] : [],
-      reads: sub && jti ? [revocations.token(jti), revocations.user(sub)] : [],
-    });
-
-    let scopes = lookup({ perIp, perUser });
+    let scopes = lookup(ip, route, sub, jti, limits);
     let store: CounterStore = shared;
     let result: HitResult;
     try {
@@ -110,7 +128,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       if (route?.routeLimit?.onStoreDown === 'closed') {
         return next(serviceUnavailable('RATE_LIMIT.UNAVAILABLE', 'Rate limiting is unavailable for this route, try again shortly', STORE_DOWN_RETRY_AFTER_SEC));
       }
-      scopes = lookup(fallbackLimits);
+      scopes = lookup(ip, route, sub, jti, fallbackLimits);
       store = local;
       result = await local.hit(scopes);
     }
@@ -124,16 +142,16 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     }
     const [user] = scopes.watched;
     const [token = null, userNotBefore = null] = result.values;
-    pending.set(req, {
+    req.hubEdgeLimits = {
       ...(user && sub ? { user: { check: user, store, sub } } : {}),
       ...(sub && jti ? { revocation: { jti, sub, token, userNotBefore } } : {}),
-    });
+    };
     next();
   };
 
   const revoked = (req: Request): boolean => {
     const { auth } = req;
-    const revocation = pending.get(req)?.revocation;
+    const revocation = req.hubEdgeLimits?.revocation;
     // The entries were read under the claims of this very token; it has now verified, so they are its own.
     if (!auth || !revocation || revocation.jti !== auth.tokenId || revocation.sub !== auth.userId || !isRevoked(auth.issuedAt, revocation)) return false;
     metrics.revoked.inc();
@@ -142,7 +160,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 
   const afterAuth: RequestHandler = (req, _res, next) => {
     const { auth } = req;
-    const user = pending.get(req)?.user;
+    const user = req.hubEdgeLimits?.user;
     if (auth && user && user.sub === auth.userId) {
       Promise.resolve(user.store.count(user.check)).catch((error: unknown) => logger.debug({ err: error }, 'rate limit: counting the user failed'));
     }
@@ -168,5 +186,10 @@ function rateLimitMetrics(registry: Registry | undefined) {
       new Counter({ name: 'hub_rate_limit_store_errors_total', help: 'Rate-limit checks that failed to reach Redis and used the fallback or refused', registers }),
     revoked: (existing('hub_revoked_tokens_total') as Counter | undefined) ??
       new Counter({ name: 'hub_revoked_tokens_total', help: 'Requests refused because their verified access token was revoked (logout, account deleted)', registers }),
+    batch: (existing('hub_rate_limit_batch_entries') as Histogram | undefined) ??
+      new Histogram({
+        name: 'hub_rate_limit_batch_entries', help: 'Checks and counts sent to Redis in one script call (_count: calls, _sum: entries)',
+        buckets: [1, 2, 4, 8, 16, 32, 64, 128, 200], registers,
+      }),
   };
 }

@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import type { Logger } from 'pino';
 import type { Queryable } from '../db/pool.js';
 import { errorHandler, notFoundHandler } from '../http/errors.js';
@@ -26,6 +26,8 @@ export interface ServiceAppOptions {
   api?: Api;
   /** Mounts routes that are not the service's API (the hub's proxy), after health and metrics and before the 404 and error handlers. */
   routes?: (app: Express) => void;
+  /** The service's own endpoints outside `/api/` (the hub's Prometheus targets), entered only by requests outside `/api/` as health and metrics are. */
+  internal?: Router[];
   /** JSON bodies parsed with a size and depth cap; `false` where bodies stream through unparsed (the hub). */
   body?: JsonBodyOptions | false;
   /** Proxies in front that append to X-Forwarded-For, so `req.ip` is the client's. */
@@ -39,7 +41,7 @@ export interface ServiceAppOptions {
  * log line per request, a capped JSON body parser, `/health`, `/ready` (from what the service holds), `/internal/metrics`, the API's
  * document, then the routes, then a 404 and the one error handler, all in the shape clients and the hub expect.
  */
-export function createServiceApp(context: ServiceAppContext, { api, routes, body = {}, trustProxyHops, checks = {} }: ServiceAppOptions): Express {
+export function createServiceApp(context: ServiceAppContext, { api, routes, internal = [], body = {}, trustProxyHops, checks = {} }: ServiceAppOptions): Express {
   const { logger, metrics, lifecycle } = context;
   const app = express();
   app.disable('x-powered-by');
@@ -47,14 +49,16 @@ export function createServiceApp(context: ServiceAppContext, { api, routes, body
   if (trustProxyHops !== undefined) app.set('trust proxy', trustProxyHops);
   app.use(securityHeaders(), requestContext({ isDraining: lifecycle.isDraining }), metrics.httpMiddleware, requestLog(logger));
   if (body !== false) app.use(jsonBody(body));
-  app.use(healthRoutes({ isDraining: lifecycle.isDraining, checks: { ...dependencyChecks(context), ...checks } }));
-  app.use(metrics.route);
+  const outsideApi = express.Router();
+  outsideApi.use(healthRoutes({ isDraining: lifecycle.isDraining, checks: { ...dependencyChecks(context), ...checks } }), metrics.route, ...internal);
   if (api) {
     const document = JSON.stringify(api.document);
-    app.get(OPENAPI_PATH, (_req, res) => {
+    outsideApi.get(OPENAPI_PATH, (_req, res) => {
       res.type('application/json').send(document);
     });
   }
+  // None of these is under /api/ (what the hub proxies): its requests skip them without entering their routers.
+  app.use((req, res, next) => (req.url.startsWith('/api/') ? next() : outsideApi(req, res, next)));
   routes?.(app);
   if (api) app.use(api.router);
   app.use(notFoundHandler(), errorHandler(logger));
