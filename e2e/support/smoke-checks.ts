@@ -33,7 +33,11 @@ export async function journey(api: Api, note: Note): Promise<{ token: string; em
   const refreshed = expectStatus(note, 'refresh', await api('POST', '/auth/refresh', { body: { refreshToken: login.body.refreshToken } }), 200);
   expectStatus(note, 'logout', await api('POST', '/auth/logout', { body: { refreshToken: refreshed.body.refreshToken } }), 204);
   expectStatus(note, 'refresh after logout', await api('POST', '/auth/refresh', { body: { refreshToken: refreshed.body.refreshToken } }), 401);
-  return { token, email };
+  // Logout revokes the session's access tokens at the hub at once, not when they expire.
+  const revoked = expectStatus(note, 'access token after logout', await api('GET', '/users/me', { token }), 401);
+  if (revoked.body.error?.code !== 'AUTH.TOKEN_REVOKED') throw new Error(`after logout: ${JSON.stringify(revoked.body)}`);
+  const again = expectStatus(note, 'login again', await api('POST', '/auth/login', { body: { email, password } }), 200);
+  return { token: again.body.accessToken as string, email };
 }
 
 /** The emails MailDev holds, read through its REST API from inside the notification spoke's container (MailDev publishes nothing in the base stack). */
