@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deriveRegistryKey } from '@hubspoke/kit';
-import { freePort } from '@hubspoke/kit/testing';
+import { eventually, freePort } from '@hubspoke/kit/testing';
 import { REPO_ROOT } from './support/compose.js';
 import { composeStack, type ComposeStack } from './support/compose-stack.js';
 import { apiClient } from './support/platform.js';
@@ -103,10 +103,14 @@ async function runVariant(variant: Variant, summary: string[]): Promise<boolean>
     for (const line of output.split('\n').filter((l) => /dropped service|NO STAND-IN/.test(l))) note(`not started by this environment: ${line.trim()}`);
     await stack.waitHealthy(ALL_SERVICES, HEALTH_TIMEOUT_MS);
     note(`all services healthy ${Math.round((Date.now() - started) / 1000)} s after up started`);
+    // Healthy inside the network is not yet published on the host: the published port forwards once the gateway
+    // container's networking is up, which can trail its healthcheck by a moment.
+    await eventually(async () => (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status, () => 0)) === 200, 30_000, 500);
     await variant.check(stack, note);
   } catch (error) {
     ok = false;
     console.error(`compose-smoke ${variant.name}: FAILED: ${(error as Error).message}`);
+    stack.printLogs(['hub-gateway', 'hub-orchestrator', 'spoke-auth']);
   } finally {
     try {
       stack.down();

@@ -58,12 +58,12 @@ export function composeStack({ files, env, rig }: StackOptions) {
         return healthy && 'healthy';
       }, timeoutMs, 2000).catch(() => `not healthy within ${timeoutMs / 1000} s`);
       if (outcome === 'healthy') return;
-      for (const c of last.filter(stopped)) {
-        const logs = spawnSync('docker', ['logs', '--tail', '60', c.name], { encoding: 'utf8' });
-        console.error(`--- logs of ${c.name} (${c.status})\n${logs.stdout}${logs.stderr}`);
-      }
+      printLogs(last.filter(stopped));
       throw new Error(`${outcome}: ${last.map((c) => `${c.name}=${c.status}`).join(', ')}`);
     },
+
+    /** Prints the last lines of each container of these services: what a failed check leaves to read. */
+    printLogs: (services: string[]) => printLogs(containers().filter((c) => services.includes(c.service))),
 
     /** Runs a Node one-liner inside a container (the service images have no curl). */
     nodeIn: (container: string, script: string) => execFileSync('docker', ['exec', container, 'node', '-e', script], { encoding: 'utf8' }),
@@ -73,3 +73,10 @@ export function composeStack({ files, env, rig }: StackOptions) {
 export type ComposeStack = ReturnType<typeof composeStack>;
 
 const stopped = (c: Container) => /^(Exited|Restarting)|unhealthy/.test(c.status);
+
+function printLogs(list: Container[]): void {
+  for (const c of list) {
+    const logs = spawnSync('docker', ['logs', '--tail', '60', c.name], { encoding: 'utf8' });
+    console.error(`--- logs of ${c.name} (${c.status})\n${logs.stdout}${logs.stderr}`);
+  }
+}
