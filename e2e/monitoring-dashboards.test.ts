@@ -16,6 +16,11 @@ import { startSmtpCatcher, type SmtpCatcher } from '../spokes/notification-servi
 // Exported, but the journey cannot cause their events without breaking the platform: they may be empty.
 const QUIET: Record<string, string> = {
   hub_shed_requests_total: 'counts only once every instance of a spoke is at its outstanding limit',
+  hub_upstream_errors_total: 'counts only failed upstream attempts (refused, reset, timeout, 5xx): every spoke answers in the journey',
+  hub_proxy_retries_total: 'counts only retries after a connection failure to an instance',
+  hub_breaker_transitions_total: 'counts only once a breaker opens or closes again: none trips in the journey',
+  hub_route_claims_refused_total: 'counts only a spoke claiming a prefix another service owns',
+  hub_dlq_depth: 'read from the RabbitMQ management API, which the local platform does not give the hub (RABBITMQ_MANAGEMENT_URL)',
   ALERTS: 'made by Prometheus itself, only while an alert is pending or firing',
 };
 // Grafana's variables and interval as the test fills them in: the user spoke, all its instances.
