@@ -146,13 +146,13 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const gateway = withGateway ? await startGateway({ hubPorts }) : undefined;
   const url = gateway?.url ?? hub;
   // Routed by every hub once it has a ready instance for the prefix: anything but its own "no such route" or "no instance".
-  for (const { url: hubUrl } of started.hub!) {
+  for (const { url: hubUrl, process: hubProcess } of started.hub!) {
     for (const spoke of spokes) {
-      await eventually(async () => {
+      await whileAlive(hubProcess, 'the hub', eventually(async () => {
         const res = await fetch(`${hubUrl}/api/${spoke.prefix}/`);
         const body = await res.text();
         return res.status !== 503 && !(res.status === 404 && body.includes('ROUTE.NOT_FOUND'));
-      }, 60_000, 200);
+      }, 60_000, 200));
     }
   }
   await Promise.all(Object.entries(started).filter(([name]) => name !== 'hub').flatMap(([, list]) => list.map(registered)));
@@ -187,8 +187,21 @@ function unknown(name: string): never {
 
 /** Resolves once a spoke instance has written its registry record (it exits 1 instead when it cannot start). */
 async function registered({ process }: Instance): Promise<void> {
-  const exited = process.exited.then((code) => Promise.reject(new Error(`a spoke exited with ${code} before it registered`)));
-  await Promise.race([eventually(() => process.logs.some((line) => line.msg === 'registry: instance registered'), 60_000, 100), exited]);
+  await whileAlive(process, 'a spoke', eventually(() => process.logs.some((line) => line.msg === 'registry: instance registered'), 60_000, 100));
+}
+
+/** `waiting`, unless the process exits first: then fails at once with its exit code and last words. */
+async function whileAlive<T>(service: ServiceProcess, name: string, waiting: Promise<T>): Promise<T> {
+  const exited = service.exited.then((code): never => {
+    throw new Error(`${name} exited with ${code} while the platform started: ${lastWords(service)}`);
+  });
+  exited.catch(() => {}); // once `waiting` won, the exit at the end of the test is no error
+  return Promise.race([waiting, exited]);
+}
+
+function lastWords(service: ServiceProcess): string {
+  const errors = service.logs.filter((line) => line.level === 'error' || line.level === 'fatal').slice(-3);
+  return JSON.stringify(errors) + service.stderr().slice(-1_000);
 }
 
 /** SIGTERM (after SIGCONT, for a process a test hung), then SIGKILL if it has not exited within 15 s. */
