@@ -42,7 +42,7 @@ export const SPOKES: Record<'auth' | 'user' | 'notification' | 'analytics' | 'ta
   // The hub's jobs test spoke: serves `test.work` items that succeed, fail a given number of times, or answer throttled.
   tasker: {
     name: 'tasker', prefix: 'tasker', main: 'hub-orchestrator/test/fixtures/task-spoke-main.ts',
-    queues: ['tasker.tasks.test.work', 'tasker.tasks.test.admin_only'],
+    queues: ['tasker.tasks.test.work', 'tasker.tasks.test.admin_only', 'tasker.tasks.test.noop'],
   },
 };
 

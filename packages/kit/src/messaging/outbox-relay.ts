@@ -39,6 +39,7 @@ interface OutboxRow {
   occurred_at: Date;
   exchange: ExchangeKind;
   attempts: number;
+  delete_when_sent: boolean;
 }
 
 const PRUNE_BATCH = 1_000;
@@ -108,11 +109,12 @@ export function startOutboxRelay({
   function relayBatch(): Promise<number> {
     return withTransaction(db, async (tx) => {
       const { rows } = await tx.query<OutboxRow>(
-        `SELECT id, type, version, source, payload, correlation_id, occurred_at, exchange, attempts FROM outbox
+        `SELECT id, type, version, source, payload, correlation_id, occurred_at, exchange, attempts, delete_when_sent FROM outbox
          WHERE sent_at IS NULL AND parked_at IS NULL AND next_attempt_at <= now()
          ORDER BY occurred_at, seq LIMIT $1 FOR UPDATE SKIP LOCKED`, [batchSize]);
       const results = await Promise.allSettled(rows.map((row) => bus.publish(toEnvelope(row), { exchange: row.exchange })));
-      const sent = rows.filter((_, i) => results[i]?.status === 'fulfilled').map((row) => row.id);
+      const sentRows = rows.filter((_, i) => results[i]?.status === 'fulfilled');
+      const sent = sentRows.map((row) => row.id);
       const failed = results.flatMap((result, i) => {
         if (result.status === 'fulfilled') return [];
         const row = rows[i]!;
@@ -122,8 +124,9 @@ export function startOutboxRelay({
       });
       if (sent.length > 0) {
         // Rows holding a secret go at once; the rest stay as sent until pruning (a record of what left).
-        await tx.query('DELETE FROM outbox WHERE id = ANY($1::uuid[]) AND delete_when_sent', [sent]);
-        await tx.query('UPDATE outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = ANY($1::uuid[]) AND NOT delete_when_sent', [sent]);
+        const [secret, kept] = [sentRows.filter((row) => row.delete_when_sent), sentRows.filter((row) => !row.delete_when_sent)];
+        if (secret.length > 0) await tx.query('DELETE FROM outbox WHERE id = ANY($1::uuid[])', [secret.map((row) => row.id)]);
+        if (kept.length > 0) await tx.query('UPDATE outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = ANY($1::uuid[])', [kept.map((row) => row.id)]);
         metrics?.relayed.inc({ outcome: 'sent' }, sent.length);
       }
       if (failed.length > 0) {
