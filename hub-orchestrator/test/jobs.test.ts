@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { ADMIN_TYPE, WORK_TYPE } from './fixtures/task-spoke.js';
+import { ADMIN_TYPE, NOOP_TYPE, WORK_TYPE } from './fixtures/task-spoke.js';
 import { allItems, jobItems, jobsClient, jobsWorld, spokeVisible, type Hub, type JobsWorld } from './support/jobs-world.js';
 
 let world: JobsWorld;
@@ -107,7 +107,7 @@ describe('GET /api/hub/registry', () => {
     const tasker = (res.body.spokes as { service: string; instances: { instanceId: string; tasks: unknown[] }[] }[]).find((s) => s.service === 'tasker');
     expect(tasker?.instances).toEqual([expect.objectContaining({
       instanceId: world.spokes[0]!.registration!.instanceId,
-      tasks: [{ type: WORK_TYPE, allowed: 'users' }, { type: ADMIN_TYPE, allowed: 'admins' }],
+      tasks: [{ type: WORK_TYPE, allowed: 'users' }, { type: ADMIN_TYPE, allowed: 'admins' }, { type: NOOP_TYPE, allowed: 'users' }],
     })]);
   });
 });

@@ -1,6 +1,6 @@
 import { enqueueTasks, withTransaction, type Logger, type Pool, type PoolClient } from '@hubspoke/kit';
 import { HUB_SOURCE } from './job-events.js';
-import { applyOutcomes, cancelPending, commitWithoutWaitingForDisk, type AppliedOutcome } from './item-outcomes.js';
+import { applyOutcomes, cancelPending, type AppliedOutcome } from './item-outcomes.js';
 import type { JobRow } from './job-row.js';
 
 export interface DispatcherOptions {
@@ -15,8 +15,10 @@ export interface DispatcherOptions {
 }
 
 export interface Dispatcher {
-  /** Run a pass soon (a result freed a slot, a job was created). */
+  /** Run a pass now (a job was created). */
   wake: () => void;
+  /** Run a pass within a few ms (a result freed a slot): the results that arrive meanwhile are served by the same pass. */
+  wakeSoon: () => void;
   stop: () => Promise<void>;
 }
 
@@ -25,7 +27,11 @@ export interface Dispatcher {
 const ITEMS_PER_JOB_PER_PASS = 100;
 const JOBS_PER_PASS = 50;
 const LEASES_PER_PASS = 200;
-const COALESCE_MS = 5;
+const COALESCE_MS = Number(process.env.JOB_COALESCE_MS ?? 5);
+
+/** A job that can take items now. */
+const DISPATCHABLE = `status IN ('queued', 'running') AND NOT cancel_requested AND pending > 0 AND running < max_parallel
+  AND paused_until <= now() AND next_dispatch_at <= now()`;
 
 type DispatchableJob = Pick<JobRow, 'id' | 'type' | 'creator_id' | 'creator_role' | 'correlation_id' | 'max_parallel' | 'running' | 'rate_per_second' | 'item_timeout_ms'>;
 
@@ -42,9 +48,20 @@ export function startDispatcher({ db, logger, canDispatch, intervalMs, onOutcome
   let timer: NodeJS.Timeout | undefined;
   let maintainedAt = 0;
 
+  let soon = false;
+
+  function wakeSoon() {
+    if (stopped || soon) return;
+    if (running) return void (again = true);
+    soon = true;
+    clearTimeout(timer);
+    timer = setTimeout(wake, COALESCE_MS);
+  }
+
   function wake() {
     if (stopped) return;
     if (running) return void (again = true);
+    soon = false;
     clearTimeout(timer);
     running = pass()
       .catch((error: unknown) => logger.warn({ err: error }, 'job dispatch pass failed; retrying'))
@@ -71,9 +88,11 @@ export function startDispatcher({ db, logger, canDispatch, intervalMs, onOutcome
     if (!canDispatch()) return;
     const served: string[] = [];
     while (served.length < JOBS_PER_PASS && !stopped) {
-      const jobId = await withTransaction(db, (tx) => dispatchNextJob(tx, served));
-      if (!jobId) break;
-      served.push(jobId);
+      // A dispatch lost in a Postgres crash is dispatched again under a new attempt id; the worker runs an item once to success.
+      const next = await withTransaction(db, (tx) => dispatchNextJob(tx, served), { synchronousCommit: false });
+      if (!next) break;
+      served.push(next.jobId);
+      if (!next.more) break;
     }
   }
 
@@ -100,14 +119,11 @@ export function startDispatcher({ db, logger, canDispatch, intervalMs, onOutcome
     for (const { id } of rows) await withTransaction(db, (tx) => cancelPending(tx, id));
   }
 
-  /** Dispatches one job's next items; the job's id, or undefined when no job can take more now. */
-  async function dispatchNextJob(tx: PoolClient, served: string[]): Promise<string | undefined> {
-    // A dispatch lost in a Postgres crash is dispatched again under a new attempt id; the worker runs an item once to success.
-    await commitWithoutWaitingForDisk(tx);
+  /** Dispatches one job's next items: the job's id and whether another job may take some, or undefined when none can now. */
+  async function dispatchNextJob(tx: PoolClient, served: string[]): Promise<{ jobId: string; more: boolean } | undefined> {
     const { rows: [job] } = await tx.query<DispatchableJob>(
       `SELECT id, type, creator_id, creator_role, correlation_id, max_parallel, running, rate_per_second, item_timeout_ms FROM jobs
-       WHERE status IN ('queued', 'running') AND NOT cancel_requested AND pending > 0 AND running < max_parallel
-         AND paused_until <= now() AND next_dispatch_at <= now() AND id <> ALL($1::uuid[])
+       WHERE ${DISPATCHABLE} AND id <> ALL($1::uuid[])
        ORDER BY last_dispatch_at, created_at LIMIT 1 FOR UPDATE SKIP LOCKED`, [served]);
     if (!job) return undefined;
     const slots = Math.min(job.max_parallel - job.running, ITEMS_PER_JOB_PER_PASS, burstOf(job.rate_per_second));
@@ -136,12 +152,16 @@ export function startDispatcher({ db, logger, canDispatch, intervalMs, onOutcome
          version = version + CASE WHEN $2 > 0 THEN 1 ELSE 0 END
        WHERE id = $1`, [job.id, items.length]);
     if (items.length > 0) onDispatched(job.type, items.length);
-    return job.id;
+    // Asked here, without locks, so a pass over one busy job costs one transaction, not one more to find nothing.
+    const { rows: [other] } = await tx.query<{ more: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM jobs WHERE ${DISPATCHABLE} AND id <> ALL($1::uuid[])) AS more`, [[...served, job.id]]);
+    return { jobId: job.id, more: other?.more ?? false };
   }
 
   wake();
   return {
     wake,
+    wakeSoon,
     async stop() {
       stopped = true;
       clearTimeout(timer);

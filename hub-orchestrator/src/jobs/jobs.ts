@@ -42,7 +42,7 @@ export function startJobs({ db, bus, registry, logger, metricsRegistry, lifecycl
   });
   // A recorded result frees a slot: dispatch as soon as its transaction has committed.
   const onConsumed = ({ envelope }: { envelope: { type: string } }) => {
-    if (envelope.type === TASK_RESULT_TYPE) dispatcher.wake();
+    if (envelope.type === TASK_RESULT_TYPE) dispatcher.wakeSoon();
   };
   bus.on('consumed', onConsumed);
 

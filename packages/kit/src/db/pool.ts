@@ -77,6 +77,12 @@ export interface TransactionOptions {
    * returned, so work still running cannot write through a connection someone else now holds.
    */
   timeoutMs?: number;
+  /**
+   * `false`: COMMIT returns without waiting for the WAL flush (`synchronous_commit = off` for this transaction,
+   * sent with BEGIN in one round trip). A crash of Postgres may then lose the last commits; only for work
+   * whose loss is recovered by other means.
+   */
+  synchronousCommit?: false;
 }
 
 /**
@@ -97,7 +103,7 @@ export async function withTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient
   };
   client.on('error', onError);
   try {
-    await client.query('BEGIN');
+    await client.query(options.synchronousCommit === false ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
     const result = await withinTime(work(client), options.timeoutMs, () => {
       lost ??= new TransactionTimeoutError(`the transaction ran longer than ${options.timeoutMs} ms`);
       return lost;

@@ -1,5 +1,6 @@
 import amqp, { type ChannelModel } from 'amqplib';
 import type { Logger } from 'pino';
+import { coalesceWrites } from './coalesce-writes.js';
 
 export type BusState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
@@ -29,7 +30,8 @@ export interface ReconnectingConnection {
 /**
  * One AMQP connection kept open for the life of the process: reconnects with capped, jittered
  * exponential backoff when the broker is unreachable at start or the connection drops. Sockets use
- * `noDelay` (Nagle makes a round trip ≈ 40× slower) and heartbeats, so a dead peer is noticed.
+ * `noDelay` (Nagle makes a round trip ≈ 40× slower) and heartbeats, so a dead peer is noticed; frames queued
+ * together leave in one socket write (`coalesceWrites`).
  */
 export function keepConnected(options: ReconnectingConnectionOptions): ReconnectingConnection {
   const { logger } = options;
@@ -56,6 +58,7 @@ export function keepConnected(options: ReconnectingConnectionOptions): Reconnect
         timeout: options.connectTimeoutMs,
         clientProperties: { connection_name: options.name },
       });
+      if (!coalesceWrites(connection)) logger.debug('amqp: frames are written one by one (unknown amqplib internals)');
       connection.on('error', (error: Error) => logger.warn({ err: error }, 'amqp connection error'));
       connection.once('close', () => lost(connection));
       if (state === 'closed') return void (await connection.close().catch(() => undefined));
