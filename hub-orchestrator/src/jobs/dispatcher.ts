@@ -27,7 +27,7 @@ export interface Dispatcher {
 const ITEMS_PER_JOB_PER_PASS = 100;
 const JOBS_PER_PASS = 50;
 const LEASES_PER_PASS = 200;
-const COALESCE_MS = Number(process.env.JOB_COALESCE_MS ?? 5);
+const COALESCE_MS = 5;
 
 /** A job that can take items now. */
 const DISPATCHABLE = `status IN ('queued', 'running') AND NOT cancel_requested AND pending > 0 AND running < max_parallel
