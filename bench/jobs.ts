@@ -15,7 +15,7 @@ import {
   testPostgresUrl, testRedisUrl, testRegistryKey, uniquePrefix, withPgClient, TEST_AUDIENCE, TEST_ISSUER, TEST_REGISTRY_MASTER_KEY, type ServiceProcess,
 } from '../packages/kit/src/testing/index.js';
 import { METRICS_PATH } from '../packages/kit/src/index.js';
-import { cpuMicros, rssBytes } from './support/proc.js';
+import { cpuMicros, cpuMicrosOf, pidsNamed, rssBytes } from './support/proc.js';
 import { ratio, round, type SuiteResult } from './support/report.js';
 import { startCompiled, type BenchProcess } from './support/services.js';
 
@@ -71,8 +71,8 @@ export async function run(): Promise<SuiteResult> {
         '',
         '| fan-out | items/s | ratio | CPU µs/item | commits/item | hub RSS MB (start → after each job; peak) | hub heap used MB (same points) |',
         '|---|---|---|---|---|---|---|',
-        `| hub job (Postgres state per item) → task spoke | ${hubFanOut.itemsPerSec} | ${share} of raw | hub ${hubFanOut.cpu.hub} · spoke ${hubFanOut.cpu.spoke} | hub ${hubFanOut.commitsPerItem.hub} · spoke ${hubFanOut.commitsPerItem.spoke} | ${[rss.start, ...rss.afterEach].join(' → ')}; ${rss.peak} | ${[heap.start, ...heap.afterEach].join(' → ')} |`,
-        `| raw amqplib, confirms + prefetch, one process | ${raw.itemsPerSec} | 1 | both sides ${raw.cpu} | | | |`,
+        `| hub job (Postgres state per item) → task spoke | ${hubFanOut.itemsPerSec} | ${share} of raw | hub ${hubFanOut.cpu.hub} · spoke ${hubFanOut.cpu.spoke} · Postgres ${hubFanOut.cpu.postgres} · RabbitMQ ${hubFanOut.cpu.rabbitmq} | hub ${hubFanOut.commitsPerItem.hub} · spoke ${hubFanOut.commitsPerItem.spoke} | ${[rss.start, ...rss.afterEach].join(' → ')}; ${rss.peak} | ${[heap.start, ...heap.afterEach].join(' → ')} |`,
+        `| raw amqplib, confirms + prefetch, one process | ${raw.itemsPerSec} | 1 | both sides ${raw.cpu} · RabbitMQ ${raw.rabbitmqCpu} | | | |`,
       ],
       targets: [
         { what: 'job fan-out, of raw amqplib', value: share, goal: '≥ 0.40', met: share >= 0.4,
@@ -110,7 +110,9 @@ async function viaHub(hub: BenchProcess, spoke: ServiceProcess, token: string, d
   const rss = { start: mb(rssBytes(hub.pid)), peak: 0, afterEach: [] as number[] };
   const heap = { start: await heapMb(), afterEach: [] as number[] };
   const sampler = setInterval(() => (rss.peak = Math.max(rss.peak, mb(rssBytes(hub.pid)))), 200);
-  const cpuBefore = { hub: cpuMicros(hub.pid), spoke: cpuMicros(spoke.child.pid!) };
+  // The servers' CPU too: on 2 cores, what Postgres and RabbitMQ spend per item is CPU the hub and spoke do not get.
+  const servers = { postgres: pidsNamed('postgres'), rabbitmq: pidsNamed('beam.smp') };
+  const cpuBefore = { hub: cpuMicros(hub.pid), spoke: cpuMicros(spoke.child.pid!), postgres: cpuMicrosOf(servers.postgres), rabbitmq: cpuMicrosOf(servers.rabbitmq) };
   const commitsBefore = await commits(databases);
   const started = performance.now();
   try {
@@ -133,7 +135,10 @@ async function viaHub(hub: BenchProcess, spoke: ServiceProcess, token: string, d
   const commitsAfter = await commits(databases);
   return {
     itemsPerSec: Math.round(TOTAL / (wallMs / 1000)), wallMs: Math.round(wallMs),
-    cpu: { hub: Math.round((cpuMicros(hub.pid) - cpuBefore.hub) / TOTAL), spoke: Math.round((cpuMicros(spoke.child.pid!) - cpuBefore.spoke) / TOTAL) },
+    cpu: {
+      hub: Math.round((cpuMicros(hub.pid) - cpuBefore.hub) / TOTAL), spoke: Math.round((cpuMicros(spoke.child.pid!) - cpuBefore.spoke) / TOTAL),
+      postgres: Math.round((cpuMicrosOf(servers.postgres) - cpuBefore.postgres) / TOTAL), rabbitmq: Math.round((cpuMicrosOf(servers.rabbitmq) - cpuBefore.rabbitmq) / TOTAL),
+    },
     rssMb: rss, heapUsedMb: heap,
     commitsPerItem: { hub: round((commitsAfter.hub - commitsBefore.hub) / TOTAL, 2), spoke: round((commitsAfter.spoke - commitsBefore.spoke) / TOTAL, 2) },
   };
@@ -153,7 +158,7 @@ async function commits(databases: { hub: string; spoke: string }): Promise<{ hub
 }
 
 /** The same fan-out with nothing but amqplib: durable queues, persistent messages, confirms, prefetch PARALLEL. */
-async function rawFanOut(prefix: string): Promise<FanOut & { cpu: number }> {
+async function rawFanOut(prefix: string): Promise<FanOut & { cpu: number; rabbitmqCpu: number }> {
   const tasks = `${prefix}.raw.tasks`;
   const results = `${prefix}.raw.results`;
   const dispatcher = await amqp.connect(testAmqpUrl(), { noDelay: true });
@@ -173,6 +178,8 @@ async function rawFanOut(prefix: string): Promise<FanOut & { cpu: number }> {
       });
     });
     const cpu = process.cpuUsage();
+    const rabbitmq = pidsNamed('beam.smp');
+    const rabbitmqBefore = cpuMicrosOf(rabbitmq);
     const started = performance.now();
     let sent = 0;
     let received = 0;
@@ -196,7 +203,10 @@ async function rawFanOut(prefix: string): Promise<FanOut & { cpu: number }> {
     await done.promise.finally(() => clearTimeout(deadline));
     const wallMs = performance.now() - started;
     const used = process.cpuUsage(cpu);
-    return { itemsPerSec: Math.round(TOTAL / (wallMs / 1000)), wallMs: Math.round(wallMs), cpu: Math.round((used.user + used.system) / TOTAL) };
+    return {
+      itemsPerSec: Math.round(TOTAL / (wallMs / 1000)), wallMs: Math.round(wallMs), cpu: Math.round((used.user + used.system) / TOTAL),
+      rabbitmqCpu: Math.round((cpuMicrosOf(rabbitmq) - rabbitmqBefore) / TOTAL),
+    };
   } finally {
     const channel = await dispatcher.createChannel();
     await channel.deleteQueue(tasks);

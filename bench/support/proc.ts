@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
@@ -30,4 +30,26 @@ export async function cpuPerUnit<T extends { count: number }>(pids: Record<strin
   const cpu: Record<string, number> = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, per(cpuMicros(pid) - before[name]!)]));
   cpu.bench = per(self.user + self.system);
   return { ...result, cpuMicros: cpu };
+}
+
+/** Every process whose command name is `comm` (the servers' own CPU: all `postgres` backends, RabbitMQ's `beam.smp`). */
+export function pidsNamed(comm: string): number[] {
+  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm;
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+}
+
+/** CPU µs used so far by all of `pids` that still run. */
+export function cpuMicrosOf(pids: number[]): number {
+  return pids.reduce((sum, pid) => {
+    try {
+      return sum + cpuMicros(pid);
+    } catch {
+      return sum;
+    }
+  }, 0);
 }

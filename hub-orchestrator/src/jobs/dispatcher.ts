@@ -1,12 +1,13 @@
-import { enqueueTasks, withTransaction, type Logger, type Pool, type PoolClient } from '@hubspoke/kit';
+import { publishTasks, withTransaction, type Bus, type Logger, type Pool, type PoolClient, type TaskPayload } from '@hubspoke/kit';
 import { HUB_SOURCE } from './job-events.js';
 import { applyOutcomes, cancelPending, type AppliedOutcome } from './item-outcomes.js';
 import type { JobRow } from './job-row.js';
 
 export interface DispatcherOptions {
   db: Pool;
+  bus: Pick<Bus, 'publish'>;
   logger: Logger;
-  /** Dispatching while the broker is away would only start leases on tasks that cannot leave the outbox. */
+  /** Dispatching while the broker is away would only start leases on tasks that cannot be published. */
   canDispatch: () => boolean;
   /** Poll for work this often; a result recorded by this replica wakes it at once. */
   intervalMs: number;
@@ -33,6 +34,13 @@ const COALESCE_MS = 5;
 const DISPATCHABLE = `status IN ('queued', 'running') AND NOT cancel_requested AND pending > 0 AND running < max_parallel
   AND paused_until <= now() AND next_dispatch_at <= now()`;
 
+interface Dispatched {
+  jobId: string;
+  type: string;
+  correlationId: string;
+  tasks: TaskPayload[];
+}
+
 type DispatchableJob = Pick<JobRow, 'id' | 'type' | 'creator_id' | 'creator_role' | 'correlation_id' | 'max_parallel' | 'running' | 'rate_per_second' | 'item_timeout_ms'>;
 
 /**
@@ -41,7 +49,7 @@ type DispatchableJob = Pick<JobRow, 'id' | 'type' | 'creator_id' | 'creator_role
  * dispatched under its row lock (FOR UPDATE SKIP LOCKED), so `maxParallel` holds across replicas, and a
  * replica that dies mid-pass leaves nothing behind but a rolled-back transaction.
  */
-export function startDispatcher({ db, logger, canDispatch, intervalMs, onOutcome, onDispatched }: DispatcherOptions): Dispatcher {
+export function startDispatcher({ db, bus, logger, canDispatch, intervalMs, onOutcome, onDispatched }: DispatcherOptions): Dispatcher {
   let stopped = false;
   let running: Promise<void> | undefined;
   let again = false;
@@ -91,9 +99,27 @@ export function startDispatcher({ db, logger, canDispatch, intervalMs, onOutcome
       // A dispatch lost in a Postgres crash is dispatched again under a new attempt id; the worker runs an item once to success.
       const next = await withTransaction(db, (tx) => dispatchNextJob(tx, served), { synchronousCommit: false });
       if (!next) break;
-      served.push(next.jobId);
+      served.push(next.dispatched.jobId);
+      await publish(next.dispatched);
       if (!next.more) break;
     }
+  }
+
+  /** Sends the committed attempts; one the broker did not take is a failed attempt at once (retried with backoff). */
+  async function publish({ jobId, type, correlationId, tasks }: Dispatched) {
+    if (tasks.length === 0) return;
+    const unpublished = await publishTasks(bus, { source: HUB_SOURCE, type, correlationId, tasks });
+    if (unpublished.length === 0) return;
+    logger.warn({ jobId, unpublished: unpublished.length, error: unpublished[0]!.error }, 'job tasks not published: those attempts failed');
+    const outcomes = await withTransaction(db, (tx) => applyOutcomes(tx, unpublished.map(({ task, error }) => ({
+      at: { jobId, itemKey: task.itemKey, attemptId: task.attemptId },
+      outcome: { kind: 'failed', permanent: false, error: `the task was not published: ${error}`, durationMs: 0 },
+    })))).catch((error: unknown) => {
+      // Their leases run out instead, with the same effect.
+      logger.warn({ err: error, jobId }, 'recording unpublished tasks failed');
+      return [];
+    });
+    for (const outcome of outcomes) onOutcome(outcome);
   }
 
   async function expireLeases() {
@@ -119,8 +145,8 @@ export function startDispatcher({ db, logger, canDispatch, intervalMs, onOutcome
     for (const { id } of rows) await withTransaction(db, (tx) => cancelPending(tx, id));
   }
 
-  /** Dispatches one job's next items: the job's id and whether another job may take some, or undefined when none can now. */
-  async function dispatchNextJob(tx: PoolClient, served: string[]): Promise<{ jobId: string; more: boolean } | undefined> {
+  /** Leases one job's next items: the tasks to publish once committed and whether another job may take some, or undefined when none can now. */
+  async function dispatchNextJob(tx: PoolClient, served: string[]): Promise<{ dispatched: Dispatched; more: boolean } | undefined> {
     const { rows: [job] } = await tx.query<DispatchableJob>(
       `SELECT id, type, creator_id, creator_role, correlation_id, max_parallel, running, rate_per_second, item_timeout_ms FROM jobs
        WHERE ${DISPATCHABLE} AND id <> ALL($1::uuid[])
@@ -135,13 +161,6 @@ export function startDispatcher({ db, logger, canDispatch, intervalMs, onOutcome
          lease_until = now() + $3::float8 * interval '1 millisecond', attempt_started_at = now()
        FROM next WHERE i.job_id = $1 AND i.key = next.key
        RETURNING i.key, i.input, i.attempts, i.attempt_id, i.lease_until`, [job.id, slots, job.item_timeout_ms]);
-    await enqueueTasks(tx, {
-      source: HUB_SOURCE, type: job.type, correlationId: job.correlation_id,
-      tasks: items.map((item) => ({
-        jobId: job.id, itemKey: item.key, attemptId: item.attempt_id, attempt: item.attempts, input: item.input,
-        creator: { userId: job.creator_id, role: job.creator_role }, deadlineAt: item.lease_until.toISOString(),
-      })),
-    });
     // With a rate, the next dispatch waits as long as these items take at that rate.
     await tx.query(
       `UPDATE jobs SET running = running + $2, pending = pending - $2, last_dispatch_at = now(),
@@ -155,7 +174,11 @@ export function startDispatcher({ db, logger, canDispatch, intervalMs, onOutcome
     // Asked here, without locks, so a pass over one busy job costs one transaction, not one more to find nothing.
     const { rows: [other] } = await tx.query<{ more: boolean }>(
       `SELECT EXISTS (SELECT 1 FROM jobs WHERE ${DISPATCHABLE} AND id <> ALL($1::uuid[])) AS more`, [[...served, job.id]]);
-    return { jobId: job.id, more: other?.more ?? false };
+    const tasks = items.map((item) => ({
+      jobId: job.id, itemKey: item.key, attemptId: item.attempt_id, attempt: item.attempts, input: item.input,
+      creator: { userId: job.creator_id, role: job.creator_role }, deadlineAt: item.lease_until.toISOString(),
+    }));
+    return { dispatched: { jobId: job.id, type: job.type, correlationId: job.correlation_id, tasks }, more: other?.more ?? false };
   }
 
   wake();

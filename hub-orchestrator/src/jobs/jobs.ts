@@ -26,7 +26,7 @@ export function startJobs({ db, bus, registry, logger, metricsRegistry, lifecycl
   const store = jobStore(db);
   const metrics = createJobMetrics({ registry: metricsRegistry, db, logger: log });
   const dispatcher = startDispatcher({
-    db, logger: log, intervalMs: config.dispatchIntervalMs, canDispatch: () => bus.isConnected(),
+    db, bus, logger: log, intervalMs: config.dispatchIntervalMs, canDispatch: () => bus.isConnected(),
     onOutcome: metrics.outcome, onDispatched: metrics.dispatched,
   });
   const watch = jobWatch({ store, logger: log, pollMs: 250, heartbeatMs: config.eventsHeartbeatMs, isDraining: lifecycle.isDraining });

@@ -95,6 +95,36 @@ describe('attempts and time limits', () => {
   });
 });
 
+describe('work after the commit', () => {
+  test('when the work a handler leaves for after its commit fails, then the message is not acked but retried, and the handler runs again (no dedupe record) until that work succeeds', async () => {
+    const after: string[] = [];
+    let calls = 0;
+    await fixture.consume(bus, {
+      name: 'after-commit',
+      bindings: ['after_commit.happened.v1'],
+      dedupe: false,
+      handler: async (envelope, tx) => {
+        const call = ++calls;
+        await recordAs(`call ${call}`)(envelope, tx);
+        return async () => {
+          after.push(`after ${call}`);
+          if (call === 1) throw new Error('the answer could not be published');
+        };
+      },
+    });
+    const envelope = event('after_commit');
+    const retried = bus.waitFor('retried', (r) => r.envelope.id === envelope.id);
+    const consumed = bus.waitFor('consumed', (c) => c.envelope.id === envelope.id);
+    await bus.publish(envelope);
+
+    expect(await retried).toMatchObject({ attempts: 1, error: expect.stringContaining('could not be published') });
+    await consumed;
+    expect(after).toEqual(['after 1', 'after 2']);
+    // Both transactions committed: a handler without a dedupe record must be idempotent on its own terms.
+    expect(await effectsOf(fixture.db, envelope.id)).toEqual(['call 1', 'call 2']);
+  });
+});
+
 describe('a database connection lost under a handler', () => {
   test('when Postgres ends the handler\'s session (a restart), then its writes are rolled back and it runs again without being charged an attempt', async () => {
     let calls = 0;

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { z } from 'zod';
 import {
-  createEnvelope, createLogger, enqueueTasks, envReader, readAmqpEnv, readInstanceEnv, readPostgresEnv, rejectTask, serveTasks, startService,
-  taskResultsConsumer, taskRoutingKey, tasksExchange, throttleTask, withTransaction, type Bus, type RunningService, type TaskPayload, type TaskResult,
+  createEnvelope, createLogger, envReader, publishTasks, readAmqpEnv, readInstanceEnv, readPostgresEnv, rejectTask, serveTasks, startService,
+  taskResultsConsumer, taskRoutingKey, tasksExchange, throttleTask, type Bus, type RunningService, type TaskPayload, type TaskResult,
 } from '../src/index.js';
 import { createTestDatabase, eventually, publishRaw, testAmqpUrl, testRedisUrl, testRegistryKey, withPgClient, type TestDatabase } from '../src/testing/index.js';
 import { drainQueue, messagingFixture } from './messaging-support.js';
@@ -81,7 +81,7 @@ function task(itemKey: string, input: unknown, overrides: Partial<TaskPayload> =
 }
 
 async function dispatch(payload: TaskPayload, type = TYPE): Promise<void> {
-  await withTransaction(fixture.db, (tx) => enqueueTasks(tx, { source: 'hub', type, tasks: [payload] }));
+  expect(await publishTasks(dispatcherBus, { source: 'hub', type, tasks: [payload] })).toEqual([]);
 }
 
 const resultOf = (payload: TaskPayload) => eventually(() => results.find((r) => r.attemptId === payload.attemptId), 10_000);
@@ -167,7 +167,7 @@ describe('a batched task type', () => {
   test('when 40 tasks arrive together and one fails in the middle, then they share transactions, every one is answered, and only the failed one\'s writes are undone', async () => {
     const jobId = randomUUID();
     const payloads = Array.from({ length: 40 }, (_, i) => task(`batch-${i}`, { text: `n${i}`, mode: i === 17 ? 'fail' : 'ok' }, { jobId }));
-    await withTransaction(fixture.db, (tx) => enqueueTasks(tx, { source: 'hub', type: BATCHED, tasks: payloads }));
+    expect(await publishTasks(dispatcherBus, { source: 'hub', type: BATCHED, tasks: payloads })).toEqual([]);
     const answers = await Promise.all(payloads.map(resultOf));
     expect(answers.filter((a) => a.outcome === 'succeeded')).toHaveLength(39);
     expect(answers[17]).toMatchObject({ outcome: 'failed', permanent: false, itemKey: 'batch-17' });
@@ -176,5 +176,17 @@ describe('a batched task type', () => {
     expect(new Set(ran.map((r) => r.txid)).size).toBeLessThan(40);
     expect(await echoes('batch-17')).toBe(0);
     for (const i of [0, 16, 18, 39]) expect(await echoes(`batch-${i}`)).toBe(1);
+  });
+});
+
+describe('publishTasks', () => {
+  test('when no worker\'s queue is bound for a task\'s type, then it comes back unpublished with the broker\'s reason and the others go out', async () => {
+    const lost = task('nobody-serves', { text: 'x' });
+    expect(await publishTasks(dispatcherBus, { source: 'hub', type: 'kit.nobody_serves', tasks: [lost] })).toEqual([
+      { task: lost, error: expect.stringMatching(/UNROUTABLE|NO_ROUTE|route/i) },
+    ]);
+    const delivered = task('served', { text: 'y' });
+    expect(await publishTasks(dispatcherBus, { source: 'hub', type: TYPE, tasks: [delivered] })).toEqual([]);
+    expect(await resultOf(delivered)).toMatchObject({ outcome: 'succeeded' });
   });
 });

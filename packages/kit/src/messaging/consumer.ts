@@ -13,8 +13,14 @@ import { declareConsumerQueues, matchesBinding, retryQueueFor, type ConsumerQueu
 /**
  * Runs inside the consumer's transaction: what it writes commits together with the dedupe record. A
  * throw is retried; throw InvalidEnvelopeError (say, for a payload that fails validation) to dead-letter at once.
+ * It may return work to run once the transaction has committed and before the message is acked (publishing
+ * the answer the transaction recorded); when that work fails, the message is retried like a failed handler,
+ * so it suits handlers that see a retry run again (`dedupe: false`) and can redo it from what they recorded.
  */
-export type MessageHandler = (envelope: Envelope, tx: PoolClient) => Promise<void>;
+export type MessageHandler = (envelope: Envelope, tx: PoolClient) => Promise<void | AfterCommit>;
+
+/** Work a handler leaves for after its commit (see MessageHandler). */
+export type AfterCommit = () => Promise<void>;
 
 export interface ConsumeOptions {
   /** The queue is `<service>.<name>`. */
@@ -30,7 +36,12 @@ export interface ConsumeOptions {
    * `handler` does for each, in order. When it throws, each message of the batch is handled alone by
    * `handler`, so a bad one is retried or dead-lettered on its own and the others go through.
    */
-  batchHandler?: (envelopes: Envelope[], tx: PoolClient) => Promise<void>;
+  batchHandler?: (envelopes: Envelope[], tx: PoolClient) => Promise<void | AfterCommit>;
+  /**
+   * `false`: no dedupe record, a redelivered message runs the handler again. For handlers idempotent on their
+   * own terms (a task's outcome row, a result for an attempt no longer awaited), saving a write per message.
+   */
+  dedupe?: false;
   /** Deliveries before a failing message goes to the DLQ; a redelivery (the previous one never settled) counts as one. */
   maxAttempts?: number;
   /** Delay before each retry; the last one repeats. */
@@ -141,16 +152,16 @@ export async function startConsumer(connection: ChannelModel, options: ConsumeOp
   async function handleBatch(batch: Delivery[]): Promise<void> {
     if (batch.length === 1) return handleOne(batch[0]!);
     try {
-      const handled = await withTransaction(options.db, async (tx) => {
-        const { rows } = await tx.query<{ message_id: string }>(
+      const { handled, after } = await withTransaction(options.db, async (tx) => {
+        const fresh = options.dedupe === false ? new Set(batch.map((d) => d.envelope.id.toLowerCase())) : new Set((await tx.query<{ message_id: string }>(
           `INSERT INTO processed_messages (consumer, message_id) SELECT $1, unnest($2::uuid[])
-           ON CONFLICT DO NOTHING RETURNING message_id`, [queues.queue, batch.map((d) => d.envelope.id)]);
-        const fresh = new Set(rows.map((row) => row.message_id));
+           ON CONFLICT DO NOTHING RETURNING message_id`, [queues.queue, batch.map((d) => d.envelope.id)])).rows.map((row) => row.message_id));
         // A message delivered twice within one batch is handled once (the first copy).
         const first = batch.filter((d) => fresh.delete(d.envelope.id.toLowerCase()));
-        if (first.length > 0) await options.batchHandler!(first.map((d) => d.envelope), tx);
-        return new Set(first);
+        const after = first.length > 0 ? await options.batchHandler!(first.map((d) => d.envelope), tx) : undefined;
+        return { handled: new Set(first), after };
       }, { timeoutMs: handlerTimeoutMs });
+      if (after) await after();
       for (const delivery of batch) {
         ack(delivery.message);
         events.emit('consumed', { queue: queues.queue, envelope: delivery.envelope, duplicate: !handled.has(delivery) });
@@ -166,13 +177,15 @@ export async function startConsumer(connection: ChannelModel, options: ConsumeOp
     await runWithContext({ requestId: parsed.correlationId }, async () => {
       for (let waits = 0; ; waits++) {
         try {
-          const duplicate = await withTransaction(options.db, async (tx) => {
-            const { rowCount } = await tx.query(
-              'INSERT INTO processed_messages (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [queues.queue, parsed.id]);
-            if (rowCount === 0) return true;
-            await options.handler(parsed, tx);
-            return false;
+          const { duplicate, after } = await withTransaction(options.db, async (tx) => {
+            if (options.dedupe !== false) {
+              const { rowCount } = await tx.query(
+                'INSERT INTO processed_messages (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [queues.queue, parsed.id]);
+              if (rowCount === 0) return { duplicate: true };
+            }
+            return { duplicate: false, after: await options.handler(parsed, tx) };
           }, { timeoutMs: handlerTimeoutMs });
+          if (after) await after();
           ack(message);
           events.emit('consumed', { queue: queues.queue, envelope: parsed, duplicate });
           return;

@@ -1,6 +1,6 @@
 export { Bus, connectBus, type BusHealth, type BusOptions, type ConsumerHealth, type PublishOptions } from './bus.js';
 export type { BusState } from './connection.js';
-export { DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_DELAYS_MS, type ConsumeOptions, type MessageHandler } from './consumer.js';
+export { DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_DELAYS_MS, type AfterCommit, type ConsumeOptions, type MessageHandler } from './consumer.js';
 export { createEnvelope, parseEnvelope, routingKeyOf, InvalidEnvelopeError, type Envelope, type NewEnvelope } from './envelope.js';
 export type { BusEvents, BusEventName } from './events.js';
 export { enqueue, enqueueAll, MESSAGING_MIGRATIONS_DIR, type EnqueueOptions } from './outbox.js';

@@ -171,8 +171,8 @@ export async function startService<C extends ProcessEnv, D>(
     proceed();
     const appContext = context as AppContext<C, D>;
     const tasks = definition.tasks?.(appContext) ?? [];
-    if (tasks.length > 0 && (!db || !definition.registration)) throw new Error(`${name}: serving tasks needs DATABASE_URL and a registration`);
-    const consumers = [...definition.consumers?.(appContext) ?? [], ...tasks.map((task) => task.consumer({ db: db!, service: name }))];
+    if (tasks.length > 0 && (!db || !definition.registration || !bus)) throw new Error(`${name}: serving tasks needs DATABASE_URL, AMQP_URL and a registration`);
+    const consumers = [...definition.consumers?.(appContext) ?? [], ...tasks.map((task) => task.consumer({ db: db!, bus: bus!, service: name }))];
     if (consumers.length > 0 && !bus) throw new Error(`${name}: consumers need AMQP_URL in the config`);
     const queues: ConsumerQueues[] = [];
     if (bus) {

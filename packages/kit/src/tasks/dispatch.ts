@@ -1,21 +1,36 @@
 import type { Pool, PoolClient } from '../db/pool.js';
+import type { Bus } from '../messaging/bus.js';
 import { describeIssues } from '../http/parse-input.js';
 import type { ConsumeOptions } from '../messaging/consumer.js';
 import { createEnvelope, InvalidEnvelopeError, type Envelope } from '../messaging/envelope.js';
-import { enqueueAll } from '../messaging/outbox.js';
 import { TASK_RESULT_ROUTING_KEY, TASK_RESULT_TYPE, TASK_VERSION, TaskResultPayload, type TaskPayload, type TaskResult } from './protocol.js';
 
+/** One attempt that did not reach the broker, and why. */
+export interface UnpublishedTask {
+  task: TaskPayload;
+  error: string;
+}
+
 /**
- * Writes attempts at items to the outbox in one statement, in the caller's transaction (the one that records
- * them as dispatched): the tasks reach the `tasks` exchange after the commit, or never if it rolls back. Each
- * envelope id is its attempt id, so a redelivered task is deduplicated by the worker's consumer; the
- * correlation id (say, the request that created the job) follows the task into the worker's logs and its result.
+ * Publishes attempts at items to the `tasks` exchange, with confirms, once the transaction that recorded them
+ * as dispatched (with a lease each) has committed; resolves with those the broker did not take, which the
+ * dispatcher records as failed attempts (retried with backoff). No outbox is needed: the lease is the record. A
+ * dispatcher that dies between its commit and the publish leaves items running until their leases run out,
+ * and a lease that runs out is a failed attempt, retried like any other. Each envelope id is its attempt id,
+ * so a redelivered task is deduplicated by the worker's consumer; the correlation id (say, the request that
+ * created the job) follows the task into the worker's logs and its result.
  */
-export async function enqueueTasks(tx: PoolClient, { source, type, tasks, correlationId }: { source: string; type: string; tasks: TaskPayload[]; correlationId?: string }): Promise<void> {
-  await enqueueAll(tx, tasks.map((task) => {
+export async function publishTasks(bus: Pick<Bus, 'publish'>, { source, type, tasks, correlationId }: { source: string; type: string; tasks: TaskPayload[]; correlationId?: string }): Promise<UnpublishedTask[]> {
+  const sent = await Promise.allSettled(tasks.map((task) => {
     const envelope = createEnvelope({ source, type, version: TASK_VERSION, payload: task });
-    return { ...envelope, id: task.attemptId, ...(correlationId && { correlationId }) };
-  }), { exchange: 'tasks' });
+    return bus.publish({ ...envelope, id: task.attemptId, ...(correlationId && { correlationId }) }, { exchange: 'tasks' });
+  }));
+  return sent.flatMap((outcome, i) => (outcome.status === 'rejected' ? [{ task: tasks[i]!, error: reasonOf(outcome.reason) }] : []));
+}
+
+function reasonOf(error: unknown): string {
+  const { code, message } = (error ?? {}) as { code?: string; message?: string };
+  return code ? `${code}: ${message}` : String(error);
 }
 
 export interface TaskResultsOptions {
@@ -40,6 +55,8 @@ export function taskResultsConsumer({ db, handler, prefetch, name = 'task-result
     bindings: [TASK_RESULT_ROUTING_KEY],
     exchange: 'results',
     db,
+    // A result counts only for the attempt its item awaits: a second copy changes nothing, no dedupe record needed.
+    dedupe: false,
     ...(prefetch !== undefined && { prefetch }),
     handler: (envelope, tx) => handler([parseResult(envelope)], tx),
     batchHandler: (envelopes, tx) => handler(envelopes.map(parseResult), tx),

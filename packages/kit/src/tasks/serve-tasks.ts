@@ -2,9 +2,9 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import type { Pool, PoolClient } from '../db/pool.js';
 import { describeIssues } from '../http/parse-input.js';
-import type { ConsumeOptions } from '../messaging/consumer.js';
+import type { AfterCommit, ConsumeOptions } from '../messaging/consumer.js';
 import { createEnvelope, InvalidEnvelopeError, type Envelope } from '../messaging/envelope.js';
-import { enqueueAll } from '../messaging/outbox.js';
+import type { Bus } from '../messaging/bus.js';
 import type { TaskDeclaration, TaskSubmitters } from './declaration.js';
 import {
   MAX_RESULT_BYTES, TASK_RESULT_TYPE, TASK_RESULT_VERSION, TaskPayload, taskRoutingKey, truncateError, type TaskCreator, type TaskResult,
@@ -49,13 +49,15 @@ export interface ServeTasksOptions<S extends z.ZodType> {
 /** What `serveTasks` gives a service definition: its registry declaration and its consumer. */
 export interface TaskServer {
   declaration: TaskDeclaration;
-  consumer: (context: { db: Pool; service: string }) => ConsumeOptions;
+  consumer: (context: { db: Pool; bus: Pick<Bus, 'publish'>; service: string }) => ConsumeOptions;
 }
 
 /**
  * Serves a task type: a consumer on the `tasks` exchange (queue `<service>.tasks.<type>`) whose handler runs each
- * item at most once to success per (job id, item key), answers every attempt with a result through the outbox, and
- * the declaration the kit puts in the registry record. List it in the service definition's `tasks`.
+ * item at most once to success per (job id, item key), answers every attempt with a result, and the declaration
+ * the kit puts in the registry record. List it in the service definition's `tasks`. The outcome row is the
+ * record: results are published once the delivery's transaction has committed, before the task is acked; if
+ * that fails the task is retried and answered again from the row (no dedupe record, no outbox needed).
  */
 export function serveTasks<S extends z.ZodType, R>(type: string, handler: TaskHandler<z.output<S>, R>, options: ServeTasksOptions<S>): TaskServer {
   // The input side: what a submitter may send (a field with a default is optional there).
@@ -63,13 +65,14 @@ export function serveTasks<S extends z.ZodType, R>(type: string, handler: TaskHa
   const declaration: TaskDeclaration = { type, allowed: options.allowed, inputSchema };
   return {
     declaration,
-    consumer: ({ db, service }) => {
-      const spec: RunSpec<S, R> = { type, service, handler, inputSchema: options.inputSchema };
+    consumer: ({ db, bus, service }) => {
+      const spec: RunSpec<S, R> = { type, service, bus, handler, inputSchema: options.inputSchema };
       return {
         name: `tasks.${type}`,
         bindings: [taskRoutingKey(type)],
         exchange: 'tasks',
         db,
+        dedupe: false,
         ...(options.prefetch !== undefined && { prefetch: options.prefetch }),
         handler: (envelope, tx) => runTasks([envelope], tx, spec),
         ...(options.batched && { batchHandler: (envelopes: Envelope[], tx: PoolClient) => runTasks(envelopes, tx, spec) }),
@@ -81,6 +84,7 @@ export function serveTasks<S extends z.ZodType, R>(type: string, handler: TaskHa
 interface RunSpec<S extends z.ZodType, R> {
   type: string;
   service: string;
+  bus: Pick<Bus, 'publish'>;
   handler: TaskHandler<z.output<S>, R>;
   inputSchema: S;
 }
@@ -95,10 +99,10 @@ interface Ran {
 
 /**
  * Runs tasks (one delivery's, or a batch's) in the delivery's transaction: claims their outcome rows in one
- * statement, runs each handler under its own savepoint, then records the outcomes and enqueues the results
- * in one statement each.
+ * statement, runs each handler under its own savepoint, then records the outcomes in one statement; returns
+ * the publishing of the results, for after the commit.
  */
-async function runTasks<S extends z.ZodType, R>(envelopes: Envelope[], tx: PoolClient, spec: RunSpec<S, R>): Promise<void> {
+async function runTasks<S extends z.ZodType, R>(envelopes: Envelope[], tx: PoolClient, spec: RunSpec<S, R>): Promise<AfterCommit> {
   const tasks = envelopes.map((envelope) => {
     const parsed = TaskPayload.safeParse(envelope.payload);
     if (envelope.type !== spec.type || !parsed.success) {
@@ -132,10 +136,11 @@ async function runTasks<S extends z.ZodType, R>(envelopes: Envelope[], tx: PoolC
        WHERE o.task_type = $1 AND o.job_id = r.job_id AND o.item_key = r.item_key`,
       [spec.type, recorded.map((r) => r.task.jobId), recorded.map((r) => r.task.itemKey), recorded.map((r) => r.record!.status), recorded.map((r) => r.record!.result)]);
   }
-  await enqueueAll(tx, ran.filter((r) => r.reply).map(({ task, reply }) => createEnvelope({
+  const results = ran.filter((r) => r.reply).map(({ task, reply }) => createEnvelope({
     source: spec.service, type: TASK_RESULT_TYPE, version: TASK_RESULT_VERSION,
     payload: { ...reply, taskType: spec.type, jobId: task.jobId, itemKey: task.itemKey, attemptId: task.attemptId } as TaskResult,
-  })), { exchange: 'results' });
+  }));
+  return async () => void (await Promise.all(results.map((result) => spec.bus.publish(result, { exchange: 'results' }))));
 }
 
 async function runOne<S extends z.ZodType, R>(task: TaskPayload, tx: PoolClient, spec: RunSpec<S, R>): Promise<Ran> {
