@@ -178,6 +178,8 @@ function summarize(
     nginxPathHubCpuOfSpoke: perRound((i) => ratio(of('nginx')[i]!.cpuMicros.hub!, of('nginx')[i]!.cpuMicros.spoke!)),
     hubAddsToP99Ms: perRound((i) => of('hub-half')[i]!.p99Ms - of('direct-half')[i]!.p99Ms),
   };
+  /** Median CPU µs per request of one process in one variant. */
+  const cpuOf = (name: string, process: string) => Math.round(median(of(name).map((x) => x.cpuMicros[process] ?? 0)));
   const row = (name: string, label: string, vs: string) => {
     const s = of(name);
     const cpuNames = Object.keys(s[0]!.cpuMicros);
@@ -205,7 +207,9 @@ function summarize(
   ];
   const targets: Target[] = [
     { what: 'NGINX → hub → spoke, of direct', value: ratios.nginxOfDirect, goal: '≥ 0.70', met: ratios.nginxOfDirect >= 0.7,
-      limit: 'the 2 cores are saturated, so throughput is 2 cores ÷ the CPU all processes spend per request: the chain adds nginx (≈ 40 µs) and the hub (≈ 1.5× the spoke) to the spoke + Postgres + load generator; 0.70 needs nginx and hub together under ≈ 0.4× the direct path\'s CPU, about one nginx hop' },
+      limit: `the 2 cores are saturated, so throughput is 2 cores ÷ the CPU all processes spend per request: the chain adds nginx (${cpuOf('nginx', 'nginx')} µs) `
+        + `and the hub (${cpuOf('nginx', 'hub')} µs) to the spoke (${cpuOf('nginx', 'spoke')} µs), Postgres and the load generator; 0.70 needs nginx and the hub `
+        + 'together under ≈ 0.4× the direct path\'s CPU, about one nginx hop' },
     { what: 'hub CPU per proxied request, of the spoke\'s', value: ratios.hubCpuOfSpoke, goal: '≤ 0.50', met: ratios.hubCpuOfSpoke <= 0.5,
       limit: 'per request the hub parses and writes HTTP twice (client, spoke) where the spoke does one HTTP exchange and one Postgres query; loopback socket writes are ≈ 30 % of the hub\'s busy time and Node\'s HTTP machinery ≈ 25 %; the rate limit\'s Redis call is now shared by ≈ 5 requests' },
     // Below -2 ms the hub path was faster than the spoke alone: scheduling noise, not a measurement of the hub.
