@@ -10,6 +10,11 @@ export interface OutboxRelayOptions {
   db: Pool;
   bus: Pick<Bus, 'publish' | 'isConnected' | 'on' | 'off'>;
   logger: Logger;
+  /**
+   * Rows claimed (and held locked while they are published) per transaction. 500 by default: per batch the relay
+   * pays a claim, a mark and a confirm round trip, and 500 rows go through the bus's confirm window at once (the
+   * messaging bench: 0.33–0.38 of windowed raw publishing at 100, 0.45–0.51 at 500, runs side by side).
+   */
   batchSize?: number;
   /** Fallback when a wake-up is missed (the listening connection is down, or a commit raced the relay falling asleep). */
   pollIntervalMs?: number;
@@ -55,7 +60,7 @@ const DEFAULT_RETENTION_MS = { sent: 24 * 3_600_000, processed: 7 * 24 * 3_600_0
  * fallback. Also prunes sent rows and old dedupe records in batches.
  */
 export function startOutboxRelay({
-  db, bus, logger, batchSize = 100, pollIntervalMs = 1_000, retryDelayMs = { min: 1_000, max: 60_000 }, maxAttempts = 20,
+  db, bus, logger, batchSize = 500, pollIntervalMs = 1_000, retryDelayMs = { min: 1_000, max: 60_000 }, maxAttempts = 20,
   retentionMs = DEFAULT_RETENTION_MS, pruneIntervalMs = 600_000, registry,
 }: OutboxRelayOptions): OutboxRelay {
   let stopped = false;
