@@ -11,10 +11,9 @@ import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import { startJwksServer } from '../hub-orchestrator/test/support/hub-process.js';
 import {
-  createTestDatabase, createTestKeys, deleteTestTopology, eventually, freePort, signTestToken, spawnService, testAmqpUrl, testRabbitMqManagementUrl,
+  createTestDatabase, createTestKeys, deleteTestTopology, eventually, freePort, metricValue, signTestToken, spawnService, testAmqpUrl, testRabbitMqManagementUrl,
   testPostgresUrl, testRedisUrl, testRegistryKey, uniquePrefix, withPgClient, TEST_AUDIENCE, TEST_ISSUER, TEST_REGISTRY_MASTER_KEY, type ServiceProcess,
 } from '../packages/kit/src/testing/index.js';
-import { METRICS_PATH } from '../packages/kit/src/index.js';
 import { cpuMicros, cpuMicrosOf, pidsNamed, rssBytes } from './support/proc.js';
 import { ratio, round, type SuiteResult } from './support/report.js';
 import { startCompiled, type BenchProcess } from './support/services.js';
@@ -110,7 +109,7 @@ async function viaHub(hub: BenchProcess, spoke: ServiceProcess, token: string, d
   await eventually(async () => (await call('POST', '/jobs', { type: 'test.noop', items: items.slice(0, 1) })).status === 202, 30_000, 200);
 
   // Two jobs back to back: memory a job leaves behind shows as growth from the first job's end to the second's.
-  const heapMb = async () => mb(Number(/^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(await (await fetch(`${hub.url}${METRICS_PATH}`)).text())?.[1] ?? 0));
+  const heapMb = async () => mb(await metricValue(hub, 'nodejs_heap_size_used_bytes{service="hub"}'));
   const rss = { start: mb(rssBytes(hub.pid)), peak: 0, afterEach: [] as number[] };
   const heap = { start: await heapMb(), afterEach: [] as number[] };
   const sampler = setInterval(() => (rss.peak = Math.max(rss.peak, mb(rssBytes(hub.pid)))), 200);

@@ -55,7 +55,6 @@ export function startDispatcher({ db, bus, logger, canDispatch, intervalMs, onOu
   let again = false;
   let timer: NodeJS.Timeout | undefined;
   let maintainedAt = 0;
-
   let soon = false;
 
   function wakeSoon() {

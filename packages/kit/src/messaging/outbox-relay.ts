@@ -4,6 +4,7 @@ import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import type { Bus } from './bus.js';
 import type { Envelope } from './envelope.js';
 import { OUTBOX_NOTIFY_CHANNEL } from './outbox.js';
+import { publishFailureText } from './publisher.js';
 import type { ExchangeKind } from './topology.js';
 
 export interface OutboxRelayOptions {
@@ -123,9 +124,8 @@ export function startOutboxRelay({
       const failed = results.flatMap((result, i) => {
         if (result.status === 'fulfilled') return [];
         const row = rows[i]!;
-        const reason = result.reason as { code?: string; message?: string };
-        const park = reason?.code === 'MESSAGING.INVALID' || row.attempts + 1 >= maxAttempts;
-        return [{ row, error: reason?.code ? `${reason.code}: ${reason.message}` : String(result.reason), park }];
+        const park = (result.reason as { code?: string } | undefined)?.code === 'MESSAGING.INVALID' || row.attempts + 1 >= maxAttempts;
+        return [{ row, error: publishFailureText(result.reason), park }];
       });
       if (sent.length > 0) {
         // Rows holding a secret go at once; the rest stay as sent until pruning (a record of what left).

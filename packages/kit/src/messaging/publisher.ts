@@ -12,6 +12,12 @@ export function publishFailed(reason: PublishFailure, message: string, cause?: u
   return new AppError(`MESSAGING.${reason}`, message, reason === 'INVALID' ? 500 : 503, { reason }, { cause });
 }
 
+/** How a failed publish reads in a record of it (an outbox row's last error, a failed attempt): `MESSAGING.<reason>: <message>`. */
+export function publishFailureText(error: unknown): string {
+  const { code, message } = (error ?? {}) as { code?: string; message?: string };
+  return code ? `${code}: ${message}` : String(error);
+}
+
 export interface ConfirmedPublisherOptions {
   /** Outstanding confirms allowed at once; further publishes wait for a slot. */
   maxUnconfirmed: number;

@@ -3,6 +3,7 @@ import type { Bus } from '../messaging/bus.js';
 import { describeIssues } from '../http/parse-input.js';
 import type { ConsumeOptions } from '../messaging/consumer.js';
 import { createEnvelope, InvalidEnvelopeError, type Envelope } from '../messaging/envelope.js';
+import { publishFailureText } from '../messaging/publisher.js';
 import { TASK_RESULT_ROUTING_KEY, TASK_RESULT_TYPE, TASK_VERSION, TaskResultPayload, type TaskPayload, type TaskResult } from './protocol.js';
 
 /** One attempt that did not reach the broker, and why. */
@@ -25,12 +26,7 @@ export async function publishTasks(bus: Pick<Bus, 'publish'>, { source, type, ta
     const envelope = createEnvelope({ source, type, version: TASK_VERSION, payload: task });
     return bus.publish({ ...envelope, id: task.attemptId, ...(correlationId && { correlationId }) }, { exchange: 'tasks' });
   }));
-  return sent.flatMap((outcome, i) => (outcome.status === 'rejected' ? [{ task: tasks[i]!, error: reasonOf(outcome.reason) }] : []));
-}
-
-function reasonOf(error: unknown): string {
-  const { code, message } = (error ?? {}) as { code?: string; message?: string };
-  return code ? `${code}: ${message}` : String(error);
+  return sent.flatMap((outcome, i) => (outcome.status === 'rejected' ? [{ task: tasks[i]!, error: publishFailureText(outcome.reason) }] : []));
 }
 
 export interface TaskResultsOptions {
