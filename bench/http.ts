@@ -153,7 +153,7 @@ async function hubHealthCounters(url: string): Promise<{ timeouts: number; break
 
 /** Redis script calls the hub's rate limiter made and the checks and counts they carried (a hub without the metric: undefined). */
 async function rateLimitBatches(url: string): Promise<{ calls: number; entries: number } | undefined> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const text = await (await fetch(`${url}${METRICS_PATH}`)).text();
   const value = (name: string) => text.split('\n').find((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))?.split(' ').at(-1);
   const [calls, entries] = [value('hub_rate_limit_batch_entries_count'), value('hub_rate_limit_batch_entries_sum')];
   return calls === undefined || entries === undefined ? undefined : { calls: Number(calls), entries: Number(entries) };
