@@ -29,6 +29,13 @@ const ITEMS_PER_JOB_PER_PASS = 100;
 const JOBS_PER_PASS = 50;
 const LEASES_PER_PASS = 200;
 const COALESCE_MS = 5;
+/**
+ * With no job queued or running anywhere, a pass is one indexed EXISTS and the next comes this much later
+ * (not every intervalMs): an idle hub does not poll its database ten times a second for nothing. A job
+ * created on this replica wakes it at once; one created on another is that replica's to start, and this
+ * one joins within a second.
+ */
+const IDLE_INTERVAL_MS = 1_000;
 
 /** A job that can take items now. */
 const DISPATCHABLE = `status IN ('queued', 'running') AND NOT cancel_requested AND pending > 0 AND running < max_parallel
@@ -70,7 +77,9 @@ export function startDispatcher({ db, bus, logger, canDispatch, intervalMs, onOu
     if (running) return void (again = true);
     soon = false;
     clearTimeout(timer);
+    let idle = false;
     running = pass()
+      .then((found) => void (idle = found === 'idle'))
       .catch((error: unknown) => logger.warn({ err: error }, 'job dispatch pass failed; retrying'))
       .finally(() => {
         running = undefined;
@@ -80,19 +89,22 @@ export function startDispatcher({ db, bus, logger, canDispatch, intervalMs, onOu
           again = false;
           timer = setTimeout(wake, COALESCE_MS);
         } else {
-          timer = setTimeout(wake, intervalMs);
+          timer = setTimeout(wake, idle ? Math.max(intervalMs, IDLE_INTERVAL_MS) : intervalMs);
         }
       });
   }
 
-  async function pass() {
+  async function pass(): Promise<'idle' | 'active'> {
+    // No active job: no lease to expire, no cancel to sweep, nothing to dispatch (jobs_active_idx answers it).
+    const { rows: [active] } = await db.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM jobs WHERE status IN ('queued', 'running')) AS any`);
+    if (!active?.any) return 'idle';
     // Leases and cancels need looking at once per interval, not on every wake-up a result causes.
     if (Date.now() - maintainedAt >= intervalMs) {
       maintainedAt = Date.now();
       await expireLeases();
       await sweepCancelled();
     }
-    if (!canDispatch()) return;
+    if (!canDispatch()) return 'active';
     const served: string[] = [];
     while (served.length < JOBS_PER_PASS && !stopped) {
       // A dispatch lost in a Postgres crash is dispatched again under a new attempt id; the worker runs an item once to success.
@@ -102,6 +114,7 @@ export function startDispatcher({ db, bus, logger, canDispatch, intervalMs, onOu
       await publish(next.dispatched);
       if (!next.more) break;
     }
+    return 'active';
   }
 
   /** Sends the committed attempts; one the broker did not take is a failed attempt at once (retried with backoff). */
