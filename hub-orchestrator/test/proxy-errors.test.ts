@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { ATTEMPT_TIMEOUT, CONNECT_TIMEOUT } from '../src/routing/attempt-timers.js';
-import { classifyUpstreamError, deferralOf, isRetryable, MAX_DEFER_MS } from '../src/routing/proxy-errors.js';
+import { ATTEMPT_TIMEOUT } from '../src/routing/forward.js';
+import { classifyUpstreamError, CONNECT_TIMEOUT, deferralOf, isRetryable, MAX_DEFER_MS } from '../src/routing/proxy-errors.js';
 
 describe('which failed attempts the hub retries', () => {
   test('when the method is idempotent and no body is in flight, then it may be retried', () => {

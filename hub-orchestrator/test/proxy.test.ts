@@ -67,6 +67,40 @@ describe('routing /api/<prefix>/*', () => {
     expect(await res.json()).toMatchObject({ method: 'POST', path: '/upload', bodyBytes: body.length });
   });
 
+  test('when a client streams a body without a length (chunked), then the spoke gets it whole, on a connection closed after the exchange', async () => {
+    const parts = ['{"blob":"', 'y'.repeat(200_000), '"}'];
+    const headers = { ...(await asUser()), 'content-type': 'application/json' };
+    const echoed = await new Promise<{ status: number; body: Body & { bodyBytes: number } }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: new URL(hub.url).port, path: '/api/echo/upload', method: 'POST', headers }, (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Body & { bodyBytes: number } }));
+      });
+      req.on('error', reject);
+      for (const part of parts) req.write(part);
+      req.end();
+    });
+    expect(echoed.status).toBe(200);
+    expect(echoed.body.bodyBytes).toBe(parts.join('').length);
+    expect(echoed.body.headers).toMatchObject({ 'transfer-encoding': 'chunked', connection: 'close' });
+  });
+
+  test('when the spoke answers before the upload is over, then the client gets that answer, not a broken connection', async () => {
+    const body = Buffer.alloc(4_000_000, 'z');
+    const res = await fetch(`${hub.url}/api/echo/early`, { method: 'POST', body, headers: { ...(await asUser()), 'content-type': 'application/octet-stream' } });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ error: { code: 'TEST.TOO_LARGE' } });
+    expect((await get('/api/echo/things', await asUser())).status).toBe(200);
+  });
+
+  test('when the spoke answers with far more than a socket buffer, then the client gets every byte', async () => {
+    const res = await fetch(`${hub.url}/api/echo/big?bytes=20000000`, { headers: await asUser() });
+    expect(res.status).toBe(200);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    expect(bytes.length).toBe(20_000_000);
+    expect(bytes.every((b) => b === 0x78)).toBe(true);
+  });
+
   test('when the client sends an X-Request-Id, then the spoke receives it and the client gets it back', async () => {
     const requestId = `req-${randomUUID()}`;
     const res = await get('/api/echo/id', { ...(await asUser()), 'x-request-id': requestId });

@@ -1,6 +1,8 @@
 import type { UpstreamErrorKind } from '../hub-metrics.js';
-import { ATTEMPT_TIMEOUT, CONNECT_TIMEOUT } from './attempt-timers.js';
+import { ATTEMPT_TIMEOUT } from './forward.js';
 
+/** The pool's connect timeout (forward.ts): the instance did not accept a connection in time. */
+export const CONNECT_TIMEOUT = 'UND_ERR_CONNECT_TIMEOUT';
 const REFUSED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', CONNECT_TIMEOUT]);
 
 /**

@@ -34,8 +34,7 @@ export function setDeadline(req: IncomingMessage, remainingMs: number): void {
 }
 
 /** Before the proxy copies the spoke's headers to the client: keep only what is end-to-end and public. */
-export function cleanUpstreamResponse(proxyRes: IncomingMessage, res: ServerResponse, requestId: string): void {
-  const headers = proxyRes.headers;
+export function cleanUpstreamResponse(headers: IncomingHttpHeaders, res: ServerResponse, requestId: string): void {
   for (const name of [...HOP_BY_HOP, ...namedInConnection(headers), ...NEVER_TO_CLIENT]) {
     if (name !== 'transfer-encoding') delete headers[name];
   }

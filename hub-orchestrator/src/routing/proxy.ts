@@ -1,13 +1,12 @@
-import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, RequestHandler } from 'express';
 import type { Logger } from '@hubspoke/kit';
 import { forwardedFor } from '../edge/client-ip.js';
 import type { HubMetrics } from '../hub-metrics.js';
 import { pickUpstream } from './balancer.js';
 import './hub-route.js';
-import { armAttemptTimers } from './attempt-timers.js';
 import { noInstance, overloaded, upstreamTimeout, upstreamUnreachable } from './hub-errors.js';
-import { forward } from './forward.js';
+import { forward, type Forwarding } from './forward.js';
 import { classifyUpstreamError, deferralOf, isRetryable } from './proxy-errors.js';
 import { cleanUpstreamResponse, prepareForwarding, setDeadline } from './proxy-headers.js';
 import { HUB_PREFIX, type RouteEntry, type RouteTable } from './route-table.js';
@@ -26,7 +25,6 @@ export interface ProxyOptions {
    */
   attemptTimeoutMs: number;
   attemptTimeoutByPrefix?: Record<string, number>;
-  connectTimeoutMs: number;
   /** Outstanding requests per instance beyond which the hub answers 503 at once. */
   maxOutstanding: number;
   /** Proxies in front of the hub whose X-Forwarded-For entries are believed (edge/client-ip.ts). */
@@ -38,7 +36,7 @@ interface Attempt {
   startedAt: number;
   /** Set when another instance could take a retry: the attempt gives up after this long. */
   timeoutMs?: number;
-  proxyReq?: ClientRequest;
+  forwarding?: Forwarding;
   responded: boolean;
   /** Decided from the status as soon as the response starts; the client's response may close first. */
   verdict?: Verdict;
@@ -75,7 +73,7 @@ interface Exchange {
  * more CPU per request than the forwarding itself (bench/README.md).
  */
 export function createProxy(options: ProxyOptions): RequestHandler {
-  const { routes, metrics, logger, timeoutMs, timeoutByPrefix = {}, attemptTimeoutByPrefix = {}, connectTimeoutMs, maxOutstanding, trustedHops } = options;
+  const { routes, metrics, logger, timeoutMs, timeoutByPrefix = {}, attemptTimeoutByPrefix = {}, maxOutstanding, trustedHops } = options;
 
   const settle = (attempt: Attempt, verdict: Verdict = attempt.verdict ?? 'none') => {
     if (attempt.settled) return;
@@ -94,23 +92,18 @@ export function createProxy(options: ProxyOptions): RequestHandler {
     else ex.next(error);
   };
 
-  const onSocket = (attempt: Attempt, proxyReq: ClientRequest) => {
-    armAttemptTimers(proxyReq, { connectMs: connectTimeoutMs, ...(attempt.timeoutMs === undefined ? {} : { attemptMs: attempt.timeoutMs }) });
-  };
-
-  const onResponse = (ex: Exchange, attempt: Attempt, proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse) => {
+  // The attempt is settled when the client's response closes (the handler in the middleware below), with this verdict.
+  const onResponse = (ex: Exchange, attempt: Attempt, status: number, headers: IncomingHttpHeaders, req: IncomingMessage, res: ServerResponse) => {
     attempt.responded = true;
     attempt.upstream.lastAnswerAt = Date.now();
-    const status = proxyRes.statusCode ?? 0;
     if (status >= 500) metrics.upstreamError(ex.entry.service, '5xx');
     // "Not now" from the instance itself is no breaker failure: its database restarting would otherwise open every
     // instance's breaker and stretch a one-second blip into a cool-down of the hub's own 503s (docs/ARCHITECTURE.md).
-    const deferMs = deferralOf(status, proxyRes.headers['retry-after']);
+    const deferMs = deferralOf(status, headers['retry-after']);
     if (deferMs !== undefined) attempt.upstream.deferUntil = Date.now() + deferMs;
     else if (status < 500) attempt.upstream.deferUntil = 0;
     attempt.verdict = deferMs !== undefined ? 'none' : status >= 500 ? 'failure' : 'success';
-    proxyRes.once('close', () => settle(attempt));
-    cleanUpstreamResponse(proxyRes, res, String(req.headers['x-request-id'] ?? ''));
+    cleanUpstreamResponse(headers, res, String(req.headers['x-request-id'] ?? ''));
   };
 
   // An event of an earlier attempt (destroyed on its timeout, already settled) is stale and ignored.
@@ -150,9 +143,8 @@ export function createProxy(options: ProxyOptions): RequestHandler {
     setDeadline(req, cutShort ? ex.attemptTimeoutMs : remainingMs);
     const query = req.url?.indexOf('?') ?? -1;
     const path = (ex.upstreamPath.startsWith('/') ? ex.upstreamPath : `/${ex.upstreamPath}`) + (query === -1 ? '' : req.url!.slice(query));
-    attempt.proxyReq = forward(req, res, upstream.target, path, {
-      onSocket: (proxyReq) => onSocket(attempt, proxyReq),
-      onResponse: (proxyRes) => onResponse(ex, attempt, proxyRes, req, res),
+    attempt.forwarding = forward(req, res, upstream.target, path, attempt.timeoutMs, {
+      onResponse: (status, headers) => onResponse(ex, attempt, status, headers, req, res),
       onError: (error) => onError(ex, attempt, error, req, res),
     });
     return 'sent';
@@ -168,7 +160,7 @@ export function createProxy(options: ProxyOptions): RequestHandler {
     if (ex.answered || !attempt || (attempt.settled && attempt.responded)) return;
     metrics.upstreamError(ex.entry.service, 'timeout');
     settle(attempt, timeoutVerdict(attempt));
-    attempt.proxyReq?.destroy();
+    attempt.forwarding?.abort();
     answer(ex, res, upstreamTimeout(ex.entry.service, budgetMs));
   }
 

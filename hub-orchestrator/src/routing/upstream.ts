@@ -1,5 +1,4 @@
-import { Agent } from 'node:http';
-import { UPSTREAM_IDLE_TIMEOUT_MS, type InstanceRecord } from '@hubspoke/kit';
+import type { InstanceRecord } from '@hubspoke/kit';
 import { acceptsConnections } from './address-probe.js';
 import { createBreaker, type Breaker, type BreakerOptions, type BreakerState } from './breaker.js';
 import { forwardTarget, type ForwardTarget } from './forward.js';
@@ -18,7 +17,6 @@ export interface UpstreamOptions {
 export interface Upstream {
   readonly key: string;
   record: InstanceRecord;
-  readonly agent: Agent;
   /** Its address parsed once, with the pool (the url is part of the key: a new url is a new upstream). */
   readonly target: ForwardTarget;
   readonly breaker: Breaker;
@@ -51,15 +49,11 @@ export function createUpstream(record: InstanceRecord, options: UpstreamOptions,
     check.unref();
   };
 
-  // Without keep-alive every proxied request opens a connection (≈ 2–3× slower, measured: docs/ARCHITECTURE.md, "Traps"). Idle
-    // sockets close before the spoke's keepAliveTimeout, so a reused socket never races the server's close. As many sockets as
-    // outstanding requests are allowed, so a request never waits in the agent's queue for one.
-  const agent = new Agent({ keepAlive: true, maxSockets: options.maxOutstanding, maxFreeSockets: 256, timeout: UPSTREAM_IDLE_TIMEOUT_MS, scheduling: 'lifo' });
   const upstream: Upstream = {
     key: upstreamKey(record),
     record,
-    agent,
-    target: forwardTarget(record.url, agent),
+    // Without keep-alive every proxied request opens a connection (≈ 2–3× slower, measured: docs/ARCHITECTURE.md, "Traps").
+    target: forwardTarget(record.url, { connections: options.maxOutstanding, connectTimeoutMs: options.connectTimeoutMs }),
     breaker: createBreaker(options.breaker, (from, to) => {
       // The probe after the cool-down is real traffic: it goes only to an address shown to accept connections by then.
       if (to === 'open') {
@@ -89,10 +83,14 @@ export function acquire(upstream: Upstream): void {
 
 export function release(upstream: Upstream): void {
   upstream.inFlight--;
-  if (upstream.retired && upstream.inFlight === 0) upstream.agent.destroy();
+  if (upstream.retired && upstream.inFlight === 0) closePool(upstream);
 }
 
 export function retire(upstream: Upstream): void {
   upstream.retired = true;
-  if (upstream.inFlight === 0) upstream.agent.destroy();
+  if (upstream.inFlight === 0) closePool(upstream);
+}
+
+function closePool(upstream: Upstream): void {
+  upstream.target.pool.destroy().catch(() => undefined);
 }
