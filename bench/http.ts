@@ -25,6 +25,9 @@ const COMPARE_HUBS = (process.env.BENCH_COMPARE_HUBS ?? '').split(',').filter(Bo
   const [name = '', entry = ''] = pair.split('=');
   return { name, entry };
 });
+// `BENCH_VARIANTS=hub,hub@before`: only these saturated variants, alternated ROUNDS times, for a side-by-side
+// comparison; their medians are printed (CPU per request of each process, and the hub's of the spoke's) and nothing is saved.
+const VARIANTS = (process.env.BENCH_VARIANTS ?? '').split(',').filter(Boolean);
 const UNLIMITED = '1000000000';
 
 // The ceiling: the least a Node process can do to answer the same bytes.
@@ -119,6 +122,10 @@ export async function run(): Promise<SuiteResult> {
         }
       }
     };
+    if (VARIANTS.length > 0) {
+      await runRounds(saturated.filter((v) => VARIANTS.includes(v.name)));
+      return comparison(samples);
+    }
     const hubMetricsBefore = await Promise.all([hubA, hubB].map((h) => hubHealthCounters(h.url)));
     await runRounds(saturated);
     // Half of the hub path's saturation, the same offered rate for the spoke alone and through the hub.
@@ -142,6 +149,17 @@ export async function run(): Promise<SuiteResult> {
     await Promise.all(databases.map((db) => db.drop()));
     await deleteTestTopology(prefix, [`${prefix}.hub.task-results`, `${prefix}.user.user-registered`]);
   }
+}
+
+/** BENCH_VARIANTS: each variant's medians over the rounds, printed as the suite's only result. */
+function comparison(samples: Map<string, LoadSample[]>): SuiteResult {
+  const lines = [...samples].map(([name, runs]) => {
+    const cpu = Object.keys(runs[0]!.cpuMicros).map((p) => `${p} ${Math.round(median(runs.map((r) => r.cpuMicros[p]!)))}`).join(' · ');
+    const hubOfSpoke = runs[0]!.cpuMicros.hub === undefined ? '' : `, hub of spoke ${median(runs.map((r) => ratio(r.cpuMicros.hub!, r.cpuMicros.spoke!)))}`;
+    return `${name}: ${Math.round(median(runs.map((r) => r.rps)))} req/s, CPU µs/request ${cpu}${hubOfSpoke}`;
+  });
+  process.stdout.write(`medians over ${ROUNDS} rounds:\n${lines.map((l) => `  ${l}\n`).join('')}`);
+  return { name: 'http', markdown: lines, targets: [], data: Object.fromEntries(samples), partial: true };
 }
 
 /** Failed attempts that timed out and breaker state changes, summed over spokes, from the hub's own metrics. */

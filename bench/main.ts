@@ -26,6 +26,7 @@ for (const { name, suite } of suites) {
   process.stdout.write(`\n== ${name}\n`);
   const result = await suite.run();
   printTargets(result.targets);
+  if (result.partial) continue;
   await saveResults([result]);
   process.stdout.write(`written: bench/results/latest.json, bench/README.md (${name})\n`);
 }

@@ -23,6 +23,8 @@ export interface SuiteResult {
   targets: Target[];
   /** Everything measured, for results/latest.json. */
   data: unknown;
+  /** Only some of the suite ran (a comparison): printed, not saved over the last full run. */
+  partial?: boolean;
 }
 
 export const ratio = (value: number, of: number) => (of > 0 ? Math.round((value / of) * 100) / 100 : 0);

@@ -3,8 +3,10 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 /** RFC 9110 §7.6.1 hop-by-hop headers (transfer-encoding is left to Node, which re-frames bodies itself). */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'upgrade'];
 const INTERNAL = /^x-internal-/;
+const INTERNAL_PREFIX = 'x-internal-';
 /** Spoke headers clients never see: cookies are the gateway's business, and these reveal the stack. */
 const NEVER_TO_CLIENT = ['set-cookie', 'x-powered-by', 'server'];
+const NOT_TO_CLIENT = new Set([...HOP_BY_HOP, ...NEVER_TO_CLIENT]);
 
 export const DEADLINE_HEADER = 'x-request-deadline-ms';
 
@@ -35,10 +37,12 @@ export function setDeadline(req: IncomingMessage, remainingMs: number): void {
 
 /** Before the proxy copies the spoke's headers to the client: keep only what is end-to-end and public. */
 export function cleanUpstreamResponse(headers: IncomingHttpHeaders, res: ServerResponse, requestId: string): void {
-  for (const name of [...HOP_BY_HOP, ...namedInConnection(headers), ...NEVER_TO_CLIENT]) {
-    if (name !== 'transfer-encoding') delete headers[name];
+  // One pass over what the spoke sent (per response, so no arrays built and no regex run per header).
+  const named = headers.connection === undefined ? undefined : namedInConnection(headers);
+  for (const name in headers) {
+    if (name === 'transfer-encoding') continue;
+    if (NOT_TO_CLIENT.has(name) || name.startsWith(INTERNAL_PREFIX) || named?.includes(name)) delete headers[name];
   }
-  for (const name of Object.keys(headers)) if (INTERNAL.test(name)) delete headers[name];
   headers['x-request-id'] = requestId;
   // The hub's own connection decision (e.g. `close` while it drains) wins over the proxy's default.
   const own = res.getHeader('connection');

@@ -15,6 +15,7 @@ export * from './http/security-headers.js';
 export * from './db/pool.js';
 export * from './db/unavailable.js';
 export * from './db/migrate.js';
+export * from './db/prepared-statement.js';
 export * from './auth/token-contract.js';
 export * from './auth/auth-errors.js';
 export * from './auth/key-source.js';

@@ -2,7 +2,7 @@ import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { createLogger, createPool, isUniqueViolation, migrate, TransactionAbortedError, withTransaction, type Pool, type PoolClient } from '../src/index.js';
+import { createLogger, createPool, isUniqueViolation, migrate, preparedStatement, TransactionAbortedError, withTransaction, type Pool, type PoolClient } from '../src/index.js';
 import { createTestDatabase, eventually, startFaultProxy, testPostgresUrl, type FaultProxy, type TestDatabase } from '../src/testing/index.js';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
@@ -57,6 +57,29 @@ describe('migrations', () => {
     await expect(migrate(pool(), dir, logger)).rejects.toThrow('migration 0003_broken.sql failed');
     const { rows } = await pool().query("SELECT to_regclass('half') AS half");
     expect(rows[0].half).toBeNull();
+  });
+});
+
+describe('prepared statements', () => {
+  test('when a prepared statement runs on every connection of a pool, then Postgres holds it prepared on each and answers with the values given', async () => {
+    const db = pool();
+    const square = preparedStatement<{ n: number }>('kit-test-square', 'SELECT $1::int * $1::int AS n');
+    const answers = await Promise.all([2, 3, 4, 5, 6, 7].map(async (n) => (await square(db, [n])).rows[0]!.n));
+    expect(answers).toEqual([4, 9, 16, 25, 36, 49]);
+    const client = await db.connect();
+    try {
+      await square(client, [8]);
+      const { rows } = await client.query<{ statement: string }>(`SELECT statement FROM pg_prepared_statements WHERE name = 'kit-test-square'`);
+      expect(rows).toEqual([{ statement: 'SELECT $1::int * $1::int AS n' }]);
+    } finally {
+      client.release();
+    }
+  });
+
+  test('when a name is defined again with another text, then it is refused at once; the same text is the same statement', () => {
+    preparedStatement('kit-test-twice', 'SELECT 1');
+    expect(() => preparedStatement('kit-test-twice', 'SELECT 1')).not.toThrow();
+    expect(() => preparedStatement('kit-test-twice', 'SELECT 2')).toThrow(/already defined/);
   });
 });
 

@@ -1,5 +1,4 @@
-import type { PagePosition } from '@hubspoke/kit';
-import type { Queryable } from '@hubspoke/kit';
+import { preparedStatement, type PagePosition, type Queryable } from '@hubspoke/kit';
 import type { KnownIdentity, Preferences, Profile, ProfileChanges } from '../domain/profile.js';
 
 /** A profile as stored: the API view plus what only the service needs (deletion, page position). */
@@ -28,13 +27,16 @@ interface ProfileRow {
 const COLUMNS = `id, email, name, bio, avatar_key, preferences, created_at, updated_at, deleted_at,
   (extract(epoch FROM created_at) * 1000000)::bigint::text AS created_at_us`;
 
+// Every authenticated request reads its caller's profile: parsed and planned once per connection.
+const findProfileById = preparedStatement<ProfileRow>('user-profile-by-id', `SELECT ${COLUMNS} FROM profiles WHERE id = $1`);
+
 // The only columns an update may name, keyed by the API field: identifiers never come from input.
 const UPDATABLE: Record<keyof ProfileChanges, string> = { name: 'name', bio: 'bio', avatarKey: 'avatar_key', preferences: 'preferences' };
 
 export function createProfileRepository(db: Queryable) {
   return {
     async findById(id: string): Promise<StoredProfile | null> {
-      const { rows } = await db.query<ProfileRow>(`SELECT ${COLUMNS} FROM profiles WHERE id = $1`, [id]);
+      const { rows } = await findProfileById(db, [id]);
       return rows[0] ? toStored(rows[0]) : null;
     },
 
