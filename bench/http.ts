@@ -21,10 +21,9 @@ import { startCompiled, startScript, type BenchProcess } from './support/service
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 // `BENCH_COMPARE_HUBS=before=/tmp/base/hub-orchestrator/dist/main.js,...`: hubs built from other commits
 // (`bench/support/build-at.sh`), each measured hub → spoke beside this one, in the same rounds.
-const COMPARE_HUBS = (process.env.BENCH_COMPARE_HUBS ?? '').split(',').filter(Boolean).map((pair) => {
-  const [name = '', entry = ''] = pair.split('=');
-  return { name, entry };
-});
+const COMPARE_HUBS = namedEntries(process.env.BENCH_COMPARE_HUBS);
+// `BENCH_COMPARE_SPOKES=before=/tmp/base/spokes/user-service/dist/main.js`: user spokes built elsewhere, each called directly beside this one.
+const COMPARE_SPOKES = namedEntries(process.env.BENCH_COMPARE_SPOKES);
 // `BENCH_VARIANTS=hub,hub@before`: only these saturated variants, alternated ROUNDS times, for a side-by-side
 // comparison; their medians are printed (CPU per request of each process, and the hub's of the spoke's) and nothing is saved.
 const VARIANTS = (process.env.BENCH_VARIANTS ?? '').split(',').filter(Boolean);
@@ -74,7 +73,7 @@ export async function run(): Promise<SuiteResult> {
       AUTH_ISSUER: TEST_ISSUER, AUTH_AUDIENCE: TEST_AUDIENCE, LOG_LEVEL: 'info', DRAIN_DELAY_MS: '100ms',
     };
     const userDb = await database('bench_http_user');
-    const spoke = (registry: string) => started(startCompiled('user spoke', 'spoke', 'spokes/user-service/dist/main.js', {
+    const spoke = (registry: string, entry = 'spokes/user-service/dist/main.js') => started(startCompiled('user spoke', 'spoke', entry, {
       ...shared, REGISTRY_KEY_PREFIX: registry, REGISTRY_KEY: testRegistryKey('user'), DATABASE_URL: userDb,
     }, answers('/ready')));
     const hub = async (registry: string, entry = 'hub-orchestrator/dist/main.js') => started(startCompiled('hub', 'hub', entry, {
@@ -90,6 +89,9 @@ export async function run(): Promise<SuiteResult> {
     const [hubA, hubB] = [await hub(one), await hub(three)];
     const compared = [];
     for (const { name, entry } of COMPARE_HUBS) compared.push({ name, hub: await hub(one, entry) });
+    // Registered under a prefix of their own: no hub routes to them.
+    const otherSpokes = [];
+    for (const { name, entry } of COMPARE_SPOKES) otherSpokes.push({ name, spoke: await spoke(`${prefix}:${name}:`, entry) });
     const body = await (await fetch(`${direct.url}/me`, { headers })).text();
     const raw = await started(startScript('raw node:http', RAW_SERVER, { BODY: body }, answers('/me')));
     gateway = await startGateway({ hubPorts: [hubA.port] });
@@ -99,6 +101,9 @@ export async function run(): Promise<SuiteResult> {
     const saturated: Variant[] = [
       { name: 'raw', label: 'raw node:http, same JSON (ceiling)', url: `${raw.url}/me`, pids: () => ({ raw: raw.pid }) },
       { name: 'direct', label: 'user spoke direct GET /me (own token check)', url: `${direct.url}/me`, pids: () => ({ spoke: direct.pid }) },
+      ...otherSpokes.map(({ name, spoke: other }) => ({
+        name: `direct@${name}`, label: `user spoke built at ${name}, direct`, url: `${other.url}/me`, pids: () => ({ spoke: other.pid }),
+      })),
       ...compared.map(({ name, hub: other }) => ({
         name: `hub@${name}`, label: `hub → spoke, hub built at ${name}`, url: `${other.url}/api/users/me`, pids: () => ({ hub: other.pid, spoke: direct.pid }),
       })),
@@ -149,6 +154,13 @@ export async function run(): Promise<SuiteResult> {
     await Promise.all(databases.map((db) => db.drop()));
     await deleteTestTopology(prefix, [`${prefix}.hub.task-results`, `${prefix}.user.user-registered`]);
   }
+}
+
+function namedEntries(list = ''): { name: string; entry: string }[] {
+  return list.split(',').filter(Boolean).map((pair) => {
+    const [name = '', entry = ''] = pair.split('=');
+    return { name, entry };
+  });
 }
 
 /** BENCH_VARIANTS: each variant's medians over the rounds, printed as the suite's only result. */
@@ -211,6 +223,7 @@ function summarize(
     '|---|---|---|---|---|---|---|',
     row('raw', variants.find((v) => v.name === 'raw')!.label, '1'),
     row('direct', variants.find((v) => v.name === 'direct')!.label, `${ratios.directOfRaw} of raw`),
+    ...variants.filter((v) => v.name.startsWith('direct@')).map((v) => row(v.name, v.label, `${perRound((i) => ratio(rps(v.name, i), rps('raw', i)))} of raw`)),
     ...variants.filter((v) => v.name.startsWith('hub@')).map((v) => row(v.name, v.label, `${perRound((i) => ratio(rps(v.name, i), rps('direct', i)))} of direct`)),
     row('hub', variants.find((v) => v.name === 'hub')!.label, `${ratios.hubOfDirect} of direct`),
     row('nginx', variants.find((v) => v.name === 'nginx')!.label, `${ratios.nginxOfDirect} of direct`),
