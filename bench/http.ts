@@ -88,7 +88,7 @@ export async function run(): Promise<SuiteResult> {
     const trio = [await spoke(three), await spoke(three), await spoke(three)];
     const [hubA, hubB] = [await hub(one), await hub(three)];
     const compared = [];
-    for (const { name, entry } of COMPARE_HUBS) compared.push({ name, hub: await hub(one, entry) });
+    for (const { name, entry } of COMPARE_HUBS) compared.push({ name, hub: await hub(one, entry), hub3: await hub(three, entry) });
     // Registered under a prefix of their own: no hub routes to them.
     const otherSpokes = [];
     for (const { name, entry } of COMPARE_SPOKES) otherSpokes.push({ name, spoke: await spoke(`${prefix}:${name}:`, entry) });
@@ -106,6 +106,11 @@ export async function run(): Promise<SuiteResult> {
       })),
       ...compared.map(({ name, hub: other }) => ({
         name: `hub@${name}`, label: `hub → spoke, hub built at ${name}`, url: `${other.url}/api/users/me`, pids: () => ({ hub: other.pid, spoke: direct.pid }),
+      })),
+      // Run only when named in BENCH_VARIANTS (a comparison), so a full run's rounds stay as they were.
+      ...compared.filter(({ name }) => VARIANTS.includes(`hub3@${name}`)).map(({ name, hub3 }) => ({
+        name: `hub3@${name}`, label: `hub → 3 spoke instances, hub built at ${name}`, url: `${hub3.url}/api/users/me`,
+        pids: () => ({ hub: hub3.pid, ...Object.fromEntries(trio.map((s, i) => [`spoke${i + 1}`, s.pid])) }),
       })),
       { name: 'hub', label: 'hub → spoke', url: `${hubA.url}/api/users/me`, pids: () => ({ hub: hubA.pid, spoke: direct.pid }) },
       {
@@ -128,8 +133,12 @@ export async function run(): Promise<SuiteResult> {
       }
     };
     if (VARIANTS.length > 0) {
+      const hubs: [string, BenchProcess][] = [['hub', hubA], ['hub3', hubB], ...compared.flatMap(({ name, hub: h, hub3 }): [string, BenchProcess][] => [[`hub@${name}`, h], [`hub3@${name}`, hub3]])];
+      const before = await Promise.all(hubs.map(([, h]) => hubHealthCounters(h.url)));
       await runRounds(saturated.filter((v) => VARIANTS.includes(v.name)));
-      return comparison(samples);
+      const after = await Promise.all(hubs.map(([, h]) => hubHealthCounters(h.url)));
+      const health = hubs.map(([name], i) => `${name}: ${after[i]!.timeouts - before[i]!.timeouts} timeouts, ${after[i]!.breakerTransitions - before[i]!.breakerTransitions} breaker transitions`);
+      return comparison(samples, health);
     }
     const hubMetricsBefore = await Promise.all([hubA, hubB].map((h) => hubHealthCounters(h.url)));
     await runRounds(saturated);
@@ -164,13 +173,13 @@ function namedEntries(list = ''): { name: string; entry: string }[] {
 }
 
 /** BENCH_VARIANTS: each variant's medians over the rounds, printed as the suite's only result. */
-function comparison(samples: Map<string, LoadSample[]>): SuiteResult {
+function comparison(samples: Map<string, LoadSample[]>, health: string[]): SuiteResult {
   const lines = [...samples].map(([name, runs]) => {
     const cpu = Object.keys(runs[0]!.cpuMicros).map((p) => `${p} ${Math.round(median(runs.map((r) => r.cpuMicros[p]!)))}`).join(' · ');
     const hubOfSpoke = runs[0]!.cpuMicros.hub === undefined ? '' : `, hub of spoke ${median(runs.map((r) => ratio(r.cpuMicros.hub!, r.cpuMicros.spoke!)))}`;
     return `${name}: ${Math.round(median(runs.map((r) => r.rps)))} req/s, CPU µs/request ${cpu}${hubOfSpoke}`;
   });
-  process.stdout.write(`medians over ${ROUNDS} rounds:\n${lines.map((l) => `  ${l}\n`).join('')}`);
+  process.stdout.write(`medians over ${ROUNDS} rounds:\n${[...lines, ...health].map((l) => `  ${l}\n`).join('')}`);
   return { name: 'http', markdown: lines, targets: [], data: Object.fromEntries(samples), partial: true };
 }
 
