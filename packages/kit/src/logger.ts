@@ -34,28 +34,6 @@ export function createLogger({ service, level = 'info', destination }: LoggerOpt
         censor: '[redacted]',
       },
     },
-    destination ?? bufferedStdout(),
+    destination ?? pino.destination({ dest: 1, sync: true }),
   );
-}
-
-/** Longest a line waits in the stdout buffer when traffic is too light to fill it. */
-export const LOG_FLUSH_INTERVAL_MS = 200;
-
-/**
- * Lines gather into 4 KB writes instead of one write(2) each (at a few thousand requests a second the
- * syscall per line was a measurable share of a process's CPU, bench/README.md), and are flushed at least every
- * LOG_FLUSH_INTERVAL_MS. Pino flushes what is buffered when the process exits, however it exits short of
- * SIGKILL; a SIGKILL can lose the last 200 ms of lines.
- */
-function bufferedStdout(): ReturnType<typeof pino.destination> {
-  const stream = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  const timer = setInterval(() => {
-    try {
-      stream.flush();
-    } catch {
-      clearInterval(timer); // destroyed: the process is exiting
-    }
-  }, LOG_FLUSH_INTERVAL_MS);
-  timer.unref();
-  return stream;
 }
