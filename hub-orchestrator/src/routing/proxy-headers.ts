@@ -2,7 +2,6 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 
 /** RFC 9110 §7.6.1 hop-by-hop headers (transfer-encoding is left to Node, which re-frames bodies itself). */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'upgrade'];
-const INTERNAL = /^x-internal-/;
 const INTERNAL_PREFIX = 'x-internal-';
 /** Spoke headers clients never see: cookies are the gateway's business, and these reveal the stack. */
 const NEVER_TO_CLIENT = ['set-cookie', 'x-powered-by', 'server'];
@@ -24,7 +23,7 @@ export function prepareForwarding(req: IncomingMessage, forwardedFor: string): v
   const headers = req.headers;
   // Connection itself stays until the outgoing request: the proxy mirrors it to the client's response.
   for (const name of [...HOP_BY_HOP, ...namedInConnection(headers)]) if (name !== 'connection' && name !== 'transfer-encoding') delete headers[name];
-  for (const name of Object.keys(headers)) if (INTERNAL.test(name)) delete headers[name];
+  for (const name of Object.keys(headers)) if (name.startsWith(INTERNAL_PREFIX)) delete headers[name];
   headers['x-forwarded-for'] = forwardedFor;
   headers['x-forwarded-proto'] ??= 'http';
   headers['x-forwarded-host'] ??= headers.host ?? '';

@@ -68,7 +68,7 @@ interface Exchange {
 }
 
 /**
- * `/api/<prefix>/*` → one ready instance, forwarded with node:http over the instance's keep-alive pool
+ * `/api/<prefix>/*` → one ready instance, forwarded with undici over the instance's keep-alive pool
  * (forward.ts); every failure is mapped here. http-proxy-middleware did this before: it cost the hub
  * more CPU per request than the forwarding itself (bench/README.md).
  */
