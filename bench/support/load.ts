@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { pacedLoad, percentile } from './paced-load.js';
 import { cpuPerUnit } from './proc.js';
 
 export const CONNECTIONS = 50;
@@ -14,27 +15,32 @@ export interface LoadSample {
   failed: number;
   /** CPU µs per completed request, by process name (`bench` is the load generator). */
   cpuMicros: Record<string, number>;
+  /** Share of all cores' time the machine spent busy in the measured window (0–1), every process included. */
+  coresBusy: number;
 }
 
 export interface LoadOptions {
   headers?: Record<string, string>;
-  /** Requests per second across all connections; unset is as fast as the path goes (saturation). */
+  /** Requests per second, evenly spaced, open loop (`pacedLoad`); unset is autocannon as fast as the path goes (saturation). */
   rate?: number;
 }
 
-const cannon = (url: string, seconds: number, { headers = {}, rate }: LoadOptions) => {
+const loopbackOnly = (url: string) => {
   if (!/^http:\/\/127\.0\.0\.1:\d+\//.test(url)) throw new Error(`load targets loopback only, not ${url}`);
-  return autocannon({ url, connections: CONNECTIONS, duration: seconds, headers, timeout: 10, ...(rate ? { overallRate: rate } : {}) });
 };
+
+const cannon = (url: string, seconds: number, headers: Record<string, string>) => autocannon({ url, connections: CONNECTIONS, duration: seconds, headers, timeout: 10 });
 
 /**
  * One bounded run against `url`: a WARMUP_SEC run whose figures are dropped, then MEASURE_SEC measured,
  * with the CPU each of `pids` spent in the measured part divided by the requests completed in it.
  */
-export async function measureLoad(url: string, pids: Record<string, number>, options: LoadOptions = {}): Promise<LoadSample> {
-  await cannon(url, WARMUP_SEC, options);
+export async function measureLoad(url: string, pids: Record<string, number>, { headers = {}, rate }: LoadOptions = {}): Promise<LoadSample> {
+  loopbackOnly(url);
+  if (rate) return measurePaced(url, pids, rate, headers);
+  await cannon(url, WARMUP_SEC, headers);
   const measured = await cpuPerUnit(pids, async () => {
-    const result = await cannon(url, MEASURE_SEC, options);
+    const result = await cannon(url, MEASURE_SEC, headers);
     return { result, count: result.requests.total };
   });
   const { result } = measured;
@@ -44,5 +50,16 @@ export async function measureLoad(url: string, pids: Record<string, number>, opt
     p99Ms: result.latency.p99,
     failed: result.non2xx + result.errors,
     cpuMicros: measured.cpuMicros,
+    coresBusy: measured.coresBusy,
   };
+}
+
+async function measurePaced(url: string, pids: Record<string, number>, rate: number, headers: Record<string, string>): Promise<LoadSample> {
+  await pacedLoad(url, WARMUP_SEC, rate, CONNECTIONS, headers);
+  const { ok, failed, latencies, cpuMicros, coresBusy } = await cpuPerUnit(pids, async () => {
+    const result = await pacedLoad(url, MEASURE_SEC, rate, CONNECTIONS, headers);
+    return { ...result, count: result.total };
+  });
+  const ms = (value: number) => Math.round(value * 10) / 10;
+  return { rps: Math.round(ok / MEASURE_SEC), p50Ms: ms(percentile(latencies, 50)), p99Ms: ms(percentile(latencies, 99)), failed, cpuMicros, coresBusy };
 }

@@ -20,16 +20,30 @@ export function childPids(pid: number): number[] {
   return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
-/** CPU µs each named process spends while `work` runs, divided by the count `work` resolves with. */
-export async function cpuPerUnit<T extends { count: number }>(pids: Record<string, number>, work: () => Promise<T>): Promise<T & { cpuMicros: Record<string, number> }> {
+/** Jiffies all cores spent busy and in all since boot (the first line of /proc/stat; idle and iowait are not busy). */
+function machineJiffies(): { busy: number; total: number } {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = fields.map(Number) as [number, number, number, number, number, number, number, number];
+  const busy = user + nice + system + irq + softirq + steal;
+  return { busy, total: busy + idle + iowait };
+}
+
+/**
+ * CPU µs each named process spends while `work` runs, divided by the count `work` resolves with; and
+ * `coresBusy`, the share of all cores' time the whole machine spent busy meanwhile (0–1).
+ */
+export async function cpuPerUnit<T extends { count: number }>(pids: Record<string, number>, work: () => Promise<T>): Promise<T & { cpuMicros: Record<string, number>; coresBusy: number }> {
   const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMicros(pid)]));
+  const machineBefore = machineJiffies();
   const selfBefore = process.cpuUsage();
   const result = await work();
   const self = process.cpuUsage(selfBefore);
+  const machine = machineJiffies();
+  const coresBusy = Math.round(((machine.busy - machineBefore.busy) / Math.max(1, machine.total - machineBefore.total)) * 100) / 100;
   const per = (micros: number) => (result.count > 0 ? Math.round(micros / result.count) : 0);
   const cpu: Record<string, number> = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, per(cpuMicros(pid) - before[name]!)]));
   cpu.bench = per(self.user + self.system);
-  return { ...result, cpuMicros: cpu };
+  return { ...result, cpuMicros: cpu, coresBusy };
 }
 
 /** Every process whose command name is `comm` (the servers' own CPU: all `postgres` backends, RabbitMQ's `beam.smp`). */
