@@ -78,6 +78,24 @@ describe('an instance lost under steady GET load', () => {
   });
 });
 
+describe('the hub held up while an instance answers', () => {
+  test('when the hub\'s event loop is blocked past the attempt timeout while the instance answers in time, then that answer is used: no timeout, no retry', async () => {
+    spokes = await startSpokes(2, spoke('held'));
+    await ready('held', 2);
+    const received = async () => (await Promise.all(spokes.map((s) => s.received()))).reduce((a, b) => a + b, 0);
+    const timeouts = () => metricValue(hub, 'hub_upstream_errors_total{service="held",kind="timeout"}');
+    const [before, timeoutsBefore] = [await received(), await timeouts()];
+    const pending = fetch(`${hub.url}/api/held/slow?ms=50`);
+    await eventually(async () => (await received()) === before + 1, 5_000, 5);
+    // This process is the hub's: hold its thread past the 400 ms attempt timeout while the spoke answers at 50 ms.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1_000);
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(await timeouts()).toBe(timeoutsBefore);
+    expect(await received()).toBe(before + 1);
+  });
+});
+
 describe('every instance of one spoke down', () => {
   test('when all instances of a spoke are SIGKILLed, then its clients get fast 503s with Retry-After while other prefixes work', async () => {
     const [gone1, gone2, alive] = await Promise.all([startSpoke(spoke('gone')), startSpoke(spoke('gone')), startSpoke(spoke('alive'))]);

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { PassThrough } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import { UPSTREAM_IDLE_TIMEOUT_MS } from '@hubspoke/kit';
+import { timeoutAfterIo, type IoTimer } from './io-timer.js';
 
 /** Error code of the hub's own per-attempt limit, for proxy-errors.ts to classify. */
 export const ATTEMPT_TIMEOUT = 'HUB_ATTEMPT_TIMEOUT';
@@ -62,14 +63,14 @@ export function forward(
   let abortWith: Error | undefined;
   let responded = false;
   let over = false;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: IoTimer | undefined;
   // Undici may destroy the body it was given: a pass-through, so an early answer never breaks the client's socket.
   const body = hasBody ? new PassThrough() : null;
 
   const finish = () => {
     if (over) return false;
     over = true;
-    clearTimeout(timer);
+    timer?.clear();
     res.off('close', onClientClose);
     if (body) stopUpload(req, body);
     return true;
@@ -91,7 +92,7 @@ export function forward(
   };
   res.once('close', onClientClose);
   if (attemptMs !== undefined) {
-    timer = setTimeout(() => fail(Object.assign(new Error(`${ATTEMPT_TIMEOUT} after ${attemptMs} ms`), { code: ATTEMPT_TIMEOUT })), attemptMs);
+    timer = timeoutAfterIo(() => fail(Object.assign(new Error(`${ATTEMPT_TIMEOUT} after ${attemptMs} ms`), { code: ATTEMPT_TIMEOUT })), attemptMs);
   }
 
   const handler: Dispatcher.DispatchHandler = {
@@ -102,7 +103,7 @@ export function forward(
     onResponseStart(_controller, status, headers, statusMessage) {
       if (over) return;
       if (status < 200) return;
-      clearTimeout(timer);
+      timer?.clear();
       responded = true;
       events.onResponse(status, headers);
       if (over) return;

@@ -10,6 +10,7 @@ import { forward, type Forwarding } from './forward.js';
 import { classifyUpstreamError, deferralOf, isRetryable } from './proxy-errors.js';
 import { cleanUpstreamResponse, prepareForwarding, setDeadline } from './proxy-headers.js';
 import { HUB_PREFIX, type RouteEntry, type RouteTable } from './route-table.js';
+import { timeoutAfterIo } from './io-timer.js';
 import { acquire, release, type Upstream } from './upstream.js';
 
 export interface ProxyOptions {
@@ -181,9 +182,9 @@ export function createProxy(options: ProxyOptions): RequestHandler {
       tried: new Set(), retried: false, answered: false, next,
     };
     prepareForwarding(req, forwardedFor(req, trustedHops));
-    const timer = setTimeout(() => onDeadline(ex, res, budgetMs), budgetMs);
+    const timer = timeoutAfterIo(() => onDeadline(ex, res, budgetMs), budgetMs);
     res.once('close', () => {
-      clearTimeout(timer);
+      timer.clear();
       if (ex.attempt) settle(ex.attempt);
       // 499 (nginx's "client closed request") when the client left before any response.
       metrics.proxied(entry.service, res.headersSent ? res.statusCode : 499, Number(process.hrtime.bigint() - started) / 1e9);
