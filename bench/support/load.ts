@@ -55,11 +55,16 @@ export async function measureLoad(url: string, pids: Record<string, number>, { h
 }
 
 async function measurePaced(url: string, pids: Record<string, number>, rate: number, headers: Record<string, string>): Promise<LoadSample> {
-  await pacedLoad(url, WARMUP_SEC, rate, CONNECTIONS, headers);
-  const { ok, failed, latencies, cpuMicros, coresBusy } = await cpuPerUnit(pids, async () => {
-    const result = await pacedLoad(url, MEASURE_SEC, rate, CONNECTIONS, headers);
-    return { ...result, count: result.total };
-  });
-  const ms = (value: number) => Math.round(value * 10) / 10;
-  return { rps: Math.round(ok / MEASURE_SEC), p50Ms: ms(percentile(latencies, 50)), p99Ms: ms(percentile(latencies, 99)), failed, cpuMicros, coresBusy };
+  const load = pacedLoad(url, rate, CONNECTIONS, headers);
+  try {
+    await load.run(WARMUP_SEC);
+    const { ok, failed, latencies, cpuMicros, coresBusy } = await cpuPerUnit(pids, async () => {
+      const result = await load.run(MEASURE_SEC);
+      return { ...result, count: result.total };
+    });
+    const ms = (value: number) => Math.round(value * 10) / 10;
+    return { rps: Math.round(ok / MEASURE_SEC), p50Ms: ms(percentile(latencies, 50)), p99Ms: ms(percentile(latencies, 99)), failed, cpuMicros, coresBusy };
+  } finally {
+    load.close();
+  }
 }

@@ -11,35 +11,33 @@ export interface PacedResult {
   latencies: number[];
 }
 
+export interface PacedLoad {
+  /** One run of `seconds` at the load's rate; resolves once every request it sent is answered or failed. */
+  run: (seconds: number) => Promise<PacedResult>;
+  close: () => void;
+}
+
 const REQUEST_TIMEOUT_MS = 10_000;
 const HEADER_END = Buffer.from('\r\n\r\n');
 
 /**
- * An open-loop load at a steady rate: request i is due at start + i/rate, whatever earlier requests are doing,
- * on `connections` keep-alive connections, one request in flight on each (a request due while all are busy
- * waits for one, and that wait counts in its latency). autocannon's rate is per connection per second and
- * sends each second's share back to back at the top of the second, so its "half of saturation" is saturation
- * for half of every second. The client writes one prebuilt GET and reads answers framed by content-length
- * (what the measured services send), so it costs the cores little more than autocannon does.
+ * An open-loop load at a steady rate: in a run, request i is due at start + i/rate, whatever earlier requests
+ * are doing, on `connections` keep-alive connections, one request in flight on each (a request due while all
+ * are busy waits for one, and that wait counts in its latency). The connections stay open from one run to the
+ * next, so a warm-up run leaves the measured one no connects to pay for. autocannon's rate is per connection per
+ * second and sends each second's share back to back at the top of the second, so its "half of saturation" is
+ * saturation for half of every second. The client writes one prebuilt GET and reads answers framed by
+ * content-length (what the measured services send; anything else counts as failed).
  */
-export async function pacedLoad(url: string, seconds: number, rate: number, connections: number, headers: Record<string, string>): Promise<PacedResult> {
+export function pacedLoad(url: string, rate: number, connections: number, headers: Record<string, string>): PacedLoad {
   const { hostname, port, pathname, search, host } = new URL(url);
   const head = Object.entries({ host, ...headers }).map(([name, value]) => `${name}: ${value}\r\n`).join('');
   const bytes = Buffer.from(`GET ${pathname}${search} HTTP/1.1\r\n${head}\r\n`);
-  const result: PacedResult = { total: Math.round(seconds * rate), ok: 0, failed: 0, latencies: [] };
   const waiting: number[] = []; // due times of requests no connection has taken yet
   const idle: Connection[] = [];
-  let settled = 0;
-  let ended = false;
-  let finish!: () => void;
-  const finished = new Promise<void>((resolve) => (finish = resolve));
-  const settle = (due: number, ok: boolean) => {
-    if (ok) {
-      result.ok++;
-      result.latencies.push(performance.now() - due);
-    } else result.failed++;
-    if (++settled === result.total) finish();
-  };
+  let closed = false;
+  // The run in progress: what a connection reports its answers to.
+  let settle: (due: number, ok: boolean) => void = () => {};
 
   class Connection {
     private socket!: Socket;
@@ -56,21 +54,21 @@ export async function pacedLoad(url: string, seconds: number, rate: number, conn
       this.socket.on('data', (chunk) => this.read(chunk));
       this.socket.on('error', () => {});
       this.socket.on('close', () => {
-        if (ended) return;
+        if (closed) return;
         this.pending = Buffer.alloc(0);
         this.open(); // before settling, so the next waiting request goes out on the new socket
         if (this.due !== undefined) this.done(false);
       });
     }
 
-    close() {
-      this.socket.destroy();
-    }
-
     send(due: number) {
       this.due = due;
       this.timer = setTimeout(() => this.socket.destroy(), REQUEST_TIMEOUT_MS);
       this.socket.write(bytes);
+    }
+
+    close() {
+      this.socket.destroy();
     }
 
     private read(chunk: Buffer) {
@@ -99,22 +97,41 @@ export async function pacedLoad(url: string, seconds: number, rate: number, conn
 
   const all = Array.from({ length: connections }, () => new Connection());
   idle.push(...all);
-  const start = performance.now();
-  let sent = 0;
-  while (sent < result.total) {
-    const dueNow = Math.min(result.total, Math.floor(((performance.now() - start) * rate) / 1000) + 1);
-    for (; sent < dueNow; sent++) {
-      const due = start + (sent * 1000) / rate;
-      const connection = idle.pop();
-      if (connection) connection.send(due);
-      else waiting.push(due);
-    }
-    await sleep(Math.max(0, start + (sent * 1000) / rate - performance.now()));
-  }
-  await finished;
-  ended = true;
-  for (const connection of all) connection.close();
-  return result;
+
+  return {
+    async run(seconds) {
+      const result: PacedResult = { total: Math.round(seconds * rate), ok: 0, failed: 0, latencies: [] };
+      if (result.total === 0) return result;
+      let settled = 0;
+      let finish!: () => void;
+      const finished = new Promise<void>((resolve) => (finish = resolve));
+      settle = (due, ok) => {
+        if (ok) {
+          result.ok++;
+          result.latencies.push(performance.now() - due);
+        } else result.failed++;
+        if (++settled === result.total) finish();
+      };
+      const start = performance.now();
+      let sent = 0;
+      while (sent < result.total) {
+        const dueNow = Math.min(result.total, Math.floor(((performance.now() - start) * rate) / 1000) + 1);
+        for (; sent < dueNow; sent++) {
+          const due = start + (sent * 1000) / rate;
+          const connection = idle.pop();
+          if (connection) connection.send(due);
+          else waiting.push(due);
+        }
+        await sleep(Math.max(0, start + (sent * 1000) / rate - performance.now()));
+      }
+      await finished;
+      return result;
+    },
+    close() {
+      closed = true;
+      for (const connection of all) connection.close();
+    },
+  };
 }
 
 /** The p-th percentile (0–100) of `values`, nearest rank. */
