@@ -93,6 +93,8 @@ export async function run(): Promise<SuiteResult> {
     const three = `${prefix}:three:`;
     const direct = await spoke(one);
     const trio = [await spoke(three), await spoke(three), await spoke(three)];
+    // The processes a request to a hub in front of the 3 instances runs through.
+    const behindTrio = (hub: number) => ({ hub, ...Object.fromEntries(trio.map((s, i) => [`spoke${i + 1}`, s.pid])) });
     const [hubA, hubB] = [await hub(one), await hub(three)];
     const compared = [];
     for (const { name, entry } of COMPARE_HUBS) compared.push({ name, hub: await hub(one, entry), hub3: await hub(three, entry) });
@@ -120,7 +122,7 @@ export async function run(): Promise<SuiteResult> {
       // Run only when named in BENCH_VARIANTS (a comparison), so a full run's rounds stay as they were.
       ...compared.filter(({ name }) => VARIANTS.includes(`hub3@${name}`)).map(({ name, hub3 }) => ({
         name: `hub3@${name}`, label: `hub → 3 spoke instances, hub built at ${name}`, url: `${hub3.url}/api/users/me`,
-        pids: () => ({ hub: hub3.pid, ...Object.fromEntries(trio.map((s, i) => [`spoke${i + 1}`, s.pid])) }),
+        pids: () => behindTrio(hub3.pid),
       })),
       { name: 'hub', label: 'hub → spoke', url: `${hubA.url}/api/users/me`, pids: () => ({ hub: hubA.pid, spoke: direct.pid }) },
       {
@@ -129,7 +131,7 @@ export async function run(): Promise<SuiteResult> {
       },
       {
         name: 'hub3', label: 'hub → 3 spoke instances', url: `${hubB.url}/api/users/me`,
-        pids: () => ({ hub: hubB.pid, ...Object.fromEntries(trio.map((s, i) => [`spoke${i + 1}`, s.pid])) }),
+        pids: () => behindTrio(hubB.pid),
       },
       {
         name: 'page1', label: `hub → 1 spoke instance, a page of ${PAGE_SIZE} profiles (spoke-bound)`, url: `${hubA.url}${page}`, headers: adminHeaders,
@@ -137,7 +139,7 @@ export async function run(): Promise<SuiteResult> {
       },
       {
         name: 'page3', label: `hub → 3 spoke instances, the same page`, url: `${hubB.url}${page}`, headers: adminHeaders,
-        pids: () => ({ hub: hubB.pid, ...Object.fromEntries(trio.map((s, i) => [`spoke${i + 1}`, s.pid])) }),
+        pids: () => behindTrio(hubB.pid),
       },
     ];
     const samples = new Map<string, LoadSample[]>();

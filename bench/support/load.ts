@@ -1,6 +1,7 @@
 import autocannon from 'autocannon';
 import { pacedLoad, percentile } from './paced-load.js';
 import { cpuPerUnit } from './proc.js';
+import { round } from './report.js';
 
 export const CONNECTIONS = 50;
 export const WARMUP_SEC = 2;
@@ -62,8 +63,7 @@ async function measurePaced(url: string, pids: Record<string, number>, rate: num
       const result = await load.run(MEASURE_SEC);
       return { ...result, count: result.total };
     });
-    const ms = (value: number) => Math.round(value * 10) / 10;
-    return { rps: Math.round(ok / MEASURE_SEC), p50Ms: ms(percentile(latencies, 50)), p99Ms: ms(percentile(latencies, 99)), failed, cpuMicros, coresBusy };
+    return { rps: Math.round(ok / MEASURE_SEC), p50Ms: round(percentile(latencies, 50), 1), p99Ms: round(percentile(latencies, 99), 1), failed, cpuMicros, coresBusy };
   } finally {
     load.close();
   }

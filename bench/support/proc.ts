@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { round } from './report.js';
 
 const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
@@ -39,7 +40,7 @@ export async function cpuPerUnit<T extends { count: number }>(pids: Record<strin
   const result = await work();
   const self = process.cpuUsage(selfBefore);
   const machine = machineJiffies();
-  const coresBusy = Math.round(((machine.busy - machineBefore.busy) / Math.max(1, machine.total - machineBefore.total)) * 100) / 100;
+  const coresBusy = round((machine.busy - machineBefore.busy) / Math.max(1, machine.total - machineBefore.total), 2);
   const per = (micros: number) => (result.count > 0 ? Math.round(micros / result.count) : 0);
   const cpu: Record<string, number> = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, per(cpuMicros(pid) - before[name]!)]));
   cpu.bench = per(self.user + self.system);
