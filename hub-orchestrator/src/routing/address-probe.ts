@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { timeoutAfterIo } from './io-timer.js';
 
 /**
  * Whether the instance at `url` accepts a TCP connection within `timeoutMs`. A connect failure is what
@@ -10,11 +11,12 @@ export function acceptsConnections(url: string, timeoutMs: number): Promise<bool
   return new Promise((resolve) => {
     const socket = connect({ host: hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(port) || 80 });
     const done = (accepted: boolean) => {
-      clearTimeout(timer);
+      timer.clear();
       socket.destroy();
       resolve(accepted);
     };
-    const timer = setTimeout(() => done(false), timeoutMs);
+    // A connect the kernel completed while the hub was held up is read before the timeout is judged.
+    const timer = timeoutAfterIo(() => done(false), timeoutMs);
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
   });
