@@ -1,8 +1,11 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createLogger, createRegistryReader, registerInstance, registryKeys, revocationKeys } from '@hubspoke/kit';
+import {
+  createLogger, createRegistryReader, createRevocationMirror, createRevocationWriter, registerInstance, registryKeys, revocationKeys,
+} from '@hubspoke/kit';
 import { eventually, startPrivateRedis, testRegistryKey, TEST_REGISTRY_MASTER_KEY, type PrivateRedis } from '@hubspoke/kit/testing';
 import { createRedisStore } from '../hub-orchestrator/src/rate-limit/redis-store.js';
+import { createSyncedStore } from '../hub-orchestrator/src/rate-limit/synced-store.js';
 import { REDIS_ACL } from '../scripts/credentials/credential-templates.js';
 import { passwordEnv, renderTemplate, serviceCredentials } from './support/credentials.js';
 
@@ -99,6 +102,31 @@ describe('the Redis ACL file (data-config/redis)', () => {
     await expect(client('notification').set(keys.token('forged'), '1', 'EX', 60)).rejects.toThrow(/NOPERM/);
     await expect(client('notification').del(keys.token('logged-out'))).rejects.toThrow(/NOPERM/);
     expect(await client('hub').get(keys.token('logged-out'))).toBe('1');
+  });
+
+  test('when the auth spoke revokes as its own user, then the hub\'s user mirrors it through Redis\'s notices and syncs its rate limits', async () => {
+    const mirror = createRevocationMirror({ redisUrl: urlOf('hub', passwordOf('hub')), logger });
+    const writer = createRevocationWriter({ redisUrl: urlOf('auth', passwordOf('auth')), accessTokenTtlMs: 900_000, logger });
+    try {
+      await mirror.start();
+      expect(mirror.synced()).toBe(true);
+      // The writer's connection is lazy: its first write may come before it is ready.
+      await eventually(() => writer.revokeToken('mirrored', Math.floor(Date.now() / 1000) + 600).then(() => true));
+      await writer.revokeUser('deleted-mirrored');
+      await eventually(() => mirror.entries('mirrored', 'deleted-mirrored')?.userNotBefore);
+      expect(mirror.entries('mirrored', 'deleted-mirrored')).toEqual({ token: '1', userNotBefore: expect.stringMatching(/^\d+$/) });
+    } finally {
+      await mirror.close();
+      await writer.close();
+    }
+    const hub = client('hub');
+    const synced = createSyncedStore(hub, { syncMs: 50 });
+    const check = { scope: 'ip' as const, key: 'hub:rl:ip:203.0.113.10', limit: 5, windowMs: 60_000 };
+    synced.count(check);
+    await synced.flush();
+    expect(synced.healthy()).toBe(true);
+    synced.close();
+    await expect(hub.client('KILL', 'TYPE', 'normal')).rejects.toThrow(/NOPERM/);
   });
 
   test('when the exporter logs in as monitoring, then it reads server statistics and no key', async () => {

@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
-import { apiRoutes, createServiceApp, jsonBody, type ApiRoute, type Lifecycle, type Logger, type Metrics, type RegistryReader, type TokenVerifier } from '@hubspoke/kit';
+import { apiRoutes, createServiceApp, jsonBody, type ApiRoute, type Lifecycle, type Logger, type Metrics, type RegistryReader, type RevocationMirror, type TokenVerifier } from '@hubspoke/kit';
 import { prefixRoutes } from './admin/prefix-routes.js';
 import { registryRoutes } from './admin/registry-routes.js';
 import { UPSTREAM_DEFAULTS, type HubConfig } from './config.js';
@@ -27,6 +27,8 @@ export interface HubAppDeps {
     registry: Pick<RegistryReader, 'instances' | 'onChange' | 'state'>;
     /** For rate limits only: a client that fails fast while Redis is down (see rate-limit/rate-limiter.ts). */
     redis: Redis;
+    /** The revocation list in memory (started by the caller); absent, a request with a token reads its entries from Redis. */
+    revocations?: RevocationMirror;
     /** The jobs API (jobs/jobs.ts) and the dead-letter routes; absent in tests of the proxy alone. */
     jobs?: { routes: ApiRoute[] };
     dlq?: ApiRoute[];
@@ -45,7 +47,7 @@ export interface HubAppDeps {
  * (`/api/hub/openapi.json`, `/api/hub/docs` and its assets) is public.
  */
 export function createApp(context: HubAppDeps): Express {
-  const { config, logger, metrics, verifier, domain: { registry, redis, jobs, dlq, prefixes } } = context;
+  const { config, logger, metrics, verifier, domain: { registry, redis, revocations, jobs, dlq, prefixes } } = context;
   const upstream = config.upstream ?? UPSTREAM_DEFAULTS;
   const routes = createRouteTable({
     upstream: { breaker: config.breaker, ...upstream },
@@ -58,7 +60,7 @@ export function createApp(context: HubAppDeps): Express {
   routes.update(registry.instances());
   registry.onChange((instances) => routes.update(instances));
   const edgeLimits = createRateLimiter({
-    redis, logger, registry: metrics.registry, trustedHops: config.trustedProxyHops, ...config.rateLimit,
+    redis, logger, registry: metrics.registry, trustedHops: config.trustedProxyHops, ...config.rateLimit, ...(revocations ? { revocations } : {}),
   });
   const reference = createApiReference({ registry, logger });
   const hubApi = apiRoutes({

@@ -61,6 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv) {
       revocationKeyPrefix: sharedKeyPrefix,
       perIp: { limit: read.int('RATE_LIMIT_IP_MAX', 600, { min: 1 }), windowMs: read.durationMs('RATE_LIMIT_IP_WINDOW_MS', 60_000) },
       perUser: { limit: read.int('RATE_LIMIT_USER_MAX', 300, { min: 1 }), windowMs: read.durationMs('RATE_LIMIT_USER_WINDOW_MS', 60_000) },
+      syncMs: read.int('RATE_LIMIT_SYNC_MS', 50, { min: 0, max: 10_000 }),
     },
   };
   read.assertValid('hub');

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { createRegistryReader, type AppContext, type ServiceContext, type ServiceDefinition } from '@hubspoke/kit';
+import { createRegistryReader, createRevocationMirror, type AppContext, type ServiceContext, type ServiceDefinition } from '@hubspoke/kit';
 import { createApp } from './app.js';
 import { dlqRoutes } from './admin/dlq-routes.js';
 import { createOwnedRegistry } from './ownership/owned-registry.js';
@@ -20,7 +20,7 @@ export function hubService(config: HubConfig): ServiceDefinition<HubConfig, HubD
 
 /**
  * The live registry the route table follows (verified records whose service owns its prefix), the Redis
- * client rate limits count in, the jobs and the dead-letter routes.
+ * client rate limits count in, the revocation list's copy in memory, the jobs and the dead-letter routes.
  */
 async function startHubDomain({ config, logger, onStop, db, bus, metrics, lifecycle }: ServiceContext<HubConfig>) {
   const verified = createRegistryReader({ redisUrl: config.redisUrl, logger, ...config.registry });
@@ -32,12 +32,15 @@ async function startHubDomain({ config, logger, onStop, db, bus, metrics, lifecy
   const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, commandTimeout: 150, maxRetriesPerRequest: 1 });
   redis.on('error', (error) => logger.debug({ err: error }, 'rate-limit redis connection error'));
   onStop('rate-limit redis', () => redis.quit());
+  const revocations = createRevocationMirror({ redisUrl: config.redisUrl, keyPrefix: config.rateLimit.revocationKeyPrefix, logger });
+  await revocations.start();
+  onStop('revocation mirror', () => revocations.close());
   const jobs = startJobs({ db, bus, registry, logger, metricsRegistry: metrics.registry, lifecycle, config: config.jobs });
   onStop('jobs: dispatcher and event streams', () => jobs.stop());
   const dlq = dlqRoutes({
     managementUrl: config.rabbitMqManagementUrl, amqpUrl: config.amqpUrl, amqpPrefix: config.amqpPrefix, metricsRegistry: metrics.registry, logger,
   });
-  return { registry, prefixes: registry, redis, jobs, dlq };
+  return { registry, prefixes: registry, redis, revocations, jobs, dlq };
 }
 
 export type HubDomain = Awaited<ReturnType<typeof startHubDomain>>;

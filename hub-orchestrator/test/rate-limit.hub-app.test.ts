@@ -11,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApp } from '../src/app.js';
 
 const LOGIN_LIMIT = { method: 'POST', path: '/login', limit: 2, windowMs: 60_000 };
+const SYNC_MS = 20;
+/** Longer than a counter stays fresh (2 × SYNC_MS): the next request is checked in Redis, exactly across replicas. */
+const quietSpell = () => new Promise((resolve) => setTimeout(resolve, 5 * SYNC_MS));
 
 function record(service: string, url: string, extra: Partial<InstanceRecord> = {}): InstanceRecord {
   return {
@@ -48,7 +51,7 @@ describe('edge auth and rate limits through two hub replicas sharing Redis', () 
         config: {
           trustedProxyHops: 1, upstreamTimeoutMs: 5_000, upstreamTimeoutByPrefix: {},
           breaker: { consecutiveFailures: 5, failureRatio: 0.5, minRequests: 20, windowMs: 10_000, coolDownMs: 5_000 },
-          rateLimit: { keyPrefix, revocationKeyPrefix: keyPrefix, perIp: { limit: 5, windowMs: 60_000 }, perUser: { limit: 100, windowMs: 60_000 } },
+          rateLimit: { keyPrefix, revocationKeyPrefix: keyPrefix, perIp: { limit: 5, windowMs: 60_000 }, perUser: { limit: 100, windowMs: 60_000 }, syncMs: SYNC_MS },
         },
         logger,
         metrics: createMetrics({ service: 'hub' }),
@@ -102,7 +105,10 @@ describe('edge auth and rate limits through two hub replicas sharing Redis', () 
 
   test('when one address spreads requests over both replicas, then the per-IP limit is shared', async () => {
     const responses = [];
-    for (let i = 0; i < 6; i++) responses.push(await request(hub(i)).get('/api/auth/jwks').set('X-Forwarded-For', '203.0.113.23'));
+    for (let i = 0; i < 6; i++) {
+      responses.push(await request(hub(i)).get('/api/auth/jwks').set('X-Forwarded-For', '203.0.113.23'));
+      await quietSpell();
+    }
     expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 429]);
     expect(responses.map((r) => r.headers['ratelimit-remaining'])).toEqual(['4', '3', '2', '1', '0', '0']);
   });
@@ -137,6 +143,7 @@ describe('edge auth and rate limits through two hub replicas sharing Redis', () 
       const res = await request(hub(i)).get(`/api/probe-${i}/admin`).set('X-Forwarded-For', '203.0.113.43').set('X-Request-Id', `probe-${i}`);
       statuses.push(res.status);
       if (res.status === 429) limited = res;
+      await quietSpell();
     }
     expect(statuses).toEqual([404, 404, 404, 404, 404, 429, 429]);
     expect(limited?.body).toEqual({ error: { code: 'RATE_LIMIT.EXCEEDED', message: expect.any(String), requestId: 'probe-6' } });

@@ -23,7 +23,12 @@ async function hub(keyPrefix: string, options: Partial<RateLimiterOptions> = {})
   await new Promise((resolve) => redis.once('ready', resolve));
   const registry = new Registry();
   const limiter = createRateLimiter({ redis, keyPrefix, logger, trustedHops: 1, registry, ...options });
-  return { ...(await edgePipeline({ limiter })), registry };
+  return { ...(await edgePipeline({ limiter })), registry, limiter };
+}
+
+/** Each replica sends its counts, then each learns the others' (one pass alone leaves the first behind the last). */
+async function syncReplicas(replicas: { limiter: { flush: () => Promise<void> } }[]): Promise<void> {
+  for (const replica of [...replicas, ...replicas]) await replica.limiter.flush();
 }
 
 // Distinct per call: a random pick could hand "another client" the same address (a 1-in-250 flake seen in CI).
@@ -107,21 +112,44 @@ describe('rate limits', () => {
     expect((await request(app).get('/api/auth/jwks').set('X-Forwarded-For', ip)).status).toBe(200);
   });
 
-  test('when two hub replicas with their own Redis connections share the key prefix, then they share the count', async () => {
+  test('when two hub replicas with their own Redis connections share the key prefix, then each sees the other\'s count from its next sync', async () => {
     const keyPrefix = uniquePrefix('rl');
     const replicas = [await hub(keyPrefix, { perIp: { limit: 4, windowMs: 60_000 } }), await hub(keyPrefix, { perIp: { limit: 4, windowMs: 60_000 } })];
     const ip = clientAddress();
     const statuses: number[] = [];
+    const remaining: string[] = [];
     for (let i = 0; i < 6; i++) {
       const replica = replicas[i % 2] as (typeof replicas)[number];
-      statuses.push((await request(replica.app).post('/api/auth/logout').set('X-Forwarded-For', ip)).status);
+      const res = await request(replica.app).post('/api/auth/logout').set('X-Forwarded-For', ip);
+      statuses.push(res.status);
+      remaining.push(res.headers['ratelimit-remaining'] as string);
+      await syncReplicas(replicas);
     }
     expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+    expect(remaining).toEqual(['3', '2', '1', '0', '0', '0']);
   });
 
-  test('when many requests race across replicas, then exactly the limit gets through', async () => {
+  test('when many requests race across replicas between two syncs, then each replica stops at the limit and, once synced, both refuse', async () => {
     const keyPrefix = uniquePrefix('rl');
     const replicas = [await hub(keyPrefix, { perIp: { limit: 10, windowMs: 60_000 } }), await hub(keyPrefix, { perIp: { limit: 10, windowMs: 60_000 } })];
+    const ip = clientAddress();
+    const race = () => Promise.all(
+      Array.from({ length: 30 }, (_, i) => request((replicas[i % 2] as (typeof replicas)[number]).app).post('/api/auth/logout').set('X-Forwarded-For', ip)),
+    );
+    // The stated bound: the limit, plus what the other replica let through before they synced; never 2 × the limit.
+    const passed = (await race()).filter((r) => r.status === 200).length;
+    expect(passed).toBeGreaterThanOrEqual(10);
+    expect(passed).toBeLessThanOrEqual(20);
+    await syncReplicas(replicas);
+    expect((await race()).filter((r) => r.status === 200)).toHaveLength(0);
+    const [admin] = clients as [Redis];
+    expect(Number(await admin.get(`${keyPrefix}:ip:${ip}:${Math.floor(Date.now() / 60_000)}`))).toBe(passed);
+  });
+
+  test('when replicas check every request in Redis (syncMs 0), then exactly the limit gets through a race', async () => {
+    const keyPrefix = uniquePrefix('rl');
+    const exact = { perIp: { limit: 10, windowMs: 60_000 }, syncMs: 0 };
+    const replicas = [await hub(keyPrefix, exact), await hub(keyPrefix, exact)];
     const ip = clientAddress();
     const responses = await Promise.all(
       Array.from({ length: 30 }, (_, i) => request((replicas[i % 2] as (typeof replicas)[number]).app).post('/api/auth/logout').set('X-Forwarded-For', ip)),

@@ -1,4 +1,4 @@
-import { isRevoked, revocationKeys, serviceUnavailable, tooManyRequests, type Logger } from '@hubspoke/kit';
+import { isRevoked, revocationKeys, serviceUnavailable, tooManyRequests, type Logger, type RevocationEntries, type RevocationMirror } from '@hubspoke/kit';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -6,12 +6,20 @@ import { clientIp } from '../edge/client-ip.js';
 import { unverifiedClaims } from '../edge/unverified-claims.js';
 import { createMemoryStore } from './memory-store.js';
 import { createRedisStore } from './redis-store.js';
+import { createSyncedStore } from './synced-store.js';
 import type { HubRoute } from '../routing/hub-route.js';
 import { describeScope, headlineScope, type CounterStore, type EdgeLookup, type HitResult, type ScopeCheck, type WindowLimit } from './sliding-window.js';
 
 /**
- * Hub rate limits and token revocation, before edge auth: one Redis script call per event-loop turn for every
- * request in it (redis-store.ts), never a round trip of a request's own.
+ * Hub rate limits and token revocation, before edge auth, answered from memory where that is safe: counters
+ * synced with Redis every `syncMs` (synced-store.ts, which states how far past a limit replicas can go
+ * between syncs) and the revocation list mirrored through Redis's own change notices (kit
+ * auth/revocation-mirror.ts), so the requests of a busy client never wait for Redis. The others are checked
+ * exactly across replicas, in one script call per event-loop turn for all of them (redis-store.ts): a
+ * client's first request or its first after a quiet spell (a counter not fresh), requests to a route with its
+ * own limit (login, register: small quotas that guard against guessing), those whose revocation entries the
+ * mirror cannot vouch for (loading, a connection lost, an entry being re-read), and all of them while a sync
+ * is failing. `syncMs: 0` checks every request that way.
  *
  * Scopes, shared by every hub replica:
  *   ip     per client address (see edge/client-ip.ts)     default 600 requests / 60 s
@@ -21,10 +29,10 @@ import { describeScope, headlineScope, type CounterStore, type EdgeLookup, type 
  * tokens (401) and unknown prefixes (404) too, and a limited client costs no signature check. ip and route
  * are checked and counted atomically; the user scope is checked in the same call under the `sub` the token
  * claims, and counted by `afterAuth` only once the token verified, so forged tokens never spend a real
- * user's quota; that count rides in the next batched call. So the user scope may let through, beyond its
- * limit, the user's requests that were checked but not yet counted: those between a batch and the next one
- * on each replica (its requests in flight at the edge, about a Redis round trip's worth). The same call reads the token's revocation entries (kit auth/revocation.ts); edge auth asks
- * `revoked` and refuses a verified but revoked token (401 AUTH.TOKEN_REVOKED). A request refused here (429
+ * user's quota; that count rides in the next batched call or sync. So the user scope may let through, beyond
+ * its limit, the user's requests that were checked but not yet counted: those in flight at the edge on each
+ * replica. The token's revocation entries (kit auth/revocation.ts) come from the mirror or the same call;
+ * edge auth asks `revoked` and refuses a verified but revoked token (401 AUTH.TOKEN_REVOKED). A request refused here (429
  * RATE_LIMIT.EXCEEDED, Retry-After) counts nowhere. Every limited response carries
  * RateLimit-Limit/-Remaining/-Reset for its tightest scope.
  *
@@ -50,20 +58,36 @@ export interface RateLimiterOptions {
   fallback?: { perIp?: WindowLimit; perUser?: WindowLimit };
   /** Where hub_rate_limited_total{scope}, hub_rate_limit_store_errors_total and hub_revoked_tokens_total are registered. */
   registry?: Registry;
+  /** How often this replica's counts meet the other replicas' in Redis; 0: every request checked in Redis. */
+  syncMs?: number;
+  /** The revocation list in memory; without it a request with a token reads its entries from Redis. */
+  revocations?: RevocationMirror;
 }
 
 const DEFAULT_PER_IP: WindowLimit = { limit: 600, windowMs: 60_000 };
 const DEFAULT_PER_USER: WindowLimit = { limit: 300, windowMs: 60_000 };
 const STORE_DOWN_RETRY_AFTER_SEC = 5;
+const DEFAULT_SYNC_MS = 50;
 
 interface Limits {
   perIp: WindowLimit;
   perUser: WindowLimit;
 }
 
+/** How a request's limits were checked, and its token's revocation entries. */
+interface Decision {
+  scopes: EdgeLookup;
+  /** Where the user scope is counted once the token verified. */
+  store: Pick<CounterStore, 'count'>;
+  result: HitResult;
+  entries: RevocationEntries;
+}
+
+const NOT_REVOKED: RevocationEntries = Object.freeze({ token: null, userNotBefore: null });
+
 /** What `beforeAuth` learnt about the request's token, for `revoked` and `afterAuth`. */
 interface EdgeLimitState {
-  user?: { check: ScopeCheck; store: CounterStore; sub: string };
+  user?: { check: ScopeCheck; store: Pick<CounterStore, 'count'>; sub: string };
   revocation?: { jti: string; sub: string; token: string | null; userNotBefore: string | null };
 }
 
@@ -80,6 +104,9 @@ export interface RateLimiter {
   revoked: (req: Request) => boolean;
   /** After edge auth: counts the request for its verified user. */
   afterAuth: RequestHandler;
+  /** Sends this replica's counts not synced yet (at shutdown; tests). */
+  flush: () => Promise<void>;
+  close: () => void;
 }
 
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
@@ -89,6 +116,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const revocations = revocationKeys(options.revocationKeyPrefix ?? '');
   const metrics = rateLimitMetrics(options.registry);
   const shared = createRedisStore(redis, (entries) => metrics.batch.observe(entries));
+  const synced = options.syncMs === 0 ? undefined : createSyncedStore(redis, { syncMs: options.syncMs ?? DEFAULT_SYNC_MS, onSync: (keys) => metrics.batch.observe(keys) });
   const local = createMemoryStore();
   if (redis.options.enableOfflineQueue !== false || !redis.options.commandTimeout) {
     logger.warn('rate limit: the Redis client queues or waits while Redis is down; requests will stall in an outage');
@@ -110,15 +138,24 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     };
   };
 
-  const beforeAuth: RequestHandler = async (req, res, next) => {
-    const ip = clientIp(req, trustedHops);
-    const route = req.hubRoute;
-    const { sub, jti } = unverifiedClaims(req);
+  /** Synced counters and the mirrored revocation list; undefined when this request must go through Redis. */
+  const fromMemory = (ip: string, route: HubRoute | undefined, sub: string | undefined, jti: string | undefined): Decision | undefined => {
+    if (!synced?.healthy() || route?.routeLimit) return undefined;
+    const mirrored = sub && jti ? options.revocations?.entries(jti, sub) : undefined;
+    if (sub && jti && !mirrored) return undefined;
+    const scopes = lookup(ip, route, sub, undefined, limits);
+    const result = synced.hit(scopes);
+    return result && { scopes, store: synced, result, entries: mirrored ?? NOT_REVOKED };
+  };
+
+  /** One script call shared with the turn's other requests; while Redis fails, this process's fallback or a refusal. */
+  const fromRedis = async (ip: string, route: HubRoute | undefined, sub: string | undefined, jti: string | undefined): Promise<Decision | Error> => {
     let scopes = lookup(ip, route, sub, jti, limits);
     let store: CounterStore = shared;
     let result: HitResult;
     try {
       result = await shared.hit(scopes);
+      synced?.observe(scopes, result);
       if (storeDown) logger.info('rate limit: Redis is back, limits are shared again');
       storeDown = false;
     } catch (error) {
@@ -126,12 +163,22 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       if (!storeDown) logger.warn({ err: error }, 'rate limit: Redis unavailable, falling back to per-process limits');
       storeDown = true;
       if (route?.routeLimit?.onStoreDown === 'closed') {
-        return next(serviceUnavailable('RATE_LIMIT.UNAVAILABLE', 'Rate limiting is unavailable for this route, try again shortly', STORE_DOWN_RETRY_AFTER_SEC));
+        return serviceUnavailable('RATE_LIMIT.UNAVAILABLE', 'Rate limiting is unavailable for this route, try again shortly', STORE_DOWN_RETRY_AFTER_SEC);
       }
       scopes = lookup(ip, route, sub, jti, fallbackLimits);
       store = local;
       result = await local.hit(scopes);
     }
+    return { scopes, store, result, entries: { token: result.values[0] ?? null, userNotBefore: result.values[1] ?? null } };
+  };
+
+  const beforeAuth: RequestHandler = async (req, res, next) => {
+    const ip = clientIp(req, trustedHops);
+    const route = req.hubRoute;
+    const { sub, jti } = unverifiedClaims(req);
+    const decision = fromMemory(ip, route, sub, jti) ?? (await fromRedis(ip, route, sub, jti));
+    if (decision instanceof Error) return next(decision);
+    const { scopes, store, result, entries } = decision;
 
     const checks = [...scopes.counted, ...scopes.watched];
     const headline = headlineScope(result.counts.map((counts, i) => describeScope(checks[i] as ScopeCheck, counts, result.allowed)));
@@ -141,10 +188,9 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       return next(tooManyRequests('RATE_LIMIT.EXCEEDED', headline.retryAfterMs / 1000, 'Too many requests, slow down'));
     }
     const [user] = scopes.watched;
-    const [token = null, userNotBefore = null] = result.values;
     req.hubEdgeLimits = {
       ...(user && sub ? { user: { check: user, store, sub } } : {}),
-      ...(sub && jti ? { revocation: { jti, sub, token, userNotBefore } } : {}),
+      ...(sub && jti ? { revocation: { jti, sub, ...entries } } : {}),
     };
     next();
   };
@@ -166,7 +212,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     }
     next();
   };
-  return { beforeAuth, revoked, afterAuth };
+  return { beforeAuth, revoked, afterAuth, flush: async () => synced?.flush(), close: () => synced?.close() };
 }
 
 function setRateLimitHeaders(res: Response, limit: number, remaining: number, resetMs: number): void {
@@ -188,7 +234,7 @@ function rateLimitMetrics(registry: Registry | undefined) {
       new Counter({ name: 'hub_revoked_tokens_total', help: 'Requests refused because their verified access token was revoked (logout, account deleted)', registers }),
     batch: (existing('hub_rate_limit_batch_entries') as Histogram | undefined) ??
       new Histogram({
-        name: 'hub_rate_limit_batch_entries', help: 'Checks and counts sent to Redis in one script call (_count: calls, _sum: entries)',
+        name: 'hub_rate_limit_batch_entries', help: 'Checks and counts, or synced counters, sent to Redis in one script call (_count: calls, _sum: entries)',
         buckets: [1, 2, 4, 8, 16, 32, 64, 128, 200], registers,
       }),
   };

@@ -154,7 +154,8 @@ async function send(run: (keys: string[], args: (string | number)[]) => Promise<
   }
 }
 
-function script(redis: Redis, source: string) {
+/** A Lua script run by its SHA, loading it with one EVAL when Redis does not know it (first use, or a restarted Redis). */
+export function script(redis: Redis, source: string) {
   const sha = createHash('sha1').update(source).digest('hex');
   return async (keys: string[], args: (string | number)[]): Promise<unknown> => {
     try {

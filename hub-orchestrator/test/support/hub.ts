@@ -16,7 +16,7 @@ export const HUB_TEST_CONFIG: HubAppDeps['config'] = {
   breaker: { consecutiveFailures: 5, failureRatio: 0.5, minRequests: 20, windowMs: 10_000, coolDownMs: 5_000 },
   upstream: UPSTREAM_DEFAULTS,
   // Load tests send thousands of requests from one address: limits high enough never to interfere.
-  rateLimit: { keyPrefix: 'unused', revocationKeyPrefix: '', perIp: { limit: 1_000_000, windowMs: 60_000 }, perUser: { limit: 1_000_000, windowMs: 60_000 } },
+  rateLimit: { keyPrefix: 'unused', revocationKeyPrefix: '', perIp: { limit: 1_000_000, windowMs: 60_000 }, perUser: { limit: 1_000_000, windowMs: 60_000 }, syncMs: 50 },
 };
 
 export interface TestHub {

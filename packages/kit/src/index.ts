@@ -24,6 +24,7 @@ export * from './auth/token-verifier.js';
 export * from './auth/verified-claims-cache.js';
 export * from './auth/authenticate.js';
 export * from './auth/revocation.js';
+export * from './auth/revocation-mirror.js';
 export * from './registry/types.js';
 export * from './registry/keys.js';
 export * from './registry/acl.js';

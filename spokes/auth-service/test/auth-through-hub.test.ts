@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import {
-  ACCESS_TOKEN_TYPE, closeServer, createEnvelope, createJwksKeySource, createMetrics, createLogger, createRegistryReader, createTokenVerifier,
-  eventsExchange, JWKS_PATH, listen, runWithContext, serverPort, type Envelope, type RegistryReader,
+  ACCESS_TOKEN_TYPE, closeServer, createEnvelope, createJwksKeySource, createMetrics, createLogger, createRegistryReader, createRevocationMirror,
+  createTokenVerifier, eventsExchange, JWKS_PATH, listen, runWithContext, serverPort, type Envelope, type RegistryReader, type RevocationMirror,
 } from '@hubspoke/kit';
 import {
   createTestDatabase, deleteTestTopology, eventually, freePort, publishRaw, spawnService, testAmqpUrl, testRedisUrl, uniquePrefix, type ServiceProcess,
@@ -24,6 +24,7 @@ let database: TestDatabase;
 let replicas: { process: ServiceProcess; url: string }[] = [];
 let registry: RegistryReader;
 let redis: Redis;
+let revocations: RevocationMirror;
 let hubServer: Server;
 let hub: string;
 let observer: { events: Envelope[]; close: () => Promise<void> };
@@ -48,6 +49,9 @@ beforeAll(async () => {
   await registry.start();
   redis = new Redis(testRedisUrl(), { enableOfflineQueue: false, commandTimeout: 150, maxRetriesPerRequest: 1 });
   redis.on('error', () => undefined);
+  // As the hub's service.ts builds it: revocations answered from memory, kept current by Redis's notices.
+  revocations = createRevocationMirror({ redisUrl: testRedisUrl(), keyPrefix: prefix, logger });
+  await revocations.start();
   const verifier = createTokenVerifier({
     keys: createJwksKeySource({ url: `${replicas[0]!.url}${JWKS_PATH}` }), issuer: 'hubspoke-auth', audience: 'hubspoke',
   });
@@ -55,9 +59,9 @@ beforeAll(async () => {
     config: {
       trustedProxyHops: 0, upstreamTimeoutMs: 10_000, upstreamTimeoutByPrefix: {},
       breaker: { consecutiveFailures: 5, failureRatio: 0.5, minRequests: 20, windowMs: 10_000, coolDownMs: 5_000 },
-      rateLimit: { keyPrefix: `${prefix}:rl`, revocationKeyPrefix: prefix, perIp: { limit: 100_000, windowMs: 60_000 }, perUser: { limit: 100_000, windowMs: 60_000 } },
+      rateLimit: { keyPrefix: `${prefix}:rl`, revocationKeyPrefix: prefix, perIp: { limit: 100_000, windowMs: 60_000 }, perUser: { limit: 100_000, windowMs: 60_000 }, syncMs: 50 },
     },
-    logger, metrics: createMetrics({ service: 'hub' }), lifecycle: { isDraining: () => false }, verifier, domain: { registry, redis },
+    logger, metrics: createMetrics({ service: 'hub' }), lifecycle: { isDraining: () => false }, verifier, domain: { registry, redis, revocations },
   });
   hubServer = await listen(app, { port: 0, host: '127.0.0.1' });
   hub = `http://127.0.0.1:${serverPort(hubServer)}`;
@@ -69,6 +73,7 @@ afterAll(async () => {
   if (hubServer) await closeServer(hubServer);
   await registry?.close();
   redis?.disconnect();
+  await revocations?.close();
   await observer?.close();
   await deleteTestTopology(prefix, [`${prefix}.auth.user-deleted`]);
   await database?.drop();

@@ -3,21 +3,29 @@ import type { Logger } from '../logger.js';
 import { createRegistryConnection } from '../registry/connection.js';
 
 /**
- * Access-token revocations in Redis, spelled only here: the auth spoke writes them, the hub reads them on
- * every authenticated request (in the same round trip as its rate limits), so a logout or a deleted
- * account takes effect at once instead of when the token expires.
+ * Access-token revocations in Redis, spelled only here: the auth spoke writes them, the hub keeps a copy in
+ * memory that Redis keeps current (revocation-mirror.ts) and checks every authenticated request against it,
+ * so a logout or a deleted account takes effect at once instead of when the token expires.
  * - `${keyPrefix}revoked:token:${jti}`  one token (logout), kept until that token expires;
  * - `${keyPrefix}revoked:user:${userId}` unix seconds: every token of the user issued before it is revoked
- *   (account deleted); kept for the longest access-token lifetime, after which no such token is valid anyway.
+ *   (account deleted); kept for the longest access-token lifetime, after which no such token is valid anyway;
+ * - `${keyPrefix}revoked:index` a sorted set of those keys scored by when they expire (ms), so a reader loads
+ *   the list without SCANning the keyspace (which the hub's ACL forbids).
  */
 export function revocationKeys(keyPrefix = '') {
   return {
     /** Every key of the list, as a Redis ACL pattern (registry/acl.ts). */
     pattern: `${keyPrefix}revoked:*`,
+    /** What every key of the list starts with (the mirror's tracking prefix). */
+    prefix: `${keyPrefix}revoked:`,
+    index: `${keyPrefix}revoked:index`,
     token: (tokenId: string) => `${keyPrefix}revoked:token:${tokenId}`,
     user: (userId: string) => `${keyPrefix}revoked:user:${userId}`,
   };
 }
+
+/** Redis's own channel for client-side caching notices (CLIENT TRACKING), server-wide: never prefixed. */
+export const TRACKING_NOTICES_CHANNEL = '__redis__:invalidate';
 
 /** What the two keys of a token held when read, and the token's own claims. */
 export interface RevocationEntries {
@@ -56,14 +64,25 @@ export function createRevocationWriter({ redisUrl, keyPrefix = '', accessTokenTt
   redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'revocations: redis unreachable at start; writes fail until it returns'));
   // A minute beyond the token lifetime covers verifiers' clock tolerance.
   const keepUserSec = Math.ceil(accessTokenTtlMs / 1000) + 60;
+  // The entry and its place in the index in one transaction; entries gone from Redis leave the index here.
+  const write = async (key: string, value: string, ttlSec: number) => {
+    const at = now();
+    const results = await redis.multi()
+      .set(key, value, 'EX', ttlSec)
+      .zadd(keys.index, at + ttlSec * 1000, key)
+      .zremrangebyscore(keys.index, '-inf', at)
+      .exec();
+    const failed = results?.find(([error]) => error !== null)?.[0];
+    if (!results || failed) throw failed ?? new Error('revocations: the write was discarded');
+  };
   return {
     async revokeToken(tokenId, expiresAtSec) {
       const ttlSec = expiresAtSec - Math.floor(now() / 1000) + 60;
-      if (ttlSec > 60) await redis.set(keys.token(tokenId), '1', 'EX', ttlSec);
+      if (ttlSec > 60) await write(keys.token(tokenId), '1', ttlSec);
     },
     async revokeUser(userId) {
       // Rounded up, so a token issued earlier within this same second (its `iat` rounded down) is covered.
-      await redis.set(keys.user(userId), String(Math.ceil(now() / 1000)), 'EX', keepUserSec);
+      await write(keys.user(userId), String(Math.ceil(now() / 1000)), keepUserSec);
     },
     async close() {
       if (redis.status !== 'end') await redis.quit().catch(() => redis.disconnect());

@@ -10,7 +10,9 @@ export type RedisRole = 'hub' | 'spoke' | 'monitoring' | 'admin';
  *   writes it (`revokes`: the auth spoke, SET with EX).
  * - hub: reads the registry and subscribes to its changes; reads and writes its own keys (rate limits through EVALSHA)
  *   and the revocation list (its script reads the entries, and Redis checks a script's keys as read and write);
- *   TIME, which the rate-limit script reads its clock from; nothing that flushes, reconfigures or lists the keyspace.
+ *   TIME, which the rate-limit script reads its clock from; CLIENT ID and CLIENT TRACKING with the invalidation
+ *   channel, through which Redis keeps its copy of the revocation list current (auth/revocation-mirror.ts);
+ *   nothing that flushes, reconfigures or lists the keyspace.
  * - monitoring (redis_exporter): server information and statistics, no key.
  * - admin: operators (redis-cli in the container).
  */
@@ -25,8 +27,8 @@ export function redisAclRule(role: RedisRole, service: string, { keyPrefix = '',
         + `+multi +exec +discard +set +del +zadd +zrem +zremrangebyscore +publish ${always}`;
     case 'hub':
       // SCAN and RANDOMKEY would list key names beyond the patterns; the hub reads the registry through its index.
-      return `resetkeys resetchannels -@all %R~${patterns.registry} ~${patterns.revocations} ~${patterns.hubOwn} &${patterns.changes} `
-        + `+@read +@write +@scripting +@pubsub +@transaction -@dangerous -scan -randomkey -script|flush -script|kill +time ${always}`;
+      return `resetkeys resetchannels -@all %R~${patterns.registry} ~${patterns.revocations} ~${patterns.hubOwn} &${patterns.changes} &${patterns.invalidations} `
+        + `+@read +@write +@scripting +@pubsub +@transaction -@dangerous -scan -randomkey -script|flush -script|kill +time +client|id +client|tracking ${always}`;
     case 'monitoring':
       return `resetkeys resetchannels -@all +config|get +client|list +slowlog +latency +select +dbsize +memory|stats +cluster|info ${always}`;
     case 'admin':

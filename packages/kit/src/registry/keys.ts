@@ -1,4 +1,4 @@
-import { revocationKeys } from '../auth/revocation.js';
+import { revocationKeys, TRACKING_NOTICES_CHANNEL } from '../auth/revocation.js';
 /**
  * The registry's Redis layout, spelled only here:
  * - `${keyPrefix}registry:instance:${service}:${instanceId}` one signed record per instance, with a PX TTL;
@@ -39,6 +39,8 @@ export function registryAclPatterns(keyPrefix = '') {
     hubOwn: `${keyPrefix}hub:*`,
     /** The access-token revocation list (kit auth/revocation.ts): written by the auth spoke, read by the hub. */
     revocations: revocationKeys(keyPrefix).pattern,
+    /** The notices that keep the hub's copy of that list current (kit auth/revocation-mirror.ts). */
+    invalidations: TRACKING_NOTICES_CHANNEL,
   };
 }
 
