@@ -82,6 +82,19 @@ describe('rate limits answered from memory, synced in batches', () => {
     synced.close();
   });
 
+  test('when many distinct clients are only ever checked (forged tokens naming random users), then the counters kept stay bounded', async () => {
+    const redis = await replicaRedis();
+    const synced = createSyncedStore(redis, { syncMs: 50, maxKeys: 100 });
+    const exact = createRedisStore(redis);
+    const keyPrefix = uniquePrefix('rls');
+    const userLookup = (i: number): EdgeLookup => ({ counted: [], watched: [{ scope: 'user', key: `${keyPrefix}:user:forged-${i}`, limit: 10, windowMs: 60_000 }], reads: [] });
+    for (let start = 0; start < 1000; start += 100) {
+      await Promise.all(Array.from({ length: 100 }, (_, i) => check(synced, exact, userLookup(start + i))));
+    }
+    expect(synced.size()).toBeLessThanOrEqual(110);
+    synced.close();
+  });
+
   test('when a sync fails, then the store says it is unhealthy and keeps the counts; the next sync that succeeds delivers them', async () => {
     const redis = await replicaRedis();
     const synced = createSyncedStore(redis, { syncMs: 50 });

@@ -79,12 +79,22 @@ export interface SyncedStore {
   observe: (lookup: EdgeLookup, result: HitResult) => void;
   /** False from a failed sync until one succeeds. */
   healthy: () => boolean;
+  /** Counters held now. */
+  size: () => number;
   /** Sends what is counted and not sent yet and refreshes every counter; resolves once that sync settled. */
   flush: () => Promise<void>;
   close: () => void;
 }
 
-export function createSyncedStore(redis: Redis, { syncMs, onSync }: { syncMs: number; onSync?: (keys: number) => void }): SyncedStore {
+export interface SyncedStoreOptions {
+  syncMs: number;
+  /** Hears how many counters each sync call carries. */
+  onSync?: (keys: number) => void;
+  /** Counters kept; past it, those not waiting for a sync go (a counter forgotten is read from Redis again). */
+  maxKeys?: number;
+}
+
+export function createSyncedStore(redis: Redis, { syncMs, onSync, maxKeys = MAX_KEYS }: SyncedStoreOptions): SyncedStore {
   const run = script(redis, SYNC);
   const counters = new Map<string, Counter>();
   const dirty = new Set<string>();
@@ -114,9 +124,15 @@ export function createSyncedStore(redis: Redis, { syncMs, onSync }: { syncMs: nu
     timer.unref();
   };
   const freshMs = 2 * syncMs;
+  let evictAt = maxKeys;
   const counterOf = (check: ScopeCheck, index: number): Counter => {
     let counter = counters.get(check.key);
     if (!counter) {
+      if (counters.size >= evictAt) {
+        evict();
+        // Counters waiting for a sync cannot go: if too many were, the next attempt waits for a tenth more keys.
+        evictAt = Math.max(maxKeys, counters.size + Math.ceil(maxKeys / 10));
+      }
       counter = { windowMs: check.windowMs, index, previous: 0, current: 0, unsent: [], sent: [], syncedAt: 0 };
       counters.set(check.key, counter);
     }
@@ -175,7 +191,7 @@ export function createSyncedStore(redis: Redis, { syncMs, onSync }: { syncMs: nu
     });
   }
 
-  /** Past MAX_KEYS: counters of ended windows go first, then any not waiting for a sync, oldest first. */
+  /** Past maxKeys: counters of ended windows go first, then any not waiting for a sync, oldest first. */
   function evict(): void {
     const now = Date.now() + offsetMs;
     const waiting = (key: string, counter: Counter) => dirty.has(key) || counter.sent.length > 0;
@@ -183,7 +199,7 @@ export function createSyncedStore(redis: Redis, { syncMs, onSync }: { syncMs: nu
       if (!waiting(key, counter) && Math.floor(now / counter.windowMs) > counter.index + 1) counters.delete(key);
     }
     for (const [key, counter] of counters) {
-      if (counters.size <= MAX_KEYS * 0.9) return;
+      if (counters.size <= maxKeys * 0.9) return;
       if (!waiting(key, counter)) counters.delete(key);
     }
   }
@@ -202,7 +218,6 @@ export function createSyncedStore(redis: Redis, { syncMs, onSync }: { syncMs: nu
       healthy = false;
       for (const key of keys) if (counters.has(key)) dirty.add(key);
     }
-    if (counters.size > MAX_KEYS) evict();
   }
 
   /** One sync at a time; a sync asked for while one runs joins it (what it would send waits in `dirty`). */
@@ -254,6 +269,7 @@ export function createSyncedStore(redis: Redis, { syncMs, onSync }: { syncMs: nu
       count(check.key, counterOf(check, Math.floor(at / check.windowMs)));
     },
     healthy: () => healthy,
+    size: () => counters.size,
     async flush() {
       clearTimeout(timer);
       timer = undefined;
