@@ -159,7 +159,7 @@ export async function run(): Promise<SuiteResult> {
         for (const variant of variants) {
           const sample = await measureLoad(variant.url, variant.pids(), { headers: variant.headers ?? headers, ...(variant.rate ? { rate: variant.rate() } : {}) });
           samples.set(variant.name, [...samples.get(variant.name) ?? [], sample]);
-          process.stdout.write(`  round ${r} ${variant.name}: ${sample.rps} req/s, p50 ${sample.p50Ms} ms, p99 ${sample.p99Ms} ms, failed ${sample.failed}, cores busy ${sample.coresBusy}, CPU µs/req ${JSON.stringify(sample.cpuMicros)}\n`);
+          process.stdout.write(`  round ${r} ${variant.name}: ${sample.rps} req/s, p50 ${sample.p50Ms} ms, p99 ${sample.p99Ms} ms, failed ${sample.failed}, cores busy ${sample.coresBusy}, CPU µs/req ${JSON.stringify(sample.cpuMicros)}, waited for a core µs/req ${JSON.stringify(sample.waitMicros)}\n`);
         }
       }
     };
@@ -273,6 +273,12 @@ function summarize(
   };
   /** Median CPU µs per request of one process in one variant. */
   const cpuOf = (name: string, process: string) => Math.round(median(of(name).map((x) => x.cpuMicros[process] ?? 0)));
+  /** The cores' busy share and the µs per request each process waited on a run queue, medians (the steady-rate rows). */
+  const contention = (name: string) => {
+    const s = of(name);
+    const waited = Object.keys(s[0]!.waitMicros).map((p) => `${p} ${Math.round(median(s.map((x) => x.waitMicros[p]!)))}`).join(' · ');
+    return { busy: Math.round(median(s.map((x) => x.coresBusy)) * 100), waited, total: Math.round(median(s.map((x) => Object.values(x.waitMicros).reduce((a, b) => a + b, 0)))) };
+  };
   const row = (name: string, label: string, vs: string) => {
     const s = of(name);
     const cpuNames = Object.keys(s[0]!.cpuMicros);
@@ -295,8 +301,10 @@ function summarize(
     row('hub3', variants.find((v) => v.name === 'hub3')!.label, `${ratios.threeOfOne} of 1 instance`),
     row('page1', variants.find((v) => v.name === 'page1')!.label, `cores ${Math.round(median(of('page1').map((x) => x.coresBusy)) * 100)} % busy`),
     row('page3', variants.find((v) => v.name === 'page3')!.label, `${ratios.pageThreeOfOne} of 1 instance`),
-    row('direct-half', `spoke direct at ${halfRate} req/s (half the hub path's saturation)`, ''),
-    row('hub-half', `hub → spoke at ${halfRate} req/s`, `+${ratios.hubAddsToP50Ms} ms p50, +${ratios.hubAddsToP99Ms} ms p99`),
+    row('direct-half', `spoke direct at ${halfRate} req/s (half the hub path's saturation)`,
+      `cores ${contention('direct-half').busy} % busy; waited for a core, µs/request: ${contention('direct-half').waited}`),
+    row('hub-half', `hub → spoke at ${halfRate} req/s`, `+${ratios.hubAddsToP50Ms} ms p50, +${ratios.hubAddsToP99Ms} ms p99; `
+      + `cores ${contention('hub-half').busy} % busy; waited for a core, µs/request: ${contention('hub-half').waited}`),
     '',
     `Hub → 1 instance over the whole run: ${health.oneInstance.timeouts} upstream timeouts, ${health.oneInstance.breakerTransitions} breaker transitions; `
       + `hub → 3 instances: ${health.threeInstances.timeouts} attempt timeouts (retried on another instance), ${health.threeInstances.breakerTransitions} breaker transitions. `
@@ -315,9 +323,11 @@ function summarize(
         + 'Express and its middlewares ≈ 15 µs, the request line ≈ 6 µs; rate limits and revocations are answered from memory (round 6)' },
     // Below -2 ms the hub path was faster than the spoke alone: scheduling noise, not a measurement of the hub.
     { what: 'hub adds to p99 at half saturation (ms)', value: ratios.hubAddsToP99Ms, goal: '≤ 2', met: Math.abs(ratios.hubAddsToP99Ms) <= 2,
-      limit: `the spoke's own tail: alone at this rate its p99 is ${median(of('direct-half').map((x) => x.p99Ms))} ms (round 5 in bench/README.md: its /health `
-        + 'and raw node:http ≈ 10 ms, a bare Postgres read ≈ 5 ms), and one process stalled for tens to hundreds of ms now and then on this machine '
-        + `lands in the p99 of whichever path it hits; the hub's p99 over the spoke's, round by round: ${of('raw').map((_, i) => round(of('hub-half')[i]!.p99Ms - of('direct-half')[i]!.p99Ms, 1)).join(', ')} ms` },
+      limit: `waiting for a core: a request arriving alone wakes each process on its path alone, so at half its saturation the hub path keeps the cores `
+        + `${contention('hub-half').busy} % busy (the spoke alone ${contention('direct-half').busy} %), and its processes waited ${contention('hub-half').total} µs per request `
+        + `on a run queue (/proc/<pid>/task/*/schedstat; the spoke alone ${contention('direct-half').total}), whose tail is the p99; the spoke's own p99 at this rate is `
+        + `${median(of('direct-half').map((x) => x.p99Ms))} ms; the hub's p99 over the spoke's, round by round: `
+        + `${of('raw').map((_, i) => round(of('hub-half')[i]!.p99Ms - of('direct-half')[i]!.p99Ms, 1)).join(', ')} ms` },
     { what: 'hub timeouts + breaker transitions at saturation, 1 healthy instance', value: troubles, goal: '0', met: troubles === 0,
       limit: 'a response later than the deadline on a starved machine' },
     { what: 'user spoke GET /me, of raw node:http', value: ratios.directOfRaw, goal: '≥ 0.25', met: ratios.directOfRaw >= 0.25,

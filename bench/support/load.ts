@@ -16,6 +16,8 @@ export interface LoadSample {
   failed: number;
   /** CPU µs per completed request, by process name (`bench` is the load generator). */
   cpuMicros: Record<string, number>;
+  /** µs per completed request each process's threads spent ready to run but waiting for a core. */
+  waitMicros: Record<string, number>;
   /** Share of all cores' time the machine spent busy in the measured window (0–1), every process included. */
   coresBusy: number;
 }
@@ -51,6 +53,7 @@ export async function measureLoad(url: string, pids: Record<string, number>, { h
     p99Ms: result.latency.p99,
     failed: result.non2xx + result.errors,
     cpuMicros: measured.cpuMicros,
+    waitMicros: measured.waitMicros,
     coresBusy: measured.coresBusy,
   };
 }
@@ -59,11 +62,13 @@ async function measurePaced(url: string, pids: Record<string, number>, rate: num
   const load = pacedLoad(url, rate, CONNECTIONS, headers);
   try {
     await load.run(WARMUP_SEC);
-    const { ok, failed, latencies, cpuMicros, coresBusy } = await cpuPerUnit(pids, async () => {
+    const { ok, failed, latencies, cpuMicros, waitMicros, coresBusy } = await cpuPerUnit(pids, async () => {
       const result = await load.run(MEASURE_SEC);
       return { ...result, count: result.total };
     });
-    return { rps: Math.round(ok / MEASURE_SEC), p50Ms: round(percentile(latencies, 50), 1), p99Ms: round(percentile(latencies, 99), 1), failed, cpuMicros, coresBusy };
+    return {
+      rps: Math.round(ok / MEASURE_SEC), p50Ms: round(percentile(latencies, 50), 1), p99Ms: round(percentile(latencies, 99), 1), failed, cpuMicros, waitMicros, coresBusy,
+    };
   } finally {
     load.close();
   }

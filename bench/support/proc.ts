@@ -10,6 +10,22 @@ export function cpuMicros(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND) * 1e6;
 }
 
+/**
+ * How long the process's threads have waited on a run queue for a core so far, in µs (the second field of
+ * /proc/<pid>/task/<tid>/schedstat, in ns; a thread that ended meanwhile takes its wait with it).
+ */
+export function runQueueWaitMicros(pid: number): number {
+  let nanos = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      nanos += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return nanos / 1000;
+}
+
 /** Resident set size of a process, in bytes (VmRSS of /proc/<pid>/status). */
 export function rssBytes(pid: number): number {
   const line = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -30,11 +46,16 @@ function machineJiffies(): { busy: number; total: number } {
 }
 
 /**
- * CPU µs each named process spends while `work` runs, divided by the count `work` resolves with; and
- * `coresBusy`, the share of all cores' time the whole machine spent busy meanwhile (0–1).
+ * CPU µs each named process spends while `work` runs, divided by the count `work` resolves with; the µs its
+ * threads waited for a core meanwhile, divided the same way (`waitMicros`); and `coresBusy`, the share of all
+ * cores' time the whole machine spent busy meanwhile (0–1).
  */
-export async function cpuPerUnit<T extends { count: number }>(pids: Record<string, number>, work: () => Promise<T>): Promise<T & { cpuMicros: Record<string, number>; coresBusy: number }> {
+export async function cpuPerUnit<T extends { count: number }>(
+  pids: Record<string, number>, work: () => Promise<T>,
+): Promise<T & { cpuMicros: Record<string, number>; waitMicros: Record<string, number>; coresBusy: number }> {
   const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMicros(pid)]));
+  const waitedBefore = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, runQueueWaitMicros(pid)]));
+  const benchWaitedBefore = runQueueWaitMicros(process.pid);
   const machineBefore = machineJiffies();
   const selfBefore = process.cpuUsage();
   const result = await work();
@@ -44,7 +65,9 @@ export async function cpuPerUnit<T extends { count: number }>(pids: Record<strin
   const per = (micros: number) => (result.count > 0 ? Math.round(micros / result.count) : 0);
   const cpu: Record<string, number> = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, per(cpuMicros(pid) - before[name]!)]));
   cpu.bench = per(self.user + self.system);
-  return { ...result, cpuMicros: cpu, coresBusy };
+  const waited = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, per(runQueueWaitMicros(pid) - waitedBefore[name]!)]));
+  waited.bench = per(runQueueWaitMicros(process.pid) - benchWaitedBefore);
+  return { ...result, cpuMicros: cpu, waitMicros: waited, coresBusy };
 }
 
 /** Every process whose command name is `comm` (the servers' own CPU: all `postgres` backends, RabbitMQ's `beam.smp`). */
