@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { createRegistryConnection } from '../registry/connection.js';
+import { oneAtATime } from '../registry/one-at-a-time.js';
 import { revocationKeys, TRACKING_NOTICES_CHANNEL, type RevocationEntries } from './revocation.js';
 
 const MGET_BATCH = 500;
@@ -62,22 +63,8 @@ export function createRevocationMirror({ redisUrl, keyPrefix = '', logger, maxEn
     synced = false;
     epoch += 1;
   };
-  // Reloads run one at a time; a request for one while one runs makes one more run after it.
-  let reloading: Promise<void> | undefined;
-  let reloadAgain = false;
-  const requestReload = (): Promise<void> => {
-    if (reloading) {
-      reloadAgain = true;
-      return reloading;
-    }
-    reloading = (async () => {
-      do {
-        reloadAgain = false;
-        await reload();
-      } while (reloadAgain && !closed);
-    })().finally(() => (reloading = undefined));
-    return reloading;
-  };
+  // Reloads run one at a time; asked for while one runs, one more runs after it.
+  const requestReload = oneAtATime(() => reload(), () => closed);
 
   const readAgain = (epochAtSend: number) => {
     rereadQueued = false;

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { createRegistryConnection } from './connection.js';
+import { oneAtATime } from './one-at-a-time.js';
 import { registryKeys } from './keys.js';
 import { verifyRecord, type RejectReason } from './signing.js';
 import type { InstanceRecord } from './types.js';
@@ -60,8 +61,6 @@ export function createRegistryReader({ redisUrl, keyPrefix = '', masterKey, logg
   let lastSyncAt: number | null = null;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
-  let running: Promise<void> | undefined;
-  let again = false;
 
   function accept(key: string, stored: string, at: number): InstanceRecord | undefined {
     const result = verifyRecord(stored, masterKey, at);
@@ -130,22 +129,7 @@ export function createRegistryReader({ redisUrl, keyPrefix = '', masterKey, logg
   }
 
   // Notifications can burst (many instances starting): at most one read runs, and one more follows it.
-  function sync(): Promise<void> {
-    if (closed) return Promise.resolve();
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        await syncOnce();
-      } while (again && !closed);
-    })().finally(() => {
-      running = undefined;
-    });
-    return running;
-  }
+  const sync = oneAtATime(syncOnce, () => closed);
 
   commands.on('ready', () => void sync());
   commands.on('close', () => markDown(new Error('connection closed')));
@@ -174,7 +158,7 @@ export function createRegistryReader({ redisUrl, keyPrefix = '', masterKey, logg
       listeners.clear();
       commands.disconnect();
       subscriber.disconnect();
-      await running;
+      await sync();
     },
     instances: () => snapshot,
     onChange(listener) {
