@@ -75,3 +75,29 @@ describe('rate limits with Redis down', () => {
     expect(await redis.keys('rl:ip:203.0.113.14:*')).toHaveLength(1);
   });
 });
+
+describe('rate limits when Redis goes away mid-window', () => {
+  test('when Redis becomes unreachable, then the per-process fallback goes on from each client\'s count instead of starting it over', async () => {
+    const redisServer = await startPrivateRedis();
+    const redis = new Redis(redisServer.url, { enableOfflineQueue: false, commandTimeout: 150, maxRetriesPerRequest: 1, retryStrategy: () => 200 });
+    redis.on('error', () => undefined);
+    try {
+      await new Promise((resolve) => redis.once('ready', resolve));
+      const logger = createLogger({ service: 'hub-test', level: 'silent' });
+      const limit = { limit: 5, windowMs: 60_000 };
+      const limiter = createRateLimiter({ redis, keyPrefix: 'rl', logger, trustedHops: 1, perIp: limit, fallback: { perIp: limit } });
+      const { app } = await edgePipeline({ limiter });
+      const send = () => request(app).post('/api/auth/logout').set('X-Forwarded-For', '203.0.113.20');
+      const statuses = [];
+      for (let i = 0; i < 3; i++) statuses.push((await send()).status);
+      await redisServer.stop();
+      for (let i = 0; i < 3; i++) statuses.push((await send()).status);
+      // 3 counted with Redis up, then 2 more in the fallback: the client's quota, not a fresh one.
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+      limiter.close();
+    } finally {
+      redis.disconnect();
+      await redisServer.stop();
+    }
+  });
+});

@@ -38,9 +38,11 @@ import { describeScope, headlineScope, type CounterStore, type EdgeLookup, type 
  *
  * Redis down: availability over strictness. Any Redis error (main.ts builds the client with
  * `enableOfflineQueue: false`, `commandTimeout: 150`, `maxRetriesPerRequest: 1`, so it fails in
- * milliseconds instead of queueing) makes every request of the batch fall back to an in-memory limiter
- * in this process (`fallback`, by default the same quotas, so N replicas let up to N× through), and
- * revocations cannot be read: tokens are accepted until they expire or Redis returns. A route whose limit
+ * milliseconds instead of queueing) makes every request of the batch fall back to this process's counters
+ * (`fallback` quotas, by default the same, so N replicas let up to N× through): the synced store's, which
+ * hold Redis's last totals and keep what they count for the first sync that succeeds, so a call that only
+ * timed out (a hub held up past `commandTimeout`) does not start a client over from zero; with `syncMs: 0`, a
+ * memory store of their own (memory-store.ts). Revocations cannot be read: tokens are accepted until they expire or Redis returns. A route whose limit
  * says `onStoreDown: 'closed'` is refused instead (503 RATE_LIMIT.UNAVAILABLE, Retry-After), for routes
  * where an unbounded guess rate is worse than an outage (password login).
  */
@@ -117,7 +119,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const metrics = rateLimitMetrics(options.registry);
   const shared = createRedisStore(redis, (entries) => metrics.batch.observe(entries));
   const synced = options.syncMs === 0 ? undefined : createSyncedStore(redis, { syncMs: options.syncMs ?? DEFAULT_SYNC_MS, onSync: (keys) => metrics.batch.observe(keys) });
-  const local = createMemoryStore();
+  // Where requests are checked and counted while Redis fails (see "Redis down" above).
+  const fallbackStore: CounterStore = synced ? { hit: (scopes) => synced.hitFromMemory(scopes), count: (check) => synced.count(check) } : createMemoryStore();
   if (redis.options.enableOfflineQueue !== false || !redis.options.commandTimeout) {
     logger.warn('rate limit: the Redis client queues or waits while Redis is down; requests will stall in an outage');
   }
@@ -151,11 +154,14 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   /** One script call shared with the turn's other requests; while Redis fails, this process's fallback or a refusal. */
   const fromRedis = async (ip: string, route: HubRoute | undefined, sub: string | undefined, jti: string | undefined): Promise<Decision | Error> => {
     let scopes = lookup(ip, route, sub, jti, limits);
-    let store: CounterStore = shared;
+    let store: Pick<CounterStore, 'count'> = shared;
     let result: HitResult;
     try {
-      result = await shared.hit(scopes);
+      // Counts this replica holds and has not synced yet: the check in Redis counts them against the limit.
+      const pending = synced ? [...scopes.counted, ...scopes.watched].map((check) => synced.pending(check)) : [];
+      result = await shared.hit(pending.some((n) => n > 0) ? lowered(scopes, pending) : scopes);
       synced?.observe(scopes, result);
+      if (pending.some((n) => n > 0)) result = { ...result, counts: result.counts.map((counts, i) => ({ ...counts, current: counts.current + pending[i]! })) };
       if (storeDown) logger.info('rate limit: Redis is back, limits are shared again');
       storeDown = false;
     } catch (error) {
@@ -166,8 +172,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
         return serviceUnavailable('RATE_LIMIT.UNAVAILABLE', 'Rate limiting is unavailable for this route, try again shortly', STORE_DOWN_RETRY_AFTER_SEC);
       }
       scopes = lookup(ip, route, sub, jti, fallbackLimits);
-      store = local;
-      result = await local.hit(scopes);
+      store = fallbackStore;
+      result = await fallbackStore.hit(scopes);
     }
     return { scopes, store, result, entries: { token: result.values[0] ?? null, userNotBefore: result.values[1] ?? null } };
   };
@@ -215,6 +221,12 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   return { beforeAuth, revoked, afterAuth, flush: async () => synced?.flush(), close: () => synced?.close() };
 }
 
+/** The lookup with each scope's limit lowered by what this replica counted that Redis does not hold yet. */
+function lowered({ counted, watched, reads }: EdgeLookup, pending: number[]): EdgeLookup {
+  const lower = (check: ScopeCheck, i: number): ScopeCheck => ({ ...check, limit: check.limit - pending[i]! });
+  return { counted: counted.map(lower), watched: watched.map((check, i) => lower(check, counted.length + i)), reads };
+}
+
 function setRateLimitHeaders(res: Response, limit: number, remaining: number, resetMs: number): void {
   res.setHeader('RateLimit-Limit', String(limit));
   res.setHeader('RateLimit-Remaining', String(remaining));
@@ -235,7 +247,7 @@ function rateLimitMetrics(registry: Registry | undefined) {
     batch: (existing('hub_rate_limit_batch_entries') as Histogram | undefined) ??
       new Histogram({
         name: 'hub_rate_limit_batch_entries', help: 'Checks and counts, or synced counters, sent to Redis in one script call (_count: calls, _sum: entries)',
-        buckets: [1, 2, 4, 8, 16, 32, 64, 128, 200], registers,
+        buckets: [1, 2, 4, 8, 16, 32, 64, 128, 200, 500], registers,
       }),
   };
 }

@@ -10,7 +10,9 @@ import { wouldExceed, type EdgeLookup, type HitResult, type ScopeCheck, type Win
  * replica's totals. A counter is fresh for 2 × `syncMs` after Redis last told its total; `hit` answers only
  * when all the request's counters are fresh, and otherwise the limiter checks the request exactly in Redis
  * and hands the totals it got to `observe`, which makes them fresh. So a key's first request, or its first
- * after a quiet spell, costs a round trip; the rest of a busy key's requests cost none.
+ * after a quiet spell, costs a round trip; the rest of a busy key's requests cost none. Such a check in Redis
+ * counts this replica's unsynced counts against the limit (`pending`), so one replica stays exact whichever
+ * way each request is checked.
  *
  * The bound on what it lets through beyond a limit: a replica never goes past the limit on what it knows, and
  * what it does not know is what the other replicas counted on the key since Redis last told it the total:
@@ -19,8 +21,8 @@ import { wouldExceed, type EdgeLookup, type HitResult, type ScopeCheck, type Win
  *
  * Time is Redis's (the offset of its clock is learnt from every sync), so window boundaries agree with the
  * other replicas and the exact store. A failed sync keeps the counts for the next one and marks the store
- * unhealthy until one succeeds; the limiter then uses the exact store (and its per-process fallback), so an
- * outage behaves as it always has.
+ * unhealthy until one succeeds; the limiter then checks requests in Redis, and while those fail too it counts
+ * them here (`hitFromMemory`) with its fallback quotas, carrying on from each client's count.
  *
  * KEYS: counter bases. ARGV: per base, its window, how many counts follow, then (window index, count) pairs.
  * Reply: Redis's time (ms), then per base the previous and current window's totals.
@@ -75,8 +77,19 @@ export interface SyncedStore {
   count(check: ScopeCheck): void;
   /** Undefined when a counter of the request is not fresh: check it in Redis, then `observe`. */
   hit(lookup: EdgeLookup): HitResult | undefined;
+  /**
+   * From what it holds, fresh or not: the per-process fallback while Redis fails. Its counts are kept and sent
+   * once a sync succeeds again, and a Redis call that merely timed out (a hub held up) does not start a
+   * client's count from zero.
+   */
+  hitFromMemory(lookup: EdgeLookup): HitResult;
   /** What an exact check in Redis answered for the request (its `counted` scopes counted when allowed). */
   observe: (lookup: EdgeLookup, result: HitResult) => void;
+  /**
+   * This replica's counts on the scope's current window that Redis does not hold yet: a check made in Redis
+   * instead of here must count them, or a client whose requests take both ways would pass its limit by them.
+   */
+  pending: (check: ScopeCheck) => number;
   /** False from a failed sync until one succeeds. */
   healthy: () => boolean;
   /** Counters held now. */
@@ -202,6 +215,12 @@ export function createSyncedStore(redis: Redis, { syncMs, onSync, maxKeys = MAX_
       if (counters.size <= maxKeys * 0.9) return;
       if (!waiting(key, counter)) counters.delete(key);
     }
+    // Syncs failing for long (Redis down, counting in fallback): past twice the bound, the oldest go with their counts.
+    for (const key of counters.keys()) {
+      if (counters.size <= 2 * maxKeys) return;
+      counters.delete(key);
+      dirty.delete(key);
+    }
   }
 
   async function syncDirty(): Promise<void> {
@@ -230,29 +249,33 @@ export function createSyncedStore(redis: Redis, { syncMs, onSync, maxKeys = MAX_
     return syncing;
   }
 
+  /** Checks every scope and counts the `counted` ones when all allow; undefined when `fresh` is asked and a counter is not. */
+  function check({ counted, watched }: EdgeLookup, fresh: boolean): HitResult | undefined {
+    const now = Date.now();
+    const at = now + offsetMs;
+    const counts: WindowCounts[] = [];
+    const counting: Counter[] = [];
+    let allowed = true;
+    let stale = false;
+    const checkScope = (scope: ScopeCheck) => {
+      const index = Math.floor(at / scope.windowMs);
+      const counter = counterOf(scope, index);
+      if (now - counter.syncedAt > freshMs) stale = true;
+      const scopeCounts = { previous: counter.previous, current: counter.current, elapsedMs: at - index * scope.windowMs };
+      counts.push(scopeCounts);
+      if (wouldExceed(scopeCounts, scope)) allowed = false;
+      return counter;
+    };
+    for (const scope of counted) counting.push(checkScope(scope));
+    for (const scope of watched) checkScope(scope);
+    if (fresh && stale) return undefined;
+    if (allowed) counted.forEach((scope, i) => count(scope.key, counting[i]!));
+    return { allowed, counts, values: [] };
+  }
+
   return {
-    hit({ counted, watched }: EdgeLookup): HitResult | undefined {
-      const now = Date.now();
-      const at = now + offsetMs;
-      const counts: WindowCounts[] = [];
-      const counting: Counter[] = [];
-      let allowed = true;
-      let fresh = true;
-      const checkScope = (check: ScopeCheck) => {
-        const index = Math.floor(at / check.windowMs);
-        const counter = counterOf(check, index);
-        if (now - counter.syncedAt > freshMs) fresh = false;
-        const scopeCounts = { previous: counter.previous, current: counter.current, elapsedMs: at - index * check.windowMs };
-        counts.push(scopeCounts);
-        if (wouldExceed(scopeCounts, check)) allowed = false;
-        return counter;
-      };
-      for (const check of counted) counting.push(checkScope(check));
-      for (const check of watched) checkScope(check);
-      if (!fresh) return undefined;
-      if (allowed) counted.forEach((check, i) => count(check.key, counting[i]!));
-      return { allowed, counts, values: [] };
-    },
+    hit: (lookup) => check(lookup, true),
+    hitFromMemory: (lookup) => check(lookup, false)!,
     observe({ counted, watched }, result) {
       const at = Date.now() + offsetMs;
       [...counted, ...watched].forEach((check, i) => {
@@ -267,6 +290,12 @@ export function createSyncedStore(redis: Redis, { syncMs, onSync, maxKeys = MAX_
     count(check) {
       const at = Date.now() + offsetMs;
       count(check.key, counterOf(check, Math.floor(at / check.windowMs)));
+    },
+    pending(check) {
+      const counter = counters.get(check.key);
+      if (!counter) return 0;
+      const index = Math.floor((Date.now() + offsetMs) / check.windowMs);
+      return counter.unsent.reduce((n, [at, count]) => (at === index ? n + count : n), 0);
     },
     healthy: () => healthy,
     size: () => counters.size,
