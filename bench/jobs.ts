@@ -22,9 +22,10 @@ const ITEMS = Number(process.env.BENCH_ITEMS ?? 10_000);
 const PARALLEL = Number(process.env.BENCH_PARALLEL ?? 200);
 /**
  * Jobs run one after another through the hub: V8 sizes its heap to the allocation rate during the first jobs,
- * so memory a job leaves behind shows as growth between the last two.
+ * so memory a job leaves behind shows as growth between the last two. Eight: with four, the last job still grew
+ * RSS by 1.5–38 MB on this machine while V8 sized its heap; over eight it levelled off (bench/README.md, round 6).
  */
-const ROUNDS = Number(process.env.BENCH_JOB_ROUNDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_JOB_ROUNDS ?? 8);
 const TOTAL = ITEMS * ROUNDS;
 const DEADLINE_MS = 300_000;
 const SPOKE_MAIN = fileURLToPath(new URL('../hub-orchestrator/test/fixtures/task-spoke-main.ts', import.meta.url));
