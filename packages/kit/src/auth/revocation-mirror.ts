@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { createRegistryConnection } from '../registry/connection.js';
+import { mgetBatched } from '../registry/mget-batched.js';
 import { oneAtATime } from '../registry/one-at-a-time.js';
 import { revocationKeys, TRACKING_NOTICES_CHANNEL, type RevocationEntries } from './revocation.js';
 
-const MGET_BATCH = 500;
 const RETRY_MS = 1000;
 
 export interface RevocationMirrorOptions {
@@ -69,8 +69,8 @@ export function createRevocationMirror({ redisUrl, keyPrefix = '', logger, maxEn
   const readAgain = (epochAtSend: number) => {
     rereadQueued = false;
     if (closed || changed.size === 0) return;
-    const batch = [...changed].slice(0, MGET_BATCH);
-    commands.mget(batch.map(([key]) => key)).then((read) => {
+    const batch = [...changed];
+    mgetBatched(commands, batch.map(([key]) => key)).then((read) => {
       if (epochAtSend !== epoch) return;
       batch.forEach(([key, seq], i) => {
         // A notice newer than this read means the value may already be old: the read it queued settles it.
@@ -114,12 +114,9 @@ export function createRevocationMirror({ redisUrl, keyPrefix = '', logger, maxEn
   async function load(): Promise<Map<string, string>> {
     const members = await commands.zrangebyscore(keys.index, Date.now(), '+inf');
     const loaded = new Map<string, string>();
-    for (let i = 0; i < members.length; i += MGET_BATCH) {
-      const batch = members.slice(i, i + MGET_BATCH);
-      (await commands.mget(batch)).forEach((value, j) => {
-        if (value !== null) loaded.set(batch[j]!, value);
-      });
-    }
+    (await mgetBatched(commands, members)).forEach((value, i) => {
+      if (value !== null) loaded.set(members[i]!, value);
+    });
     return loaded;
   }
 

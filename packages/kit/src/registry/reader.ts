@@ -1,11 +1,10 @@
 import type { Logger } from 'pino';
 import { createRegistryConnection } from './connection.js';
+import { mgetBatched } from './mget-batched.js';
 import { oneAtATime } from './one-at-a-time.js';
 import { registryKeys } from './keys.js';
 import { verifyRecord, type RejectReason } from './signing.js';
 import type { InstanceRecord } from './types.js';
-
-const MGET_BATCH = 500;
 
 export interface RegistryReaderOptions {
   redisUrl: string;
@@ -74,16 +73,13 @@ export function createRegistryReader({ redisUrl, keyPrefix = '', masterKey, logg
 
   async function readAll(): Promise<InstanceRecord[]> {
     const members = (await commands.zrange(keys.index, 0, -1)).filter((key) => key.startsWith(keys.instancePrefix));
+    const values = await mgetBatched(commands, members);
+    const at = now();
     const records: InstanceRecord[] = [];
-    for (let i = 0; i < members.length; i += MGET_BATCH) {
-      const batch = members.slice(i, i + MGET_BATCH);
-      const values = await commands.mget(batch);
-      const at = now();
-      values.forEach((stored, j) => {
-        const record = stored === null ? undefined : accept(batch[j]!, stored, at);
-        if (record) records.push(record);
-      });
-    }
+    values.forEach((stored, i) => {
+      const record = stored === null ? undefined : accept(members[i]!, stored, at);
+      if (record) records.push(record);
+    });
     return records.sort((a, b) => a.service.localeCompare(b.service) || a.instanceId.localeCompare(b.instanceId));
   }
 
