@@ -159,9 +159,10 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     try {
       // Counts this replica holds and has not synced yet: the check in Redis counts them against the limit.
       const pending = synced ? [...scopes.counted, ...scopes.watched].map((check) => synced.pending(check)) : [];
-      result = await shared.hit(pending.some((n) => n > 0) ? lowered(scopes, pending) : scopes);
+      const anyPending = pending.some((n) => n > 0);
+      result = await shared.hit(anyPending ? lowered(scopes, pending) : scopes);
       synced?.observe(scopes, result);
-      if (pending.some((n) => n > 0)) result = { ...result, counts: result.counts.map((counts, i) => ({ ...counts, current: counts.current + pending[i]! })) };
+      if (anyPending) result = { ...result, counts: result.counts.map((counts, i) => ({ ...counts, current: counts.current + pending[i]! })) };
       if (storeDown) logger.info('rate limit: Redis is back, limits are shared again');
       storeDown = false;
     } catch (error) {

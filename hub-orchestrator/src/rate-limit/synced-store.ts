@@ -1,3 +1,4 @@
+import { oneAtATime } from '@hubspoke/kit';
 import type { Redis } from 'ioredis';
 import { script } from './redis-store.js';
 import { wouldExceed, type EdgeLookup, type HitResult, type ScopeCheck, type WindowCounts } from './sliding-window.js';
@@ -114,7 +115,6 @@ export function createSyncedStore(redis: Redis, { syncMs, onSync, maxKeys = MAX_
   let offsetMs = 0;
   let healthy = true;
   let timer: NodeJS.Timeout | undefined;
-  let syncing: Promise<void> | undefined;
   let closed = false;
 
   const roll = (counter: Counter, index: number) => {
@@ -237,17 +237,11 @@ export function createSyncedStore(redis: Redis, { syncMs, onSync, maxKeys = MAX_
       healthy = false;
       for (const key of keys) if (counters.has(key)) dirty.add(key);
     }
+    if (dirty.size > 0) schedule(healthy ? syncMs : RETRY_MS);
   }
 
-  /** One sync at a time; a sync asked for while one runs joins it (what it would send waits in `dirty`). */
-  function sync(): Promise<void> {
-    // Cleared in `finally`, which runs after the assignment even when the sync had nothing to await.
-    syncing ??= syncDirty().finally(() => {
-      syncing = undefined;
-      if (dirty.size > 0) schedule(healthy ? syncMs : RETRY_MS);
-    });
-    return syncing;
-  }
+  // One sync at a time; asked for while one runs, one more runs after it with what was counted meanwhile.
+  const sync = oneAtATime(syncDirty, () => closed);
 
   /** Checks every scope and counts the `counted` ones when all allow; undefined when `fresh` is asked and a counter is not. */
   function check({ counted, watched }: EdgeLookup, fresh: boolean): HitResult | undefined {
@@ -302,7 +296,6 @@ export function createSyncedStore(redis: Redis, { syncMs, onSync, maxKeys = MAX_
     async flush() {
       clearTimeout(timer);
       timer = undefined;
-      await syncing;
       for (const key of counters.keys()) dirty.add(key);
       await sync();
     },

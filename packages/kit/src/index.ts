@@ -32,6 +32,7 @@ export * from './registry/signing.js';
 export * from './registry/credentials.js';
 export * from './registry/client.js';
 export * from './registry/reader.js';
+export * from './registry/one-at-a-time.js';
 export * from './registry/instance-url.js';
 export * from './registry/instance-id.js';
 export * from './messaging/index.js';
