@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, test, vi } from 'vitest';
 import { createRedisStore } from '../src/rate-limit/redis-store.js';
 import type { EdgeLookup, HitResult } from '../src/rate-limit/sliding-window.js';
-import { createSyncedStore, type SyncedStore } from '../src/rate-limit/synced-store.js';
+import { createSyncedStore, type SyncedStore, type SyncedStoreOptions } from '../src/rate-limit/synced-store.js';
 
 const clients: Redis[] = [];
 
@@ -20,6 +20,12 @@ afterAll(() => {
   for (const redis of clients) redis.disconnect();
 });
 
+/** A replica's synced and exact stores on its own connection, and an address key of its own. */
+async function replica(options: SyncedStoreOptions, address: string) {
+  const redis = await replicaRedis();
+  return { redis, synced: createSyncedStore(redis, options), exact: createRedisStore(redis), key: `${uniquePrefix('rls')}:ip:${address}` };
+}
+
 const ipLookup = (key: string, limit: number): EdgeLookup => ({ counted: [{ scope: 'ip', key, limit, windowMs: 60_000 }], watched: [], reads: [] });
 const windowKey = (key: string) => `${key}:${Math.floor(Date.now() / 60_000)}`;
 
@@ -34,10 +40,7 @@ async function check(synced: SyncedStore, exact: ReturnType<typeof createRedisSt
 
 describe('rate limits answered from memory, synced in batches', () => {
   test('when a client\'s first request arrives, then it is checked in Redis; the next ones within the fresh spell are answered from memory without a call', async () => {
-    const redis = await replicaRedis();
-    const synced = createSyncedStore(redis, { syncMs: 200 });
-    const exact = createRedisStore(redis);
-    const key = `${uniquePrefix('rls')}:ip:198.51.100.7`;
+    const { redis, synced, exact, key } = await replica({ syncMs: 200 }, '198.51.100.7');
     const calls = vi.spyOn(redis, 'evalsha');
 
     expect((await check(synced, exact, ipLookup(key, 100))).via).toBe('redis');
@@ -54,10 +57,7 @@ describe('rate limits answered from memory, synced in batches', () => {
   });
 
   test('when one replica takes a burst, then exactly the limit passes, as in Redis', async () => {
-    const redis = await replicaRedis();
-    const synced = createSyncedStore(redis, { syncMs: 50 });
-    const exact = createRedisStore(redis);
-    const key = `${uniquePrefix('rls')}:ip:198.51.100.8`;
+    const { redis, synced, exact, key } = await replica({ syncMs: 50 }, '198.51.100.8');
     const answers = [];
     for (let i = 0; i < 40; i++) answers.push(await check(synced, exact, ipLookup(key, 25)));
     expect(answers.filter(({ result }) => result.allowed)).toHaveLength(25);
@@ -67,10 +67,7 @@ describe('rate limits answered from memory, synced in batches', () => {
   });
 
   test('when a key has been quiet for longer than two sync intervals, then its next request is checked in Redis again', async () => {
-    const redis = await replicaRedis();
-    const synced = createSyncedStore(redis, { syncMs: 20 });
-    const exact = createRedisStore(redis);
-    const key = `${uniquePrefix('rls')}:ip:198.51.100.9`;
+    const { redis, synced, exact, key } = await replica({ syncMs: 20 }, '198.51.100.9');
     await check(synced, exact, ipLookup(key, 100));
     expect((await check(synced, exact, ipLookup(key, 100))).via).toBe('memory');
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -83,9 +80,7 @@ describe('rate limits answered from memory, synced in batches', () => {
   });
 
   test('when many distinct clients are only ever checked (forged tokens naming random users), then the counters kept stay bounded', async () => {
-    const redis = await replicaRedis();
-    const synced = createSyncedStore(redis, { syncMs: 50, maxKeys: 100 });
-    const exact = createRedisStore(redis);
+    const { synced, exact } = await replica({ syncMs: 50, maxKeys: 100 }, '198.51.100.11');
     const keyPrefix = uniquePrefix('rls');
     const userLookup = (i: number): EdgeLookup => ({ counted: [], watched: [{ scope: 'user', key: `${keyPrefix}:user:forged-${i}`, limit: 10, windowMs: 60_000 }], reads: [] });
     for (let start = 0; start < 1000; start += 100) {
@@ -96,10 +91,7 @@ describe('rate limits answered from memory, synced in batches', () => {
   });
 
   test('when a sync fails, then the store says it is unhealthy and keeps the counts; the next sync that succeeds delivers them', async () => {
-    const redis = await replicaRedis();
-    const synced = createSyncedStore(redis, { syncMs: 50 });
-    const exact = createRedisStore(redis);
-    const key = `${uniquePrefix('rls')}:ip:198.51.100.10`;
+    const { redis, synced, exact, key } = await replica({ syncMs: 50 }, '198.51.100.10');
     await check(synced, exact, ipLookup(key, 100));
     for (let i = 0; i < 5; i++) expect((await check(synced, exact, ipLookup(key, 100))).via).toBe('memory');
 
